@@ -1,0 +1,51 @@
+"""Options shared by several subcommands: where the data is and how it is split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from actcap.data.folders import DatasetError, check_trainable, scan_dataset
+from actcap.data.splits import resolve_split
+from actcap.data.video import VideoError
+from actcap.models.backbones import BackboneUnavailableError
+from actcap.models.recognizer import ModelFileError
+from actcap.registry import UnknownNameError
+
+# Errors that mean "the user asked for something wrong": printed as one line, never a traceback.
+USER_ERRORS = (DatasetError, VideoError, ModelFileError, UnknownNameError, BackboneUnavailableError,
+               FileNotFoundError, ValueError)
+
+
+def csv_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    g = p.add_argument_group("data and split")
+    g.add_argument("--data", type=Path, required=required,
+                   help="dataset root: DATA/<class>/<clip>.avi|mp4|… or DATA/<class>/<clip>/<frame>.jpg")
+    g.add_argument("--classes", type=csv_list, help="only these classes, e.g. clap,walk,run")
+    g.add_argument("--split", help="hmdb51:1, hmdb51:2, hmdb51:3 (official splits; evaluate also takes hmdb51:all)")
+    g.add_argument("--splits-dir", type=Path, help="folder with HMDB51's <class>_test_split<k>.txt files")
+    g.add_argument("--val-fraction", type=float, help="stratified validation fraction (default 0.2; 0 = no validation)")
+    g.add_argument("--group-by", help=r"regex whose first group names a clip's source, e.g. '_s(\d+)_'; "
+                   "clips of one source never straddle train and validation")
+    g.add_argument("--val-groups", type=csv_list, help="with --group-by: these groups form the validation set")
+    g.add_argument("--train-list", type=Path, help="text file listing training clips")
+    g.add_argument("--val-list", type=Path, help="text file listing validation clips")
+    g.add_argument("--seed", type=int, default=0, help="random seed (split, sampling, initialisation)")
+
+
+def split_from_args(args: argparse.Namespace, split: str | None = None):
+    """Scan --data and apply the split options; returns the data package's SplitResult."""
+    records = scan_dataset(args.data, args.classes)
+    return resolve_split(records, split=split if split is not None else args.split, splits_dir=args.splits_dir,
+                         val_fraction=args.val_fraction, group_by=args.group_by, val_groups=args.val_groups,
+                         train_list=args.train_list, val_list=args.val_list, seed=args.seed,
+                         classes=args.classes), records
+
+
+def print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))

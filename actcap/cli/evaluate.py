@@ -1,0 +1,52 @@
+"""`actcap evaluate`: metrics of a trained model on a dataset (all clips, or a split's validation/test side)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actcap.cli.common import add_data_args, print_json, split_from_args
+from actcap.data.folders import scan_dataset
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a model on labelled clips", description=__doc__)
+    p.add_argument("--model", type=Path, help="run directory (default: the shipped model)")
+    add_data_args(p)
+    p.add_argument("--test-clips", type=int, default=1, help="clips averaged per video")
+    p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
+    p.add_argument("--cache-dir", type=Path, help="feature cache root")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out", type=Path, required=True, help="folder for metrics.json and the confusion matrix")
+    p.set_defaults(run=run)
+
+
+def _has_split(args) -> bool:
+    return any(getattr(args, k) is not None for k in
+               ("split", "val_fraction", "group_by", "val_groups", "train_list", "val_list"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from actcap.evaluate import evaluate, summarize_splits
+    from actcap.models.recognizer import Recognizer
+    from actcap.predict import resolve_model_dir
+
+    model = Recognizer.load(resolve_model_dir(args.model))
+    kw = dict(num_clips=args.test_clips, engine=args.engine, cache_dir=args.cache_dir,
+              progress=not args.no_progress)
+    if args.split == "hmdb51:all":
+        per_split = {}
+        for k in (1, 2, 3):
+            split, _ = split_from_args(args, split=f"hmdb51:{k}")
+            per_split[f"split{k}"] = evaluate(model, split.val, args.out / f"split{k}", **kw)
+        summary = summarize_splits(per_split)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "metrics.json").write_text(__import__("json").dumps(summary, indent=2) + "\n")
+        print_json(summary)
+        return 0
+    records = split_from_args(args)[0].val if _has_split(args) else scan_dataset(args.data, args.classes)
+    m = evaluate(model, records, args.out, **kw)
+    print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")}
+               | {"per_class": m["per_class"], "out": str(args.out)}
+               | ({"skipped": m["skipped"]} if m["skipped"] else {}))
+    return 0

@@ -1,0 +1,69 @@
+"""`actcap train`: extract (or reuse) features, train a temporal head, write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actcap.cli.common import add_data_args, print_json, split_from_args
+from actcap.config import TrainConfig
+from actcap.data.folders import check_trainable, class_names
+from actcap.models.backbones import list_backbones
+from actcap.models.heads import list_heads
+from actcap.streams import parse_streams
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model on a dataset", description=__doc__,
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_data_args(p)
+    m = p.add_argument_group("model")
+    m.add_argument("--streams", default="appearance", help="input streams joined by + or , e.g. appearance+flow")
+    m.add_argument("--backbone", default="efficientnet_lite0", help=f"one of: {', '.join(list_backbones())}")
+    m.add_argument("--head", default="lstm", help=f"one of: {', '.join(list_heads())}")
+    m.add_argument("--frames", type=int, default=16, help="frames sampled per clip")
+    m.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
+    m.add_argument("--captions", type=Path, help="captions file (JSON/YAML label → sentence) stored in the model")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=4)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--label-smoothing", type=float, default=0.0)
+    t.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
+    t.add_argument("--test-clips", type=int, default=1, help="clips averaged per video at validation")
+    t.add_argument("--cache-frames", type=int, default=64, help="frames per clip kept in the feature cache")
+    t.add_argument("--cache-dir", type=Path, help="feature cache root (default ~/.cache/actcap or $ACTCAP_CACHE)")
+    t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--out", type=Path, required=True, help="run directory to write")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    split, records = split_from_args(args)
+    check_trainable(split.train)
+    classes = class_names(records)
+    captions = {}
+    if args.captions:
+        from actcap.caption import load_captions
+
+        captions = load_captions(args.captions)
+    cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone,
+                      engine=args.engine, head=args.head, num_frames=args.frames, epochs=args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                      label_smoothing=args.label_smoothing, class_weights=args.class_weights, seed=args.seed,
+                      max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,
+                      captions=captions, resume=args.resume, progress=not args.no_progress)
+    from actcap.train import train  # heavy imports only once the arguments are good
+
+    print(split.report)
+    metrics = train(cfg, split.train, split.val, classes)
+    summary = {"out": str(args.out), "train_clips": metrics["train_clips"], "best_epoch": metrics["best_epoch"]}
+    if "validation" in metrics:
+        v = metrics["validation"]
+        summary.update({k: v[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")})
+    if metrics["skipped"]:
+        summary["skipped"] = metrics["skipped"]
+    print_json(summary)
+    return 0

@@ -1,0 +1,69 @@
+"""Settings as dataclasses, one docstring per field. Cross-field checks name the CLI flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    out: Path
+    """Run directory: model files, metrics.json, training_curve.png, checkpoint (`--out`)."""
+    streams: list[str] = field(default_factory=lambda: ["appearance"])
+    """Input streams whose per-frame features are concatenated (`--streams appearance+flow`)."""
+    backbone: str = "efficientnet_lite0"
+    """Frame CNN of the appearance stream (`--backbone`)."""
+    engine: str | None = None
+    """Frame-CNN engine for extraction: onnx (CPU default) or torch (`--engine`)."""
+    head: str = "lstm"
+    """Temporal head: lstm, mean or transformer (`--head`)."""
+    num_frames: int = 16
+    """Frames per clip (`--frames`)."""
+    epochs: int = 10
+    """Training epochs (`--epochs`)."""
+    batch_size: int = 4
+    """Clips per step (`--batch-size`)."""
+    lr: float = 1e-3
+    """Adam learning rate (`--lr`)."""
+    weight_decay: float = 1e-4
+    """Adam weight decay (`--weight-decay`)."""
+    label_smoothing: float = 0.0
+    """Cross-entropy label smoothing (`--label-smoothing`)."""
+    class_weights: bool = False
+    """Weight the loss by inverse class frequency (`--class-weights`)."""
+    seed: int = 0
+    """Seeds sampling, initialisation and batching (`--seed`)."""
+    max_frames: int = 64
+    """Frames per clip kept in the feature cache; training samples from these (`--cache-frames`)."""
+    cache_dir: Path | None = None
+    """Feature cache root (`--cache-dir`; default ~/.cache/actcap or $ACTCAP_CACHE)."""
+    num_clips: int = 1
+    """Test-time clips averaged during validation (`--test-clips`)."""
+    head_kwargs: dict = field(default_factory=dict)
+    """Extra head arguments (hidden size, depth…)."""
+    captions: dict = field(default_factory=dict)
+    """Label → caption entries stored in the model (`--captions FILE`)."""
+    resume: bool = False
+    """Continue an interrupted run in `out` from its last epoch (`--resume`)."""
+    progress: bool = True
+    """Show progress bars."""
+
+    def check(self) -> None:
+        problems = []
+        if self.num_frames < 1:
+            problems.append(f"`--frames` must be >= 1; got {self.num_frames}")
+        if self.epochs < 1:
+            problems.append(f"`--epochs` must be >= 1; got {self.epochs}")
+        if self.batch_size < 1:
+            problems.append(f"`--batch-size` must be >= 1; got {self.batch_size}")
+        if not self.lr > 0:
+            problems.append(f"`--lr` must be > 0; got {self.lr}")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append(f"`--label-smoothing` must be in [0, 1); got {self.label_smoothing}")
+        if self.max_frames < self.num_frames:
+            problems.append(f"`--cache-frames` ({self.max_frames}) must be >= `--frames` ({self.num_frames})")
+        if self.num_clips < 1:
+            problems.append(f"`--test-clips` must be >= 1; got {self.num_clips}")
+        if problems:
+            raise ValueError("\n".join(problems))

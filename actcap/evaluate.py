@@ -1,0 +1,66 @@
+"""Evaluate a trained model on labelled clips.
+
+    actcap evaluate --model runs/lstm --data DATA --group-by '_s(\\d+)_' --val-groups 5,6 --out runs/lstm/eval
+
+Writes metrics.json (top1, top5, mean_class_accuracy, num_clips, per_class, confusion matrix),
+confusion_matrix.png and confusion_matrix.csv. Features come from the same cache as training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from actcap.data.dataset import FeatureClips
+from actcap.data.folders import ClipRecord
+from actcap.engine import cache_root
+from actcap.features import FeatureCache
+from actcap.metrics import classification_metrics, write_confusion
+from actcap.models.recognizer import Recognizer
+from actcap.streams import create_streams
+from actcap.train import load_features, predict_probs
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = None, *, num_clips: int = 1,
+             engine: str | None = None, cache_dir: Path | None = None, max_frames: int | None = None,
+             progress: bool = True) -> dict:
+    """Metrics of `model` on `records`; labels the model does not know are an error listing them."""
+    classes = model.config.classes
+    unknown = sorted({r.label for r in records} - set(classes))
+    if unknown:
+        raise ValueError(f"the data has classes the model does not know: {', '.join(unknown)}; "
+                         f"the model knows: {', '.join(classes)} (use --classes to restrict)")
+    streams = create_streams(model.config.streams, engine=engine)
+    cache = FeatureCache(cache_dir or cache_root(), streams,
+                         max_frames or model.config.train.get("max_frames", 64))
+    data = load_features(records, classes, cache, model.config.num_frames, progress)
+    if not data.features:
+        raise ValueError("no clip could be read; see the skipped list")
+    probs = predict_probs(model, FeatureClips(data.features, data.labels, model.config.num_frames, train=False,
+                                              num_clips=num_clips))
+    metrics = classification_metrics(probs, np.array(data.labels), classes)
+    metrics["skipped"] = [{"path": p, "reason": r} for p, r in data.skipped]
+    metrics["short_clips"] = data.short
+    metrics["predictions"] = [{"clip": str(r.path), "label": r.label, "predicted": classes[int(i)]}
+                              for r, i in zip(data.records, probs.argmax(1))]
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        write_confusion(metrics, out)
+    return metrics
+
+
+def summarize_splits(per_split: dict[str, dict]) -> dict:
+    """Mean ± std of top1 / top5 / mean class accuracy over several splits (HMDB51's three)."""
+    out = {"splits": {k: {m: v[m] for m in ("top1", "top5", "mean_class_accuracy", "num_clips")}
+                      for k, v in per_split.items()}}
+    for m in ("top1", "top5", "mean_class_accuracy"):
+        vals = np.array([v[m] for v in per_split.values()])
+        out[m] = {"mean": float(vals.mean()), "std": float(vals.std())}
+    return out

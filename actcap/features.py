@@ -1,0 +1,182 @@
+"""Per-frame stream features, extracted once to disk and reused.
+
+    cache/features/<stream>-<key>/manifest.json     what the key stands for (readable on a mismatch)
+    cache/features/<stream>-<key>/<clip-id>.npz      features (L, dim) float16, frame indices, frame count
+    cache/features/<stream>-<key>/skipped.json       clips that could not be decoded, with the reason
+
+The key hashes everything that changes the features: the stream's config (backbone, weights,
+preprocessing, flow grid…), how many frames per clip are kept (`max_frames`) and the cache format.
+A clip id hashes its absolute path, size and modification time, so a re-encoded file is re-extracted.
+Every entry is written to a temporary file and renamed, so Ctrl-C or kill -9 never leaves a corrupt
+entry: a resumed run simply extracts what is missing. Decoding runs in a thread ahead of the CNN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from actcap.data.sampling import uniform_indices
+from actcap.data.video import VideoError, open_clip
+from actcap.streams.base import Stream
+
+log = logging.getLogger(__name__)
+CACHE_FORMAT = 1
+
+
+@dataclass
+class ClipFeatures:
+    features: np.ndarray  # (L, D) float32, one row per kept source frame
+    frame_indices: np.ndarray  # (L,) indices into the source clip
+    num_source_frames: int
+
+
+def kept_indices(num_frames: int, max_frames: int) -> list[int]:
+    """Which source frames the cache keeps: all of them, or `max_frames` uniformly spread."""
+    return list(range(num_frames)) if num_frames <= max_frames else uniform_indices(num_frames, max_frames)
+
+
+def read_with_previous(clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Frames at `indices` and the source frame just before each (the first frame is its own)."""
+    prev = [max(0, i - 1) for i in indices]
+    wanted = sorted(set(indices) | set(prev))
+    frames = clip.read(wanted)  # (U, H, W, 3)
+    row = {i: k for k, i in enumerate(wanted)}
+    return frames[[row[i] for i in indices]], frames[[row[i] for i in prev]]
+
+
+def stream_key(stream: Stream, max_frames: int) -> str:
+    blob = json.dumps({"stream": stream.config(), "max_frames": max_frames, "format": CACHE_FORMAT}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def clip_id(path: Path) -> str:
+    st = path.stat()
+    if path.is_dir():  # a frame folder changes when its files do
+        files = sorted(p for p in path.iterdir() if p.is_file())
+        sig = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    else:
+        sig = f"{st.st_size}:{st.st_mtime_ns}"
+    return hashlib.sha1(f"{path.resolve()}|{sig}".encode()).hexdigest()[:20]
+
+
+class FeatureCache:
+    def __init__(self, root: str | Path, streams: list[Stream], max_frames: int = 64):
+        if max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1; got {max_frames}")
+        self.root, self.streams, self.max_frames = Path(root), streams, max_frames
+        self.dirs = [self.root / "features" / f"{s.name}-{stream_key(s, max_frames)}" for s in streams]
+        for s, d in zip(streams, self.dirs):
+            self._check_manifest(s, d)
+
+    def _check_manifest(self, stream: Stream, d: Path) -> None:
+        manifest = {"stream": stream.config(), "max_frames": self.max_frames, "format": CACHE_FORMAT}
+        path = d / "manifest.json"
+        if path.is_file():
+            found = json.loads(path.read_text())
+            if found != manifest:  # a hash collision or a hand-edited folder: refuse silent reuse
+                raise RuntimeError(f"feature cache {d} holds {found}, not {manifest}; delete the folder to rebuild it")
+        else:
+            d.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(manifest, indent=2) + "\n")
+
+    def _entry(self, d: Path, cid: str) -> Path:
+        return d / f"{cid}.npz"
+
+    def _load(self, path: Path) -> ClipFeatures | None:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return ClipFeatures(z["features"].astype(np.float32), z["indices"], int(z["num_frames"]))
+        except (OSError, ValueError, KeyError) as e:
+            log.warning("ignoring unreadable cache entry %s (%s); it will be rebuilt", path, e)
+            return None
+
+    def _save(self, path: Path, cf: ClipFeatures, source: Path) -> None:
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, features=cf.features.astype(np.float16), indices=cf.frame_indices,
+                 num_frames=np.int64(cf.num_source_frames), source=np.str_(str(source)))
+        os.replace(tmp, path)  # atomic: an interrupted write never looks like an entry
+
+    def get(self, path: Path) -> ClipFeatures | None:
+        """Concatenated features of every stream for one clip, or None if any stream lacks it."""
+        cid = clip_id(path)
+        parts = [self._load(self._entry(d, cid)) if self._entry(d, cid).is_file() else None for d in self.dirs]
+        if any(p is None for p in parts):
+            return None
+        feats = np.concatenate([p.features for p in parts], axis=1)  # (L, ΣD)
+        return ClipFeatures(feats, parts[0].frame_indices, parts[0].num_source_frames)
+
+    def extract(self, paths: list[Path], progress: bool = True, workers: int = 2
+                ) -> tuple[dict[Path, ClipFeatures], list[tuple[str, str]]]:
+        """Features for every path (extracting what is missing) and the list of (path, reason) skipped."""
+        results: dict[Path, ClipFeatures] = {}
+        todo = []
+        for p in paths:
+            cf = self.get(p)
+            if cf is None:
+                todo.append(p)
+            else:
+                results[p] = cf
+        skipped: list[tuple[str, str]] = []
+        if todo:
+            log.info("extracting features for %d of %d clips (%d cached)", len(todo), len(paths), len(results))
+            self._extract_missing(todo, results, skipped, progress, workers)
+        if skipped:
+            self._record_skipped(skipped)
+        return results, skipped
+
+    def _decode(self, path: Path):
+        clip = open_clip(path)
+        n = len(clip)
+        idx = kept_indices(n, self.max_frames)
+        frames, prev = read_with_previous(clip, idx)
+        return n, idx, frames, prev
+
+    def _extract_missing(self, todo, results, skipped, progress, workers) -> None:
+        bar = tqdm(total=len(todo), desc="features", unit="clip", disable=not progress)
+        n_frames, t0 = 0, time.perf_counter()
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            # decode up to `workers` clips ahead of the CNN; bounded so memory stays small
+            pending = [(p, pool.submit(self._decode, p)) for p in todo[:workers]]
+            nxt = workers
+            while pending:
+                path, fut = pending.pop(0)
+                if nxt < len(todo):
+                    pending.append((todo[nxt], pool.submit(self._decode, todo[nxt])))
+                    nxt += 1
+                try:
+                    n, idx, frames, prev = fut.result()
+                except VideoError as e:
+                    skipped.append((str(path), e.reason))
+                    log.warning("skipping %s: %s", path, e.reason)
+                    bar.update(1)
+                    continue
+                cid = clip_id(path)
+                parts = []
+                for stream, d in zip(self.streams, self.dirs):
+                    entry = self._entry(d, cid)
+                    cf = self._load(entry) if entry.is_file() else None
+                    if cf is None:
+                        cf = ClipFeatures(stream.extract(frames, prev), np.asarray(idx), n)
+                        self._save(entry, cf, path)
+                    parts.append(cf.features)
+                results[path] = ClipFeatures(np.concatenate(parts, axis=1), np.asarray(idx), n)
+                n_frames += len(idx)
+                bar.update(1)
+                bar.set_postfix(frames_per_s=f"{n_frames / (time.perf_counter() - t0):.1f}")
+        bar.close()
+
+    def _record_skipped(self, skipped: list[tuple[str, str]]) -> None:
+        path = self.root / "skipped.json"
+        old = json.loads(path.read_text()) if path.is_file() else {}
+        old.update({p: r for p, r in skipped})
+        path.write_text(json.dumps(old, indent=2) + "\n")

@@ -1,0 +1,55 @@
+"""Frame layouts and the named conversions between them.
+
+actcap keeps one layout for decoded frames: a numpy uint8 array (T, H, W, 3), RGB. Models take
+float32 (T, 3, S, S) normalised with the backbone's own mean/std; `to_model_input` is the only place
+that conversion happens, shared by the torch and ONNX Runtime engines.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def check_thwc(frames: np.ndarray, what: str = "frames") -> np.ndarray:
+    """Raise a readable error unless `frames` is uint8 (T, H, W, 3)."""
+    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3:
+        shape = getattr(frames, "shape", type(frames).__name__)
+        raise ValueError(f"{what} must be a uint8 array (T, H, W, 3) RGB; got {shape}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"{what} must be uint8 (T, H, W, 3) RGB; got dtype {frames.dtype}")
+    return frames
+
+
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(T, H, W, 3) → (T, h, w, 3) with (h, w) = size; area filter when shrinking."""
+    h, w = size
+    if frames.shape[1:3] == (h, w):
+        return frames
+    shrink = frames.shape[1] * frames.shape[2] > h * w
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
+
+
+def thwc_to_tchw(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, C) → (T, C, H, W) without copying more than needed."""
+    return np.ascontiguousarray(frames.transpose(0, 3, 1, 2))
+
+
+def to_model_input(frames: np.ndarray, size: int, mean, std) -> np.ndarray:
+    """uint8 (T, H, W, 3) RGB → float32 (T, 3, size, size), scaled to [0, 1] then normalised.
+
+    The whole frame is resized to a square (as the original brief did), not centre-cropped:
+    actions such as a swipe reach the edges of the frame.
+    """
+    x = resize_frames(check_thwc(frames), (size, size)).astype(np.float32) / 255.0  # (T, S, S, 3)
+    x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return thwc_to_tchw(x)  # (T, 3, S, S)
+
+
+def to_gray_small(frames: np.ndarray, width: int) -> np.ndarray:
+    """uint8 (T, H, W, 3) RGB → uint8 (T, h, width) grayscale, aspect ratio kept (for optical flow)."""
+    t, h, w, _ = frames.shape
+    height = max(1, round(h * width / w))
+    small = resize_frames(frames, (height, width))
+    return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in small])

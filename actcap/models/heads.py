@@ -1,0 +1,97 @@
+"""Temporal heads: (B, T, D) per-frame features → (B, num_classes) logits.
+
+- `mean`: TSN-style average of per-frame scores; ignores frame order (the baseline).
+- `lstm`: the original brief's LSTM(256) → dense.
+- `transformer`: a small temporal encoder with learned positional embeddings.
+
+Every head starts with a feature normaliser whose statistics are set from the training features
+(`set_input_stats`), so streams of very different scales (CNN activations, optical flow) fuse well.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from actcap.registry import Registry
+
+HEADS: Registry = Registry("head")
+
+
+class InputNorm(nn.Module):
+    """Standardise each feature with training-set mean/std (stored in the model file as buffers)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class TemporalHead(nn.Module):
+    def __init__(self, in_dim: int, num_classes: int, dropout: float):
+        super().__init__()
+        self.norm = InputNorm(in_dim)
+        self.drop = nn.Dropout(dropout)
+
+    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.norm.mean.copy_(mean)
+        self.norm.std.copy_(std.clamp_min(1e-3))
+
+
+@HEADS.register("mean")
+class MeanHead(TemporalHead):
+    def __init__(self, in_dim: int, num_classes: int, num_frames: int, dropout: float = 0.5, **_):
+        super().__init__(in_dim, num_classes, dropout)
+        self.fc = nn.Linear(in_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, T, D)
+        return self.fc(self.drop(self.norm(x))).mean(dim=1)  # (B, T, C) → (B, C)
+
+
+@HEADS.register("lstm")
+class LSTMHead(TemporalHead):
+    def __init__(self, in_dim: int, num_classes: int, num_frames: int, hidden: int = 256,
+                 dropout: float = 0.5, **_):
+        super().__init__(in_dim, num_classes, dropout)
+        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h, _) = self.lstm(self.drop(self.norm(x)))  # h: (1, B, hidden)
+        return self.fc(self.drop(h[-1]))  # (B, C)
+
+
+@HEADS.register("transformer")
+class TransformerHead(TemporalHead):
+    def __init__(self, in_dim: int, num_classes: int, num_frames: int, width: int = 128, depth: int = 2,
+                 heads: int = 4, dropout: float = 0.3, **_):
+        super().__init__(in_dim, num_classes, dropout)
+        self.proj = nn.Linear(in_dim, width)
+        self.cls = nn.Parameter(torch.zeros(1, 1, width))
+        # one slot per frame plus the class token; longer inputs are an error, not a silent wrap
+        self.pos = nn.Parameter(torch.randn(1, num_frames + 1, width) * 0.02)
+        layer = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=dropout,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.out_norm = nn.LayerNorm(width)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        if t + 1 > self.pos.shape[1]:
+            raise ValueError(f"transformer head was built for {self.pos.shape[1] - 1} frames; got {t}")
+        z = self.proj(self.drop(self.norm(x)))  # (B, T, W)
+        z = torch.cat([self.cls.expand(b, -1, -1), z], dim=1) + self.pos[:, : t + 1]  # (B, T+1, W)
+        z = self.encoder(z)
+        return self.fc(self.out_norm(z[:, 0]))  # class token → (B, C)
+
+
+def list_heads() -> list[str]:
+    return HEADS.list()
+
+
+def create_head(name: str, in_dim: int, num_classes: int, num_frames: int, **kwargs) -> TemporalHead:
+    return HEADS.get(name)(in_dim=in_dim, num_classes=num_classes, num_frames=num_frames, **kwargs)

@@ -1,0 +1,101 @@
+"""A trained recognizer as it lives on disk: `model.safetensors` (head weights) + `config.json`.
+
+The config is everything a server needs (nanoGPT stores `model_args` in every checkpoint): class names,
+input streams with their backbone and preprocessing, frame count, head and its arguments, captions,
+training settings, metrics and the actcap version. Backbone weights are not copied: they come from
+their pip package, named in the config. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from actcap import __version__
+from actcap.models.heads import TemporalHead, create_head
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class ModelFileError(ValueError):
+    """A model directory is missing, incomplete or inconsistent."""
+
+
+@dataclass
+class ModelConfig:
+    classes: list[str]
+    """Class names, in the order of the head's outputs."""
+    streams: list[dict]
+    """Stream configs (name, backbone, preprocessing, …) whose features are concatenated per frame."""
+    feature_dim: int
+    """Width of the concatenated per-frame features the head takes."""
+    num_frames: int = 16
+    """Frames per clip the head was trained on."""
+    head: str = "lstm"
+    """Temporal head name (see `actcap.models.heads.list_heads`)."""
+    head_kwargs: dict = field(default_factory=dict)
+    """Extra head arguments (hidden size, depth, …)."""
+    captions: dict = field(default_factory=dict)
+    """Label → caption entries given at training time (overrides the built-in sentences)."""
+    train: dict = field(default_factory=dict)
+    """Training settings, for the record."""
+    metrics: dict = field(default_factory=dict)
+    """Validation metrics of the saved epoch."""
+    actcap_version: str = __version__
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "ModelConfig":
+        known = set(cls.__dataclass_fields__)
+        missing = [k for k in ("classes", "streams", "feature_dim") if k not in d]
+        if missing:
+            raise ModelFileError(f"{source}: missing field(s) {', '.join(missing)}")
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class Recognizer(torch.nn.Module):
+    """The temporal head plus the config that explains its inputs and outputs."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.head: TemporalHead = create_head(config.head, config.feature_dim, len(config.classes),
+                                              config.num_frames, **config.head_kwargs)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, T, D) → (B, C) logits
+        return self.head(features)
+
+    def save(self, out_dir: str | Path) -> Path:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+        save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "actcap-head", "head": self.config.head})
+        (out / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> "Recognizer":
+        d = Path(model_dir)
+        problems = []
+        if not d.is_dir():
+            raise ModelFileError(f"model directory {d} does not exist (expected a folder written by `actcap train --out`)")
+        for name in (CONFIG_FILE, WEIGHTS_FILE):
+            if not (d / name).is_file():
+                problems.append(f"{d / name} is missing")
+        if problems:
+            raise ModelFileError("; ".join(problems) + " (expected a folder written by `actcap train --out`)")
+        try:
+            config = ModelConfig.from_dict(json.loads((d / CONFIG_FILE).read_text()), str(d / CONFIG_FILE))
+        except json.JSONDecodeError as e:
+            raise ModelFileError(f"{d / CONFIG_FILE} is not valid JSON: {e}") from None
+        model = cls(config)
+        state = load_file(str(d / WEIGHTS_FILE))
+        result = model.head.load_state_dict(state, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise ModelFileError(f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE}: missing "
+                                 f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+        return model.eval()

@@ -1,0 +1,160 @@
+"""The one inference path: the CLI's `predict`, the HTTP service and the live stream all call this.
+
+    actcap predict path/to/clip.avi            # a video file
+    actcap predict path/to/frames/             # a folder of frames
+    actcap predict f1.jpg f2.jpg … f16.jpg     # a list of images
+
+A Predictor owns a trained Recognizer and its input streams. It samples the model's frame count
+uniformly from a clip, computes each frame's stream features once, runs the temporal head and
+returns a plain dict: prediction, confidence, caption, top_k, frame counts, warnings and timing.
+It imports nothing from the web layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from actcap.caption import CaptionPolicy, caption_for
+from actcap.data.sampling import multi_clip_indices, uniform_indices
+from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
+from actcap.features import read_with_previous
+from actcap.frames import check_thwc
+from actcap.models.recognizer import ModelFileError, Recognizer
+from actcap.streams import create_streams
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
+
+
+def resolve_model_dir(model: str | Path | None) -> Path:
+    """`--model` if given, else the model shipped inside the package."""
+    if model is not None:
+        return Path(model)
+    if not (DEFAULT_MODEL / "config.json").is_file():
+        raise ModelFileError(f"no model given and the shipped default model is missing ({DEFAULT_MODEL}); "
+                             "pass --model RUN_DIR from `actcap train --out RUN_DIR`")
+    return DEFAULT_MODEL
+
+
+class Predictor:
+    def __init__(self, model: Recognizer, engine: str | None = None, captions: dict | None = None,
+                 policy: CaptionPolicy | None = None, num_clips: int = 1, top_k: int = 5, name: str = ""):
+        self.model = model.eval()
+        self.config = model.config
+        self.classes = list(model.config.classes)
+        self.num_frames = model.config.num_frames
+        self.streams = create_streams(model.config.streams, engine=engine)
+        self.captions = {**model.config.captions, **(captions or {})}
+        self.policy = policy or CaptionPolicy()
+        self.num_clips, self.top_k = num_clips, top_k
+        self.name = name
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, **kwargs) -> "Predictor":
+        path = resolve_model_dir(model)
+        return cls(Recognizer.load(path), name=kwargs.pop("name", None) or path.name, **kwargs)
+
+    # --- the steps, usable one by one (the live stream needs them apart) ---------------------------
+    def features(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """(T, H, W, 3) uint8 → (T, D) concatenated stream features."""
+        check_thwc(frames)
+        return np.concatenate([s.extract(frames, previous) for s in self.streams], axis=1)
+
+    @torch.no_grad()
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """(T, D) features of the sampled frames → (C,) class probabilities."""
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
+        return self.model(x).softmax(-1)[0].numpy()
+
+    def result(self, probs: np.ndarray, **extra) -> dict:
+        order = np.argsort(-probs)[: self.top_k]
+        top = [(self.classes[i], float(probs[i])) for i in order]
+        return {"prediction": top[0][0], "confidence": round(top[0][1], 4),
+                "caption": caption_for(top, self.captions, self.policy),
+                "top_k": [{"label": lab, "confidence": round(p, 4)} for lab, p in top],
+                "model": self.name, **extra}
+
+    # --- whole clips -----------------------------------------------------------------------------
+    def predict_frames(self, frames: np.ndarray, warnings: list[str] | None = None) -> dict:
+        """Predict from an ordered list of frames (T, H, W, 3), e.g. uploaded images."""
+        t0 = time.perf_counter()
+        check_thwc(frames)
+        warnings = list(warnings or [])
+        n = len(frames)
+        if n < self.num_frames:
+            warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
+                            "frames were repeated")
+        idx = uniform_indices(n, self.num_frames)
+        prev = [max(0, i - 1) for i in idx]
+        probs = self.scores(self.features(frames[idx], frames[prev]))
+        return self.result(probs, frames_received=n, frames_used=len(set(idx)), warnings=warnings,
+                           timing_ms=round((time.perf_counter() - t0) * 1000, 1))
+
+    def predict_clip(self, clip) -> dict:
+        """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
+        t0 = time.perf_counter()
+        n = len(clip)
+        warnings = []
+        if n < self.num_frames:
+            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
+                            "frames were repeated")
+        views = multi_clip_indices(n, self.num_frames, self.num_clips)
+        probs = np.mean([self.scores(self.features(*read_with_previous(clip, idx))) for idx in views], axis=0)
+        used = len({i for v in views for i in v})
+        return self.result(probs, frames_received=n, frames_used=used, warnings=warnings,
+                           timing_ms=round((time.perf_counter() - t0) * 1000, 1))
+
+    def predict_paths(self, inputs: list[str | Path]) -> dict:
+        """One video file, one frame folder, or several image files (in the order given)."""
+        paths = [Path(p) for p in inputs]
+        if not paths:
+            raise ValueError("no input given: pass a video file, a frame folder, or image files")
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise FileNotFoundError(f"input not found: {', '.join(missing)}")
+        if len(paths) == 1 and (paths[0].is_dir() or paths[0].suffix.lower() not in IMAGE_EXTENSIONS):
+            return self.predict_clip(open_clip(paths[0]))
+        not_images = [str(p) for p in paths if p.suffix.lower() not in IMAGE_EXTENSIONS]
+        if not_images:
+            raise ValueError(f"several inputs must all be image files ({', '.join(IMAGE_EXTENSIONS)}); "
+                             f"not images: {', '.join(not_images)}")
+        return self.predict_clip(ImageListClip(paths))
+
+    def new_stream(self, window: int | None = None) -> "LiveStream":
+        return LiveStream(self, window or self.num_frames)
+
+
+class LiveStream:
+    """Per-connection state for live video: each frame's features are computed once, when it arrives;
+    the last `window` are kept (bounded memory) and the head runs over them on demand."""
+
+    def __init__(self, predictor: Predictor, window: int):
+        self.predictor = predictor
+        self.window: deque[np.ndarray] = deque(maxlen=window)
+        self.last_frame: np.ndarray | None = None
+        self.frames_seen = 0
+
+    def push(self, frame: np.ndarray) -> None:
+        """Add one (H, W, 3) uint8 frame."""
+        f = frame[None]  # (1, H, W, 3)
+        prev = self.last_frame if self.last_frame is not None and self.last_frame.shape == frame.shape else frame
+        self.window.append(self.predictor.features(f, prev[None])[0])  # (D,)
+        self.last_frame = frame
+        self.frames_seen += 1
+
+    def predict(self) -> dict | None:
+        if not self.window:
+            return None
+        t0 = time.perf_counter()
+        feats = np.stack(self.window)  # (W, D)
+        idx = uniform_indices(len(feats), self.predictor.num_frames)
+        out = self.predictor.result(self.predictor.scores(feats[idx]), frames_received=self.frames_seen,
+                                    frames_used=len(self.window), warnings=[])
+        out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return out

@@ -1,0 +1,200 @@
+"""Train a temporal head on cached per-frame features.
+
+    actcap train --data DATA --group-by '_s(\\d+)_' --val-groups 5,6 --head lstm --out runs/lstm
+
+Adam + cross-entropy, keeps the best epoch on validation (or the last one with no validation set),
+and writes into the run directory: model.safetensors + config.json (the model), metrics.json,
+training_curve.png, history.json and checkpoint.* for `--resume`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader
+
+from actcap.config import TrainConfig
+from actcap.data.dataset import FeatureClips
+from actcap.data.folders import ClipRecord
+from actcap.engine import cache_root
+from actcap.features import FeatureCache
+from actcap.metrics import classification_metrics, plot_curve, write_confusion
+from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.streams import create_stream
+from actcap.streams.base import Stream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LabelledFeatures:
+    features: list[np.ndarray]  # one (L, D) array per clip
+    labels: list[int]
+    records: list[ClipRecord]
+    skipped: list[tuple[str, str]]
+    short: list[str]  # clips with fewer source frames than the model's frame count
+
+
+def build_streams(names: list[str], backbone: str, engine: str | None = None) -> list[Stream]:
+    return [create_stream(n, backbone=backbone, engine=engine) for n in names]
+
+
+def load_features(records: list[ClipRecord], classes: list[str], cache: FeatureCache, num_frames: int,
+                  progress: bool = True) -> LabelledFeatures:
+    """Cached features for labelled clips; undecodable clips are skipped and listed, never fatal."""
+    feats, skipped = cache.extract([r.path for r in records], progress=progress)
+    out = LabelledFeatures([], [], [], skipped, [])
+    for r in records:
+        cf = feats.get(r.path)
+        if cf is None:
+            continue
+        out.features.append(cf.features)
+        out.labels.append(classes.index(r.label))
+        out.records.append(r)
+        if cf.num_source_frames < num_frames:
+            out.short.append(f"{r.path} ({cf.num_source_frames} frames)")
+    if out.short:
+        log.warning("%d clip(s) have fewer than %d frames; their frames are repeated in order, e.g. %s",
+                    len(out.short), num_frames, "; ".join(out.short[:3]))
+    return out
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def predict_probs(model: Recognizer, data: FeatureClips, batch_size: int = 64) -> np.ndarray:
+    """Softmax scores (N, C), averaged over each clip's K test clips."""
+    model.eval()
+    out = []
+    for x, _ in DataLoader(data, batch_size=batch_size):
+        b, k, t, d = x.shape
+        p = model(x.view(b * k, t, d)).softmax(-1).view(b, k, -1).mean(1)  # (B, C)
+        out.append(p)
+    return torch.cat(out).numpy()
+
+
+def input_stats(features: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    allf = np.concatenate(features)  # (ΣL, D)
+    return torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float()
+
+
+def _class_weights(labels: list[int], num_classes: int) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def _save_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer, state: dict) -> None:
+    tensors = {f"model.{k}": v.detach().clone() for k, v in model.head.state_dict().items()}
+    for pid, s in opt.state_dict()["state"].items():
+        for name, v in s.items():
+            tensors[f"opt.{pid}.{name}"] = v.detach().clone() if torch.is_tensor(v) else torch.tensor(v)
+    save_file(tensors, str(out / "checkpoint.safetensors.tmp"))
+    (out / "checkpoint.safetensors.tmp").replace(out / "checkpoint.safetensors")
+    (out / "checkpoint.json").write_text(json.dumps(state, indent=2) + "\n")
+
+
+def _load_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer) -> dict:
+    if not (out / "checkpoint.json").is_file() or not (out / "checkpoint.safetensors").is_file():
+        raise FileNotFoundError(f"`--resume`: no checkpoint in {out} (expected checkpoint.json and "
+                                "checkpoint.safetensors from an earlier `actcap train --out` run)")
+    state = json.loads((out / "checkpoint.json").read_text())
+    tensors = load_file(str(out / "checkpoint.safetensors"))
+    model.head.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    opt_state = opt.state_dict()
+    for key, v in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            opt_state["state"].setdefault(int(pid), {})[name] = v
+    opt.load_state_dict(opt_state)
+    return state
+
+
+def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[ClipRecord],
+          classes: list[str]) -> dict:
+    """Train and save the best model into cfg.out; returns the final metrics dict."""
+    cfg.check()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(cfg.seed)
+    streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
+    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.max_frames)
+    tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
+    va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
+    if not tr.features:
+        raise ValueError("no training clip could be read; see the skipped list above")
+
+    model = Recognizer(ModelConfig(
+        classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
+        num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
+        train={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
+               if k not in ("captions", "progress", "resume")}))
+    model.head.set_input_stats(*input_stats(tr.features))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    weights = _class_weights(tr.labels, len(classes)) if cfg.class_weights else None
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
+
+    state = {"epoch": 0, "best": -1.0, "history": []}
+    if cfg.resume:
+        state = _load_checkpoint(out, model, opt)
+        log.info("resuming %s after epoch %d", out, state["epoch"])
+    train_data = FeatureClips(tr.features, tr.labels, cfg.num_frames, train=True, seed=cfg.seed + state["epoch"])
+    val_data = FeatureClips(va.features, va.labels, cfg.num_frames, train=False,
+                            num_clips=cfg.num_clips) if va and va.features else None
+    gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
+
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        model.train()
+        losses = []
+        for x, y in DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True, generator=gen):
+            loss = loss_fn(model(x[:, 0]), y)  # x: (B, 1, T, D)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_top1": None}
+        score = -row["train_loss"]  # with no validation set, the last epoch is kept
+        if val_data is not None:
+            row["val_top1"] = float((predict_probs(model, val_data).argmax(1) == np.array(va.labels)).mean())
+            score = row["val_top1"]
+        state["history"].append(row)
+        log.info("epoch %d/%d  loss %.4f  val top-1 %s", epoch, cfg.epochs, row["train_loss"], row["val_top1"])
+        if val_data is None or score > state["best"]:
+            state["best"] = score
+            state["best_epoch"] = epoch
+            model.save(out)
+        state["epoch"] = epoch
+        _save_checkpoint(out, model, opt, state)
+
+    return _finish(out, state, va, classes, cfg, tr)
+
+
+def _finish(out: Path, state: dict, va: LabelledFeatures | None, classes: list[str], cfg: TrainConfig,
+            tr: LabelledFeatures) -> dict:
+    best = Recognizer.load(out)
+    metrics: dict = {"best_epoch": state.get("best_epoch"), "history": state["history"],
+                     "train_clips": len(tr.features), "skipped": [{"path": p, "reason": r} for p, r in
+                                                                  tr.skipped + (va.skipped if va else [])]}
+    if va and va.features:
+        probs = predict_probs(best, FeatureClips(va.features, va.labels, cfg.num_frames, False,
+                                                 num_clips=cfg.num_clips))
+        metrics["validation"] = classification_metrics(probs, np.array(va.labels), classes)
+        write_confusion(metrics["validation"], out)
+        best.config.metrics = {k: metrics["validation"][k] for k in
+                               ("top1", "top5", "mean_class_accuracy", "num_clips")}
+        best.save(out)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "history.json").write_text(json.dumps(state["history"], indent=2) + "\n")
+    plot_curve(state["history"], out / "training_curve.png")
+    return metrics
