@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +97,7 @@ class FeatureCache:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return ClipFeatures(z["features"].astype(np.float32), z["indices"], int(z["num_frames"]))
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             log.warning("ignoring unreadable cache entry %s (%s); it will be rebuilt", path, e)
             return None
 

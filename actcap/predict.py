@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from actcap.caption import CaptionPolicy, caption_for
+from actcap.caption import CaptionPolicy, Captions, caption_for, resolve_captions
 from actcap.data.sampling import multi_clip_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
 from actcap.features import read_with_previous
@@ -43,14 +43,15 @@ def resolve_model_dir(model: str | Path | None) -> Path:
 
 
 class Predictor:
-    def __init__(self, model: Recognizer, engine: str | None = None, captions: dict | None = None,
+    def __init__(self, model: Recognizer, engine: str | None = None, captions: Captions | None = None,
                  policy: CaptionPolicy | None = None, num_clips: int = 1, top_k: int = 5, name: str = ""):
         self.model = model.eval()
         self.config = model.config
         self.classes = list(model.config.classes)
         self.num_frames = model.config.num_frames
         self.streams = create_streams(model.config.streams, engine=engine)
-        self.captions = {**model.config.captions, **(captions or {})}
+        # the model's own sentences (from its training captions file), then the caller's override
+        self.captions = resolve_captions(Captions(model.config.captions, source="model"), captions)
         self.policy = policy or CaptionPolicy()
         self.num_clips, self.top_k = num_clips, top_k
         self.name = name

@@ -31,19 +31,27 @@ def run(args: argparse.Namespace) -> int:
     from actcap.models.recognizer import Recognizer
     from actcap.predict import resolve_model_dir
 
-    model = Recognizer.load(resolve_model_dir(args.model))
     kw = dict(num_clips=args.test_clips, engine=args.engine, cache_dir=args.cache_dir,
               progress=not args.no_progress)
     if args.split == "hmdb51:all":
+        # HMDB51's splits share clips (a split-1 training clip can be a split-2 test clip), so each split
+        # is scored with the model trained on it: RUN_DIR/split{1,2,3} from `actcap train --split hmdb51:all`.
+        root = resolve_model_dir(args.model)
+        missing = [str(root / f"split{k}") for k in (1, 2, 3) if not (root / f"split{k}" / "config.json").is_file()]
+        if missing:
+            raise ValueError(f"`--split hmdb51:all` scores one model per split; missing {', '.join(missing)} "
+                             "(train them with `actcap train --split hmdb51:all --out RUN_DIR`)")
         per_split = {}
         for k in (1, 2, 3):
             split, _ = split_from_args(args, split=f"hmdb51:{k}")
+            model = Recognizer.load(root / f"split{k}")
             per_split[f"split{k}"] = evaluate(model, split.val, args.out / f"split{k}", **kw)
         summary = summarize_splits(per_split)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "metrics.json").write_text(__import__("json").dumps(summary, indent=2) + "\n")
         print_json(summary)
         return 0
+    model = Recognizer.load(resolve_model_dir(args.model))
     records = split_from_args(args)[0].val if _has_split(args) else scan_dataset(args.data, args.classes)
     m = evaluate(model, records, args.out, **kw)
     print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")}

@@ -1,0 +1,71 @@
+"""Which frames of a clip to look at: pure functions that return frame indices.
+
+Nothing here touches pixels, so a frame folder only loads the files these indices name, and tests can pin
+the exact indices (pytorchvideo `uniform_temporal_subsample` idea). All lists are non-decreasing, so the
+model always sees frames in time order.
+
+    uniform_indices(40, 4)              -> [5, 15, 25, 35]         (evaluation)
+    segment_indices(40, 4, rng)         -> e.g. [8, 16, 25, 32]    (TSN training, new every epoch)
+    multi_clip_indices(40, 4, 2)        -> [[2, 12, 22, 32], [7, 17, 27, 37]]   (test-time averaging)
+
+Short clips (fewer frames than asked for) repeat frames in order instead of failing: a 34-frame clip
+sampled at 48 frames shows some frames twice, which keeps the time axis intact.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+
+def _check(num_frames: int, n: int) -> tuple[int, int]:
+    """Return (num_frames, n) as ints, or raise ValueError naming both when either is < 1."""
+    num_frames, n = operator.index(num_frames), operator.index(n)
+    if num_frames < 1 or n < 1:
+        raise ValueError(f"num_frames and n must both be >= 1, got num_frames={num_frames}, n={n}")
+    return num_frames, n
+
+
+def is_short(num_frames: int, n: int) -> bool:
+    """True when a clip has fewer frames than the n we sample, so some frames will repeat."""
+    num_frames, n = _check(num_frames, n)
+    return num_frames < n
+
+
+def uniform_indices(num_frames: int, n: int) -> list[int]:
+    """n indices at the centres of n equal segments of [0, num_frames): int((i + 0.5) * num_frames / n).
+
+    Computed in integers as (2i + 1) * num_frames // (2n), which is the same number without float error.
+    Short clips (num_frames < n) use the same formula, which repeats frames in order:
+    uniform_indices(10, 16) -> [0, 0, 1, 2, 2, 3, 4, 4, 5, 5, 6, 7, 7, 8, 9, 9].
+    """
+    num_frames, n = _check(num_frames, n)
+    return [(2 * i + 1) * num_frames // (2 * n) for i in range(n)]
+
+
+def segment_indices(num_frames: int, n: int, rng: np.random.Generator) -> list[int]:
+    """TSN training sampling: one random index inside each of n equal segments of [0, num_frames).
+
+    Segment i is [i * num_frames // n, (i + 1) * num_frames // n), never empty when num_frames >= n.
+    Short clips (num_frames < n): every frame once plus n - num_frames random extra frames, sorted, so the
+    whole clip is covered and the list is still non-decreasing.
+    """
+    num_frames, n = _check(num_frames, n)
+    if num_frames < n:
+        extra = rng.integers(0, num_frames, size=n - num_frames)
+        return sorted(list(range(num_frames)) + extra.tolist())
+    starts = [i * num_frames // n for i in range(n + 1)]
+    return [int(rng.integers(starts[i], starts[i + 1])) for i in range(n)]
+
+
+def multi_clip_indices(num_frames: int, n: int, k: int) -> list[list[int]]:
+    """k uniform clips, clip j offset by (j + 0.5) / k of a segment, for averaging predictions at test time.
+
+    Index i of clip j is int((i + (j + 0.5) / k) * num_frames / n), so k=1 gives [uniform_indices(...)].
+    """
+    num_frames, n = _check(num_frames, n)
+    k = operator.index(k)
+    if k < 1:
+        raise ValueError(f"k (clips per video) must be >= 1, got k={k}")
+    return [[((i * k + j) * 2 + 1) * num_frames // (2 * n * k) for i in range(n)] for j in range(k)]

@@ -1,0 +1,82 @@
+"""The real entry point end to end on tiny synthetic clips: train → files → resume → evaluate → predict."""
+
+import json
+
+import pytest
+
+from actcap.cli import build_parser, main
+
+FAST = ["--streams", "flow", "--frames", "8", "--no-progress"]
+
+
+def _train(motion_dataset, out, cache, *extra):
+    return main(["train", "--data", str(motion_dataset), "--group-by", r"_s(\d+)_", "--val-groups", "3",
+                 "--head", "lstm", "--lr", "3e-3", "--batch-size", "4", "--cache-dir", str(cache),
+                 "--out", str(out), *FAST, *extra])
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["-h"])
+    text = capsys.readouterr().out
+    for cmd in ("train", "evaluate", "predict", "cv"):
+        assert cmd in text
+    assert build_parser().parse_args(["train", "--data", "d", "--out", "o"]).frames == 16
+
+
+def test_train_writes_run_dir_and_resume_continues(motion_dataset, tmp_path, capsys):
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    assert _train(motion_dataset, out, cache, "--epochs", "3") == 0
+    for name in ("model.safetensors", "config.json", "metrics.json", "training_curve.png",
+                 "confusion_matrix.png", "confusion_matrix.csv", "checkpoint.safetensors"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["classes"] == ["move_left", "move_right"]
+    assert config["head"] == "lstm" and config["num_frames"] == 8
+    assert config["streams"] == [{"name": "flow", "grid": 4, "width": 160, "method": "farneback-v1"}]
+    assert config["train"]["epochs"] == 3 and config["actcap_version"] == "0.1.0"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3]
+    assert metrics["validation"]["num_clips"] == 4  # subject 3: two clips per class
+    assert set(metrics["validation"]["per_class"]) == {"move_left", "move_right"}
+
+    assert _train(motion_dataset, out, cache, "--epochs", "12", "--resume") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == list(range(1, 13))
+    # direction of motion is all that separates the classes; flow + LSTM must get it
+    assert metrics["validation"]["top1"] == 1.0
+    capsys.readouterr()
+
+    assert main(["evaluate", "--model", str(out), "--data", str(motion_dataset), "--cache-dir", str(cache),
+                 "--no-progress", "--out", str(tmp_path / "eval")]) == 0
+    ev = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert ev["num_clips"] == 12 and ev["top1"] >= 0.9
+    assert set(ev) >= {"top1", "top5", "mean_class_accuracy", "num_clips", "per_class"}
+    assert (tmp_path / "eval" / "confusion_matrix.csv").read_text().splitlines()[0] == \
+        "true \\ predicted,move_left,move_right"
+    capsys.readouterr()
+
+    clip = next((motion_dataset / "move_right").glob("*.avi"))
+    assert main(["predict", "--model", str(out), str(clip)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["prediction"] == "move_right"
+    assert [t["label"] for t in result["top_k"]][0] == "move_right"
+    assert result["caption"].endswith(".") and "_" not in result["caption"]
+
+
+def test_resume_without_checkpoint_is_a_clear_error(motion_dataset, tmp_path, capsys):
+    assert _train(motion_dataset, tmp_path / "new", tmp_path / "cache", "--epochs", "1", "--resume") == 2
+    err = capsys.readouterr().err
+    assert f"`--resume`: no checkpoint in {tmp_path / 'new'}" in err
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys, motion_dataset):
+    assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "--data", str(motion_dataset), "--backbone", "resnet9", "--out", str(tmp_path / "o"),
+                 "--streams", "appearance"]) == 2
+    assert "unknown backbone 'resnet9'; choose one of:" in capsys.readouterr().err
+    assert main(["train", "--data", str(motion_dataset), "--classes", "move_left", "--out", str(tmp_path / "o")]) == 2
+    assert "training needs at least 2" in capsys.readouterr().err
+    assert main(["predict", "--model", str(tmp_path / "nope"), "x.avi"]) == 2
+    assert f"model directory {tmp_path / 'nope'} does not exist" in capsys.readouterr().err

@@ -1,0 +1,112 @@
+"""Feature cache: keys, reuse, interruption, skipped files; streams' shapes and meaning."""
+
+import json
+
+import numpy as np
+import pytest
+
+from actcap.features import FeatureCache, kept_indices
+from actcap.streams import create_stream, list_streams, parse_streams
+from actcap.streams.flow import FlowStream
+
+
+def test_stream_registry():
+    assert list_streams() == ["appearance", "flow"]
+    assert parse_streams("appearance+flow") == ["appearance", "flow"]
+    with pytest.raises(KeyError, match="unknown stream 'pose'; choose one of: appearance, flow"):
+        parse_streams("appearance,pose")
+
+
+def test_flow_sees_direction(make_frames):
+    from conftest import _moving_square
+
+    s = FlowStream(grid=2, width=64)
+    right = s.extract(_moving_square(8, +1))  # (8, 12)
+    left = s.extract(_moving_square(8, -1))
+    assert right.shape == (8, 12) and left.shape == (8, 12)
+    assert np.allclose(right[0], 0, atol=1e-2)  # the first frame is its own predecessor: no motion
+    # channel 0 holds the mean horizontal displacement per cell; summed over cells its sign is the direction
+    assert right[1:, :4].sum() > 1.0 and left[1:, :4].sum() < -1.0
+
+
+def test_kept_indices():
+    assert kept_indices(5, 64) == [0, 1, 2, 3, 4]
+    assert kept_indices(100, 4) == [12, 37, 62, 87]
+
+
+def test_cache_reuses_entries_and_survives_interruption(tmp_path, write_video, make_frames):
+    paths = [write_video(tmp_path / "v" / f"c{i}.avi", make_frames(6, seed=i)) for i in range(4)]
+    stream = FlowStream(grid=2, width=32)
+    calls = []
+    real = stream.extract
+
+    def flaky(frames, previous=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the third clip is being processed
+        return real(frames, previous)
+
+    stream.extract = flaky
+    cache = FeatureCache(tmp_path / "cache", [stream], max_frames=64)
+    with pytest.raises(KeyboardInterrupt):
+        cache.extract(paths, progress=False)
+    entries = sorted((tmp_path / "cache" / "features").glob("flow-*/*.npz"))
+    assert len(entries) == 2  # finished clips kept, the interrupted one not half-written
+    # a leftover temporary file from a kill -9 and a truncated entry must not break the resume
+    entries[0].write_bytes(entries[0].read_bytes()[:20])
+    (entries[0].parent / ".junk.123.tmp.npz").write_bytes(b"partial")
+
+    stream.extract = real
+    feats, skipped = FeatureCache(tmp_path / "cache", [stream], 64).extract(paths, progress=False)
+    assert skipped == []
+    clean, _ = FeatureCache(tmp_path / "clean", [FlowStream(grid=2, width=32)], 64).extract(paths, progress=False)
+    for p in paths:
+        assert feats[p].features.shape == (6, 12)
+        np.testing.assert_allclose(feats[p].features, clean[p].features, atol=1e-2)  # float16 on disk
+
+
+def test_cache_key_changes_with_config_and_manifest_is_readable(tmp_path):
+    a = FeatureCache(tmp_path, [FlowStream(grid=2, width=32)], 64)
+    b = FeatureCache(tmp_path, [FlowStream(grid=3, width=32)], 64)
+    c = FeatureCache(tmp_path, [FlowStream(grid=2, width=32)], 32)
+    assert len({a.dirs[0], b.dirs[0], c.dirs[0]}) == 3
+    manifest = json.loads((a.dirs[0] / "manifest.json").read_text())
+    assert manifest == {"stream": {"name": "flow", "grid": 2, "width": 32, "method": "farneback-v1"},
+                        "max_frames": 64, "format": 1}
+    (a.dirs[0] / "manifest.json").write_text(json.dumps({**manifest, "max_frames": 8}))
+    with pytest.raises(RuntimeError, match="delete the folder to rebuild it"):
+        FeatureCache(tmp_path, [FlowStream(grid=2, width=32)], 64)
+
+
+def test_cache_skips_unreadable_videos_and_lists_them(tmp_path, write_video, make_frames):
+    good = write_video(tmp_path / "good.avi", make_frames(5))
+    empty = tmp_path / "empty.avi"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.avi"
+    junk.write_bytes(b"this is not a video" * 50)
+    feats, skipped = FeatureCache(tmp_path / "cache", [FlowStream(grid=2, width=32)], 64).extract(
+        [good, empty, junk], progress=False)
+    assert list(feats) == [good]
+    assert [p for p, _ in skipped] == [str(empty), str(junk)]
+    assert "empty" in skipped[0][1]
+    listed = json.loads((tmp_path / "cache" / "skipped.json").read_text())
+    assert set(listed) == {str(empty), str(junk)}
+
+
+def test_frame_folder_and_lossless_video_give_identical_features(tmp_path, write_video, write_frame_folder,
+                                                                  make_frames):
+    frames = make_frames(12, 32, 32)
+    video = write_video(tmp_path / "clip.avi", frames)
+    folder = write_frame_folder(tmp_path / "clip", frames)
+    stream = FlowStream(grid=2, width=32)
+    feats, _ = FeatureCache(tmp_path / "cache", [stream], 8).extract([video, folder], progress=False)
+    np.testing.assert_array_equal(feats[video].features, feats[folder].features)
+    np.testing.assert_array_equal(feats[video].frame_indices, [0, 2, 3, 5, 6, 8, 9, 11])
+
+
+def test_appearance_stream_shape():
+    s = create_stream("appearance", backbone="efficientnet_lite0", engine="torch")
+    frames = np.random.default_rng(0).integers(0, 255, (2, 40, 50, 3), dtype=np.uint8)
+    f = s.extract(frames)
+    assert f.shape == (2, 1280) and f.dtype == np.float32 and np.isfinite(f).all()
+    assert s.config()["preprocessing"]["input_size"] == 224
