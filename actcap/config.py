@@ -44,6 +44,9 @@ class TrainConfig:
     """Extra head arguments (hidden size, depth…)."""
     captions: dict = field(default_factory=dict)
     """Label → caption entries stored in the model (`--captions FILE`)."""
+    keep: str = "best"
+    """Which epoch to save: `best` on validation, or `last` (`--keep`; cross-validation uses `last`,
+    since choosing the epoch on the validation fold would flatter the score)."""
     resume: bool = False
     """Continue an interrupted run in `out` from its last epoch (`--resume`)."""
     progress: bool = True
@@ -65,5 +68,7 @@ class TrainConfig:
             problems.append(f"`--cache-frames` ({self.max_frames}) must be >= `--frames` ({self.num_frames})")
         if self.num_clips < 1:
             problems.append(f"`--test-clips` must be >= 1; got {self.num_clips}")
+        if self.keep not in ("best", "last"):
+            problems.append(f"`--keep` must be best or last; got {self.keep}")
         if problems:
             raise ValueError("\n".join(problems))

@@ -41,6 +41,7 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
                    groups_per_fold: int = 1, pairs: list[tuple[str, str]] = (),
                    compare_random: bool = False) -> dict:
     out = Path(cfg.out)
+    cfg = replace(cfg, keep="last")  # never pick the epoch on the fold being scored
     folds = leave_groups_out_folds(records, group_by, groups_per_fold)
     results = []
     for k, (groups, tr, va) in enumerate(folds, 1):

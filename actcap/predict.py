@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from actcap.caption import CaptionPolicy, Captions, caption_for, resolve_captions
+from actcap.caption import CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
 from actcap.data.sampling import multi_clip_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
 from actcap.features import read_with_previous
@@ -126,6 +126,47 @@ class Predictor:
             raise ValueError(f"several inputs must all be image files ({', '.join(IMAGE_EXTENSIONS)}); "
                              f"not images: {', '.join(not_images)}")
         return self.predict_clip(ImageListClip(paths))
+
+    def predict_timeline(self, clip, window: float = 3.0, stride: float = 0.5, smooth: int = 3,
+                         min_duration: float = 1.0, min_confidence: float = 0.4, chunk: int = 32) -> dict:
+        """Slide a `window`-second clip over a long video every `stride` seconds and narrate the result.
+
+        Each frame goes through the streams once (in chunks, so a long video never sits in memory);
+        every window then samples the model's frame count from the features it covers. Returns the
+        prediction for the whole video plus `segments` and a one-sentence `narrative`.
+        """
+        t0 = time.perf_counter()
+        fps = clip.fps or 15.0  # a frame folder has no rate; 15 fps is UTD-MHAD's and a common webcam's
+        n = len(clip)
+        if window <= 0 or stride <= 0:
+            raise ValueError(f"--window and --stride must be > 0 seconds; got {window} and {stride}")
+        feats, buf, prev = [], [], None
+        for frame in clip.iter_frames():
+            buf.append(frame)
+            if len(buf) == chunk:
+                prev = self._features_chunk(buf, prev, feats)
+                buf = []
+        if buf:
+            self._features_chunk(buf, prev, feats)
+        allf = np.concatenate(feats)  # (n, D)
+        win, step = max(1, round(window * fps)), max(1, round(stride * fps))
+        starts = list(range(0, max(1, n - win + 1), step))
+        scores = np.stack([self.scores(allf[a:a + win][uniform_indices(min(win, n - a), self.num_frames)])
+                           for a in starts])  # (W, C)
+        times = [(a / fps, min(a + win, n) / fps) for a in starts]
+        timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
+                                  min_confidence=min_confidence, captions=self.captions)
+        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=[])
+        out.update(timeline.to_dict())
+        out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return out
+
+    def _features_chunk(self, frames: list[np.ndarray], prev: np.ndarray | None, out: list) -> np.ndarray:
+        x = np.stack(frames)  # (t, H, W, 3)
+        first = prev[None] if prev is not None else x[:1]  # the frame before this chunk (or its own first)
+        before = np.concatenate([first, x[:-1]])  # (t, H, W, 3)
+        out.append(self.features(x, before))
+        return x[-1]
 
     def new_stream(self, window: int | None = None) -> "LiveStream":
         return LiveStream(self, window or self.num_frames)

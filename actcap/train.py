@@ -170,7 +170,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
             score = row["val_top1"]
         state["history"].append(row)
         log.info("epoch %d/%d  loss %.4f  val top-1 %s", epoch, cfg.epochs, row["train_loss"], row["val_top1"])
-        if val_data is None or score > state["best"]:
+        if val_data is None or cfg.keep == "last" or score > state["best"]:
             state["best"] = score
             state["best_epoch"] = epoch
             model.save(out)

@@ -20,13 +20,16 @@ def test_stream_registry():
 def test_flow_sees_direction(make_frames):
     from conftest import _moving_square
 
-    s = FlowStream(grid=2, width=64)
-    right = s.extract(_moving_square(8, +1))  # (8, 12)
+    s = FlowStream(grid=2, width=64, bins=8)
+    right = s.extract(_moving_square(8, +1))  # (8, 8 bins × 2 × 2 cells)
     left = s.extract(_moving_square(8, -1))
-    assert right.shape == (8, 12) and left.shape == (8, 12)
+    assert right.shape == (8, 32) and left.shape == (8, 32)
     assert np.allclose(right[0], 0, atol=1e-2)  # the first frame is its own predecessor: no motion
-    # channel 0 holds the mean horizontal displacement per cell; summed over cells its sign is the direction
-    assert right[1:, :4].sum() > 1.0 and left[1:, :4].sum() < -1.0
+    per_bin_right = right[1:].reshape(7, 8, 4).sum(axis=(0, 2))  # total votes per direction bin
+    per_bin_left = left[1:].reshape(7, 8, 4).sum(axis=(0, 2))
+    assert per_bin_right.argmax() == 0  # bin 0: rightward
+    assert per_bin_left.argmax() == 4  # bin 4: leftward
+    assert per_bin_right[0] > 5 * per_bin_right[4] and per_bin_left[4] > 5 * per_bin_left[0]
 
 
 def test_kept_indices():
@@ -61,7 +64,7 @@ def test_cache_reuses_entries_and_survives_interruption(tmp_path, write_video, m
     assert skipped == []
     clean, _ = FeatureCache(tmp_path / "clean", [FlowStream(grid=2, width=32)], 64).extract(paths, progress=False)
     for p in paths:
-        assert feats[p].features.shape == (6, 12)
+        assert feats[p].features.shape == (6, 32)
         np.testing.assert_allclose(feats[p].features, clean[p].features, atol=1e-2)  # float16 on disk
 
 
@@ -71,7 +74,7 @@ def test_cache_key_changes_with_config_and_manifest_is_readable(tmp_path):
     c = FeatureCache(tmp_path, [FlowStream(grid=2, width=32)], 32)
     assert len({a.dirs[0], b.dirs[0], c.dirs[0]}) == 3
     manifest = json.loads((a.dirs[0] / "manifest.json").read_text())
-    assert manifest == {"stream": {"name": "flow", "grid": 2, "width": 32, "method": "farneback-v1"},
+    assert manifest == {"stream": {"name": "flow", "grid": 2, "width": 32, "bins": 8, "method": "farneback-hof-v2"},
                         "max_frames": 64, "format": 1}
     (a.dirs[0] / "manifest.json").write_text(json.dumps({**manifest, "max_frames": 8}))
     with pytest.raises(RuntimeError, match="delete the folder to rebuild it"):

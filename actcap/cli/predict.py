@@ -16,6 +16,13 @@ def add_parser(sub) -> None:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--test-clips", type=int, default=1, help="clips averaged (test-time augmentation)")
     p.add_argument("--captions", type=Path, help="captions file overriding the model's sentences")
+    t = p.add_argument_group("timeline (long videos)")
+    t.add_argument("--timeline", action="store_true", help="segment a long video and narrate it")
+    t.add_argument("--window", type=float, default=3.0, help="seconds per window")
+    t.add_argument("--stride", type=float, default=0.5, help="seconds between windows")
+    t.add_argument("--smooth", type=int, default=3, help="windows averaged when smoothing scores")
+    t.add_argument("--min-duration", type=float, default=1.0, help="drop shorter segments (seconds)")
+    t.add_argument("--min-confidence", type=float, default=0.4, help="drop less confident segments")
     p.set_defaults(run=run)
 
 
@@ -29,5 +36,14 @@ def run(args: argparse.Namespace) -> int:
         captions = load_captions(args.captions)
     predictor = Predictor.load(args.model, engine=args.engine, top_k=args.top_k, num_clips=args.test_clips,
                                captions=captions)
+    if args.timeline:
+        if len(args.inputs) != 1:
+            raise ValueError("--timeline takes one video file or frame folder")
+        from actcap.data.video import open_clip
+
+        print_json(predictor.predict_timeline(open_clip(args.inputs[0]), window=args.window, stride=args.stride,
+                                              smooth=args.smooth, min_duration=args.min_duration,
+                                              min_confidence=args.min_confidence))
+        return 0
     print_json(predictor.predict_paths(args.inputs))
     return 0

@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     t.add_argument("--test-clips", type=int, default=1, help="clips averaged per video at validation")
     t.add_argument("--cache-frames", type=int, default=64, help="frames per clip kept in the feature cache")
     t.add_argument("--cache-dir", type=Path, help="feature cache root (default ~/.cache/actcap or $ACTCAP_CACHE)")
+    t.add_argument("--keep", choices=["best", "last"], default="best",
+                   help="save the best epoch on validation, or the last epoch")
     t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--out", type=Path, required=True, help="run directory to write")
@@ -66,7 +68,7 @@ def _train_one(args: argparse.Namespace) -> dict:
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                       label_smoothing=args.label_smoothing, class_weights=args.class_weights, seed=args.seed,
                       max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,
-                      captions=captions, resume=args.resume, progress=not args.no_progress)
+                      captions=captions, keep=args.keep, resume=args.resume, progress=not args.no_progress)
     from actcap.train import train  # heavy imports only once the arguments are good
 
     print(split.report)

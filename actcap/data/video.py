@@ -73,6 +73,11 @@ class Clip:
         """Every frame, (len(self), H, W, 3) uint8 RGB."""
         return self.read(list(range(len(self))))
 
+    def iter_frames(self):
+        """Every frame in order, one (H, W, 3) uint8 RGB array at a time (for videos too long to hold)."""
+        for i in range(len(self)):
+            yield self.read([i])[0]
+
     def _check_indices(self, indices: Sequence[int]) -> list[int]:
         idx = [operator.index(i) for i in indices]
         if not idx:
@@ -208,6 +213,18 @@ class VideoFileClip(Clip):
         finally:
             cap.release()
         return np.stack([frames[i] for i in idx])  # (T, H, W, 3)
+
+
+    def iter_frames(self):
+        cap = self._open()
+        try:
+            for i in range(len(self)):
+                ok, bgr = cap.read()
+                if not ok:
+                    self._raise_truncated(i, len(self))
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            cap.release()
 
 
 def open_clip(path: str | os.PathLike) -> Clip:

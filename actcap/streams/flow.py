@@ -1,10 +1,15 @@
-"""Motion stream: dense optical flow (OpenCV Farnebäck) pooled on a coarse grid.
+"""Motion stream: dense optical flow (OpenCV Farnebäck) as histograms of flow orientation (HOF)
+on a coarse grid.
 
 For each frame, flow is computed from the previous source frame on a small grayscale copy
-(`width` pixels wide) and averaged over a `grid` × `grid` layout of cells: per cell the mean
-horizontal and vertical displacement and the mean magnitude, in units of frame widths, so the
-features do not depend on the camera's resolution. A swipe to the left and to the right give
-opposite signs in the same cells, which appearance features cannot see.
+(`width` pixels wide). Each pixel votes for one of `bins` directions with its displacement (in
+percent of the frame width, so the camera's resolution does not matter); votes are averaged over
+a `grid` × `grid` layout of cells. A swipe to the left and to the right fill opposite bins of the
+same cells, which appearance features cannot see; unlike a mean vector per cell, two hands moving
+towards each other (a clap) do not cancel out.
+
+Measured on UTD-MHAD, leave-one-subject-out, linear classifier on 4 temporal segments: mean
+(dx, dy, magnitude) per cell 89.2%, HOF 92.5% (grid 4, 8 bins); see docs/model-card.md.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ from actcap.streams.base import STREAMS, Stream, previous_frames
 class FlowStream(Stream):
     name = "flow"
 
-    def __init__(self, grid: int = 4, width: int = 160, **_ignored):
-        if grid < 1 or width < 16:
-            raise ValueError(f"flow stream needs grid >= 1 and width >= 16; got grid={grid}, width={width}")
-        self.grid, self.width = int(grid), int(width)
-        self.dim = 3 * self.grid * self.grid
+    def __init__(self, grid: int = 4, width: int = 160, bins: int = 8, **_ignored):
+        if grid < 1 or width < 16 or bins < 4:
+            raise ValueError(f"flow stream needs grid >= 1, width >= 16 and bins >= 4; "
+                             f"got grid={grid}, width={width}, bins={bins}")
+        self.grid, self.width, self.bins = int(grid), int(width), int(bins)
+        self.dim = self.bins * self.grid * self.grid
 
     def config(self) -> dict:
-        return {"name": self.name, "grid": self.grid, "width": self.width, "method": "farneback-v1"}
+        return {"name": self.name, "grid": self.grid, "width": self.width, "bins": self.bins,
+                "method": "farneback-hof-v2"}
 
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         prev = to_gray_small(previous_frames(frames, previous), self.width)  # (T, h, w)
@@ -37,8 +44,11 @@ class FlowStream(Stream):
     def _pooled(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
         flow = cv2.calcOpticalFlowFarneback(prev, cur, None, pyr_scale=0.5, levels=3, winsize=13,
                                             iterations=3, poly_n=5, poly_sigma=1.1, flags=0)  # (h, w, 2)
-        flow /= self.width  # displacement in frame widths
-        mag = np.linalg.norm(flow, axis=2, keepdims=True)
-        cells = np.concatenate([flow, mag], axis=2)  # (h, w, 3)
-        pooled = cv2.resize(cells, (self.grid, self.grid), interpolation=cv2.INTER_AREA)  # (g, g, 3)
-        return pooled.transpose(2, 0, 1).reshape(-1) * 100.0  # (3·g·g,), percent of frame width
+        flow *= 100.0 / self.width  # displacement in percent of the frame width
+        mag, ang = cv2.cartToPolar(flow[..., 0], flow[..., 1])  # (h, w) each; angle in [0, 2π)
+        # bins centred on the directions: bin 0 is rightward motion, bin bins/2 leftward
+        b = ((ang + np.pi / self.bins) * (self.bins / (2 * np.pi))).astype(np.int64) % self.bins  # (h, w)
+        votes = np.zeros(mag.shape + (self.bins,), np.float32)  # (h, w, bins)
+        np.put_along_axis(votes, b[..., None], mag[..., None], axis=2)
+        pooled = cv2.resize(votes, (self.grid, self.grid), interpolation=cv2.INTER_AREA)  # (g, g, bins)
+        return pooled.transpose(2, 0, 1).reshape(-1)  # (bins·g·g,), bin-major
