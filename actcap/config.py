@@ -52,6 +52,13 @@ class TrainConfig:
     progress: bool = True
     """Show progress bars."""
 
+    def record(self) -> dict:
+        """The settings as JSON-ready values, stored in the model's config for the record."""
+        from dataclasses import asdict
+
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
+                if k not in ("captions", "progress", "resume")}
+
     def check(self) -> None:
         problems = []
         if self.num_frames < 1:

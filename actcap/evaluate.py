@@ -35,7 +35,7 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     if unknown:
         raise ValueError(f"the data has classes the model does not know: {', '.join(unknown)}; "
                          f"the model knows: {', '.join(classes)} (use --classes to restrict)")
-    streams = create_streams(model.config.streams, engine=engine)
+    streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
     cache = FeatureCache(cache_dir or cache_root(), streams,
                          max_frames or model.config.train.get("max_frames", 64))
     data = load_features(records, classes, cache, model.config.num_frames, progress)

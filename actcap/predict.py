@@ -49,7 +49,7 @@ class Predictor:
         self.config = model.config
         self.classes = list(model.config.classes)
         self.num_frames = model.config.num_frames
-        self.streams = create_streams(model.config.streams, engine=engine)
+        self.streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
         # the model's own sentences (from its training captions file), then the caller's override
         self.captions = resolve_captions(Captions(model.config.captions, source="model"), captions)
         self.policy = policy or CaptionPolicy()

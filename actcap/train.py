@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +138,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     model = Recognizer(ModelConfig(
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
         num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
-        train={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-               if k not in ("captions", "progress", "resume")}))
+        train=cfg.record()))
     model.head.set_input_stats(*input_stats(tr.features))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     weights = _class_weights(tr.labels, len(classes)) if cfg.class_weights else None

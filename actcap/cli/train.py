@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     t.add_argument("--test-clips", type=int, default=1, help="clips averaged per video at validation")
     t.add_argument("--cache-frames", type=int, default=64, help="frames per clip kept in the feature cache")
     t.add_argument("--cache-dir", type=Path, help="feature cache root (default ~/.cache/actcap or $ACTCAP_CACHE)")
+    t.add_argument("--finetune-backbone", action="store_true",
+                   help="train the CNN end to end with the head (appearance stream only; for a GPU)")
     t.add_argument("--keep", choices=["best", "last"], default="best",
                    help="save the best epoch on validation, or the last epoch")
     t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
@@ -72,6 +74,8 @@ def _train_one(args: argparse.Namespace) -> dict:
     from actcap.train import train  # heavy imports only once the arguments are good
 
     print(split.report)
+    if args.finetune_backbone:
+        return _finetune(cfg, split, classes)
     metrics = train(cfg, split.train, split.val, classes)
     summary = {"out": str(args.out), "train_clips": metrics["train_clips"], "best_epoch": metrics["best_epoch"]}
     if "validation" in metrics:
@@ -79,4 +83,25 @@ def _train_one(args: argparse.Namespace) -> dict:
         summary.update({k: v[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")})
     if metrics["skipped"]:
         summary["skipped"] = metrics["skipped"]
+    return summary
+
+
+def _finetune(cfg: TrainConfig, split, classes: list[str]) -> dict:
+    import json
+
+    from actcap.evaluate import evaluate
+    from actcap.finetune import finetune
+    from actcap.metrics import plot_curve
+    from actcap.models.recognizer import Recognizer
+
+    result = finetune(cfg, split.train, split.val, classes)
+    plot_curve(result["history"], cfg.out / "training_curve.png")
+    metrics = {"history": result["history"]}
+    if split.val:
+        metrics["validation"] = evaluate(Recognizer.load(cfg.out), split.val, cfg.out, engine=cfg.engine,
+                                         cache_dir=cfg.cache_dir, progress=cfg.progress)
+    (cfg.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    summary = {"out": str(cfg.out), "finetune_backbone": True, "epochs": len(result["history"])}
+    if split.val:
+        summary.update({k: metrics["validation"][k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")})
     return summary

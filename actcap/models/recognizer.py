@@ -65,6 +65,7 @@ class Recognizer(torch.nn.Module):
         self.config = config
         self.head: TemporalHead = create_head(config.head, config.feature_dim, len(config.classes),
                                               config.num_frames, **config.head_kwargs)
+        self.model_dir: Path | None = None  # set by `load`; files a config names are relative to it
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, T, D) → (B, C) logits
         return self.head(features)
@@ -98,4 +99,5 @@ class Recognizer(torch.nn.Module):
         if result.missing_keys or result.unexpected_keys:
             raise ModelFileError(f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE}: missing "
                                  f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+        model.model_dir = d
         return model.eval()

@@ -43,7 +43,7 @@ def create_stream(name: str, **options) -> Stream:
 
 
 def create_streams(configs: list[dict], **runtime) -> list[Stream]:
-    """Rebuild streams from model-file configs; `runtime` (engine, device) never changes features."""
+    """Rebuild streams from model-file configs; `runtime` (engine, model_dir) never changes features."""
     out = []
     for cfg in configs:
         cfg = dict(cfg)

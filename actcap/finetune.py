@@ -1,0 +1,149 @@
+"""End-to-end training: the frame CNN learns together with the temporal head (`--finetune-backbone`).
+
+    actcap train --data DATA --finetune-backbone --epochs 10 --batch-size 4 --out runs/e2e
+
+Meant for a GPU (it runs on the CPU too, slowly). Frames are decoded per step, not cached, since the
+backbone changes. The run directory gets `backbone.safetensors` beside the head, and the appearance
+stream's config names it, so `actcap predict`/`serve`/`export` use the fine-tuned CNN.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from actcap.config import TrainConfig
+from actcap.data.folders import ClipRecord
+from actcap.data.sampling import segment_indices, uniform_indices
+from actcap.data.video import VideoError, open_clip
+from actcap.frames import to_model_input
+from actcap.models.backbones import create_backbone
+from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.streams.appearance import AppearanceStream, file_sha1
+
+log = logging.getLogger(__name__)
+BACKBONE_FILE = "backbone.safetensors"
+
+
+class ClipFrames(Dataset):
+    """Decoded, preprocessed frames (T, 3, S, S) per clip; unreadable clips come back as None."""
+
+    def __init__(self, records: list[ClipRecord], classes: list[str], num_frames: int, spec, train: bool,
+                 seed: int = 0):
+        self.records, self.classes, self.num_frames, self.spec, self.train = records, classes, num_frames, spec, train
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int):
+        r = self.records[i]
+        try:
+            clip = open_clip(r.path)
+            n = len(clip)
+            idx = segment_indices(n, self.num_frames, self.rng) if self.train else uniform_indices(n, self.num_frames)
+            x = to_model_input(clip.read(idx), self.spec.input_size, self.spec.mean, self.spec.std)
+        except VideoError as e:
+            log.warning("skipping %s: %s", r.path, e.reason)
+            return None
+        return torch.from_numpy(x), self.classes.index(r.label)
+
+
+def _collate(batch):
+    batch = [b for b in batch if b is not None]
+    if not batch:
+        return None
+    return torch.stack([b[0] for b in batch]), torch.tensor([b[1] for b in batch])
+
+
+class EndToEnd(nn.Module):
+    def __init__(self, backbone: nn.Module, model: Recognizer):
+        super().__init__()
+        self.backbone, self.model = backbone, model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, T, 3, S, S)
+        b, t = x.shape[:2]
+        f = self.backbone(x.flatten(0, 1)).float().view(b, t, -1)  # (B, T, D)
+        return self.model(f)
+
+
+def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[ClipRecord],
+             classes: list[str]) -> dict:
+    cfg.check()
+    if cfg.streams != ["appearance"]:
+        raise ValueError("`--finetune-backbone` trains the appearance stream end to end; "
+                         f"use `--streams appearance` (got {'+'.join(cfg.streams)})")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # mixed precision on a GPU, a no-op context on the CPU: decided here, nowhere else
+    ctx = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    backbone = create_backbone(cfg.backbone).to(device)
+    spec = backbone.spec
+    stream = AppearanceStream(cfg.backbone, weights_file=BACKBONE_FILE)
+    model = Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=spec.feature_dim,
+                                   num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
+                                   captions=cfg.captions, train={**cfg.record(), "finetune_backbone": True}))
+    net = EndToEnd(backbone, model).to(device)
+    opt = torch.optim.Adam([{"params": backbone.parameters(), "lr": cfg.lr * 0.1},
+                            {"params": model.parameters(), "lr": cfg.lr}], weight_decay=cfg.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    workers = 2 if device.type == "cuda" else 0
+    train_dl = DataLoader(ClipFrames(train_records, classes, cfg.num_frames, spec, True, cfg.seed),
+                          batch_size=cfg.batch_size, shuffle=True, collate_fn=_collate, num_workers=workers)
+    val_dl = DataLoader(ClipFrames(val_records, classes, cfg.num_frames, spec, False), batch_size=cfg.batch_size,
+                        collate_fn=_collate, num_workers=workers) if val_records else None
+    history, best = [], -1.0
+    for epoch in range(1, cfg.epochs + 1):
+        net.train()
+        losses = []
+        for batch in train_dl:
+            if batch is None:
+                continue
+            x, y = (t.to(device) for t in batch)
+            with ctx:
+                loss = loss_fn(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else None,
+               "val_top1": _accuracy(net, val_dl, device, ctx) if val_dl else None}
+        history.append(row)
+        log.info("epoch %d/%d  loss %s  val top-1 %s", epoch, cfg.epochs, row["train_loss"], row["val_top1"])
+        score = row["val_top1"] if row["val_top1"] is not None else epoch
+        if cfg.keep == "last" or score > best:
+            best = score
+            _save(out, backbone, model, stream, epoch, row)
+    return {"history": history, "best": best}
+
+
+@torch.no_grad()
+def _accuracy(net, dl, device, ctx) -> float:
+    net.eval()
+    right = total = 0
+    for batch in dl:
+        if batch is None:
+            continue
+        x, y = (t.to(device) for t in batch)
+        with ctx:
+            right += (net(x).argmax(1) == y).sum().item()
+        total += len(y)
+    return right / max(total, 1)
+
+
+def _save(out: Path, backbone, model: Recognizer, stream: AppearanceStream, epoch: int, row: dict) -> None:
+    save_file({k: v.detach().cpu().contiguous() for k, v in backbone.state_dict().items()},
+              str(out / BACKBONE_FILE))
+    stream.weights_sha1 = file_sha1(out / BACKBONE_FILE)
+    model.config.streams = [stream.config()]
+    model.config.metrics = {"epoch": epoch, **{k: v for k, v in row.items() if k != "epoch"}}
+    model.save(out)
