@@ -44,6 +44,9 @@ class TrainConfig:
     """Extra head arguments (hidden size, depth…)."""
     captions: dict = field(default_factory=dict)
     """Label → caption entries stored in the model (`--captions FILE`)."""
+    mirror: list[tuple[str, str]] | None = None
+    """Label-aware mirroring augmentation (`--mirror swipe_left:swipe_right` or `--mirror none`): every
+    training clip is added mirrored left-right, and these label pairs swap. None: no mirroring."""
     keep: str = "best"
     """Which epoch to save: `best` on validation, or `last` (`--keep`; cross-validation uses `last`,
     since choosing the epoch on the validation fold would flatter the score)."""

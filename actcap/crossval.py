@@ -51,8 +51,9 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
                         "confusion_matrix": m["confusion_matrix"]})
     top1 = np.array([r["top1"] for r in results])
     pooled = pooled_metrics(results, classes)
-    summary = {"config": {"streams": cfg.streams, "head": cfg.head, "backbone": cfg.backbone,
-                          "frames": cfg.num_frames, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed},
+    summary = {"config": {"streams": cfg.streams, "head": cfg.head, "head_args": cfg.head_kwargs, "backbone": cfg.backbone,
+                          "frames": cfg.num_frames, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
+                          "weight_decay": cfg.weight_decay, "mirror": cfg.mirror},
                "group_by": group_by, "folds": results, "mean_top1": float(top1.mean()),
                "std_top1": float(top1.std()), "pooled": pooled,
                "pairs": {f"{a}/{b}": pair_accuracy(pooled, a, b) for a, b in pairs}}

@@ -66,6 +66,26 @@ def load_features(records: list[ClipRecord], classes: list[str], cache: FeatureC
     return out
 
 
+def mirrored(data: LabelledFeatures, streams: list[Stream], classes: list[str],
+             swaps: list[tuple[str, str]]) -> LabelledFeatures:
+    """Add each clip mirrored left-right, its label swapped where a pair says so (swipe_left ↔ swipe_right)."""
+    unable = [s.name for s in streams if s.mirror(np.zeros((1, s.dim), np.float32)) is None]
+    if unable:
+        raise ValueError(f"`--mirror` needs streams whose features can be mirrored; {', '.join(unable)} cannot "
+                         "(use `--streams flow`, or train without `--mirror`)")
+    swap = {}
+    for a, b in swaps:
+        missing = [c for c in (a, b) if c not in classes]
+        if missing:
+            raise ValueError(f"`--mirror`: unknown class {', '.join(missing)}; classes: {', '.join(classes)}")
+        swap[classes.index(a)], swap[classes.index(b)] = classes.index(b), classes.index(a)
+    edges = np.cumsum([0] + [s.dim for s in streams])
+    feats = [np.concatenate([s.mirror(f[:, a:b]) for s, a, b in zip(streams, edges[:-1], edges[1:])], axis=1)
+             for f in data.features]
+    return LabelledFeatures(data.features + feats, data.labels + [swap.get(y, y) for y in data.labels],
+                            data.records + data.records, data.skipped, data.short)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -139,6 +159,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
         num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
         train=cfg.record()))
+    if cfg.mirror is not None:
+        tr = mirrored(tr, streams, classes, cfg.mirror)
     model.head.set_input_stats(*input_stats(tr.features))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     weights = _class_weights(tr.labels, len(classes)) if cfg.class_weights else None

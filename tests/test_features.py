@@ -113,3 +113,23 @@ def test_appearance_stream_shape():
     f = s.extract(frames)
     assert f.shape == (2, 1280) and f.dtype == np.float32 and np.isfinite(f).all()
     assert s.config()["preprocessing"]["input_size"] == 224
+
+
+def test_mirror_matches_mirrored_frames_and_swaps_labels():
+    from conftest import _moving_square
+
+    from actcap.streams.appearance import AppearanceStream
+    from actcap.train import LabelledFeatures, mirrored
+
+    s = FlowStream(grid=2, width=64)
+    right = _moving_square(8, +1, start=4)
+    np.testing.assert_allclose(s.mirror(s.extract(right)), s.extract(right[:, :, ::-1].copy()), atol=0.01)
+
+    data = LabelledFeatures([s.extract(right)], [1], ["r"], [], [])
+    out = mirrored(data, [s], ["move_left", "move_right"], [("move_left", "move_right")])
+    assert out.labels == [1, 0]  # the mirrored rightward clip is a leftward clip
+    assert mirrored(data, [s], ["move_left", "move_right"], []).labels == [1, 1]
+    with pytest.raises(ValueError, match="`--mirror`: unknown class swipe_up; classes: move_left, move_right"):
+        mirrored(data, [s], ["move_left", "move_right"], [("move_left", "swipe_up")])
+    with pytest.raises(ValueError, match="`--mirror` needs streams whose features can be mirrored; appearance cannot"):
+        mirrored(data, [AppearanceStream()], ["a", "b"], [])

@@ -24,10 +24,10 @@ def test_head_shapes_and_gradients(name):
 
 
 def test_heads_registry_lists_names_on_a_miss():
-    assert list_heads() == ["lstm", "mean", "transformer"]
+    assert list_heads() == ["lstm", "mean", "segments", "transformer"]
     with pytest.raises(UnknownNameError) as e:
         create_head("gru", 4, 2, 8)
-    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, transformer"
+    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, segments, transformer"
 
 
 def test_unknown_backbone_lists_choices():
@@ -94,7 +94,8 @@ def _fit(name, x, y, frames, epochs=60):
     return head
 
 
-@pytest.mark.parametrize("name,learns", [("lstm", True), ("transformer", True), ("mean", False)])
+@pytest.mark.parametrize("name,learns", [("lstm", True), ("transformer", True), ("segments", True),
+                                         ("mean", False)])
 def test_temporal_order_task(name, learns):
     frames = 8
     x, y = _order_task(frames=frames)

@@ -22,6 +22,36 @@ def csv_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def head_args(text: str) -> dict:
+    """'hidden=128,dropout=0.3' → {'hidden': 128, 'dropout': 0.3} (numbers parsed, the rest kept as text)."""
+    out = {}
+    for item in csv_list(text):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--head-args takes key=value pairs; got {item!r}")
+        for cast in (int, float):
+            try:
+                out[key.strip()] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def mirror_pairs(text: str) -> list[tuple[str, str]]:
+    """'swipe_left:swipe_right,a:b' → [('swipe_left', 'swipe_right'), ('a', 'b')]; 'none' → []."""
+    if text.strip().lower() == "none":
+        return []
+    pairs = [tuple(p.split(":")) for p in csv_list(text)]
+    bad = [":".join(p) for p in pairs if len(p) != 2 or not all(p)]
+    if bad or not pairs:
+        raise argparse.ArgumentTypeError(f"--mirror takes label pairs a:b,c:d that swap when mirrored, or none; "
+                                         f"got {text!r}")
+    return pairs
+
+
 def add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("data and split")
     g.add_argument("--data", type=Path, required=required,

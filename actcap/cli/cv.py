@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actcap.cli.common import csv_list, print_json
+from actcap.cli.common import csv_list, head_args, mirror_pairs, print_json
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names, scan_dataset
 from actcap.streams import parse_streams
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--head", default="lstm")
     p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--head-args", type=head_args, default={}, help="head settings, e.g. hidden=128,dropout=0.3")
     p.add_argument("--engine")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=4)
@@ -31,6 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mirror", type=mirror_pairs, help="mirrored training clips; label pairs that swap, or none")
     p.add_argument("--cache-dir", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=run)
@@ -45,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise ValueError(f"--pairs takes class pairs written a/b; got {', '.join(bad)}")
     cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone, engine=args.engine,
-                      head=args.head, num_frames=args.frames, epochs=args.epochs, batch_size=args.batch_size,
+                      head=args.head, head_kwargs=args.head_args, num_frames=args.frames, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-                      seed=args.seed, cache_dir=args.cache_dir, progress=False)
+                      seed=args.seed, mirror=args.mirror, cache_dir=args.cache_dir, progress=False)
     s = cross_validate(records, class_names(records), cfg, args.group_by, args.groups_per_fold,
                        [tuple(p.split("/")) for p in args.pairs], args.compare_random)
     print_json({k: s[k] for k in ("config", "mean_top1", "std_top1", "pairs")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actcap.cli.common import add_data_args, print_json, split_from_args
+from actcap.cli.common import add_data_args, head_args, mirror_pairs, print_json, split_from_args
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names
 from actcap.models.backbones import list_backbones
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
     m.add_argument("--backbone", default="efficientnet_lite0", help=f"one of: {', '.join(list_backbones())}")
     m.add_argument("--head", default="lstm", help=f"one of: {', '.join(list_heads())}")
     m.add_argument("--frames", type=int, default=16, help="frames sampled per clip")
+    m.add_argument("--head-args", type=head_args, default={}, help="head settings, e.g. hidden=128,dropout=0.3")
     m.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
     m.add_argument("--captions", type=Path, help="captions file (JSON/YAML label → sentence) stored in the model")
     t = p.add_argument_group("training")
@@ -36,6 +37,8 @@ def add_parser(sub) -> None:
     t.add_argument("--cache-dir", type=Path, help="feature cache root (default ~/.cache/actcap or $ACTCAP_CACHE)")
     t.add_argument("--finetune-backbone", action="store_true",
                    help="train the CNN end to end with the head (appearance stream only; for a GPU)")
+    t.add_argument("--mirror", type=mirror_pairs, help="add mirrored training clips; label pairs that swap "
+                   "(e.g. swipe_left:swipe_right), or none")
     t.add_argument("--keep", choices=["best", "last"], default="best",
                    help="save the best epoch on validation, or the last epoch")
     t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
@@ -66,11 +69,11 @@ def _train_one(args: argparse.Namespace) -> dict:
 
         captions = load_captions(args.captions).to_dict()
     cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone,
-                      engine=args.engine, head=args.head, num_frames=args.frames, epochs=args.epochs,
+                      engine=args.engine, head=args.head, head_kwargs=args.head_args, num_frames=args.frames, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                       label_smoothing=args.label_smoothing, class_weights=args.class_weights, seed=args.seed,
                       max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,
-                      captions=captions, keep=args.keep, resume=args.resume, progress=not args.no_progress)
+                      captions=captions, mirror=args.mirror, keep=args.keep, resume=args.resume, progress=not args.no_progress)
     from actcap.train import train  # heavy imports only once the arguments are good
 
     print(split.report)

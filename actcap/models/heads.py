@@ -3,6 +3,8 @@
 - `mean`: TSN-style average of per-frame scores; ignores frame order (the baseline).
 - `lstm`: the original brief's LSTM(256) → dense.
 - `transformer`: a small temporal encoder with learned positional embeddings.
+- `segments`: averages the frames of K consecutive segments and classifies their concatenation
+  (TSN's consensus, but keeping the segments' order): few parameters, hard to overfit.
 
 Every head starts with a feature normaliser whose statistics are set from the training features
 (`set_input_stats`), so streams of very different scales (CNN activations, optical flow) fuse well.
@@ -87,6 +89,24 @@ class TransformerHead(TemporalHead):
         z = torch.cat([self.cls.expand(b, -1, -1), z], dim=1) + self.pos[:, : t + 1]  # (B, T+1, W)
         z = self.encoder(z)
         return self.fc(self.out_norm(z[:, 0]))  # class token → (B, C)
+
+
+@HEADS.register("segments")
+class SegmentHead(TemporalHead):
+    def __init__(self, in_dim: int, num_classes: int, num_frames: int, segments: int = 4, dropout: float = 0.5, **_):
+        super().__init__(in_dim, num_classes, dropout)
+        if not 1 <= segments <= num_frames:
+            raise ValueError(f"segments head needs 1 <= segments <= frames; got segments={segments}, "
+                             f"frames={num_frames}")
+        self.segments = segments
+        self.fc = nn.Linear(segments * in_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        if t % self.segments:
+            raise ValueError(f"segments head needs a frame count divisible by {self.segments}; got {t}")
+        z = self.norm(x).view(b, self.segments, t // self.segments, d).mean(2)  # (B, K, D)
+        return self.fc(self.drop(z.flatten(1)))  # (B, K·D) → (B, C)
 
 
 def list_heads() -> list[str]:

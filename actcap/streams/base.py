@@ -24,6 +24,11 @@ class Stream:
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
+    def mirror(self, features: np.ndarray) -> np.ndarray | None:
+        """Features of the horizontally mirrored frames, computed from `features` (T, dim); None when
+        this stream cannot do that without the frames (then mirroring augmentation is refused)."""
+        return None
+
 
 def previous_frames(frames: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
     """The frame before each frame: given, or the preceding one in `frames` (the first is its own)."""

@@ -41,6 +41,13 @@ class FlowStream(Stream):
         cur = to_gray_small(frames, self.width)
         return np.stack([self._pooled(p, c) for p, c in zip(prev, cur)]).astype(np.float32)  # (T, dim)
 
+    def mirror(self, features: np.ndarray) -> np.ndarray:
+        """Mirror left-right: cells swap columns and a direction θ becomes π − θ (bin k → bins/2 − k)."""
+        t = len(features)
+        v = features.reshape(t, self.bins, self.grid, self.grid)  # (T, bins, rows, cols)
+        bins = (self.bins // 2 - np.arange(self.bins)) % self.bins
+        return v[:, bins, :, ::-1].reshape(t, -1).copy()
+
     def _pooled(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
         flow = cv2.calcOpticalFlowFarneback(prev, cur, None, pyr_scale=0.5, levels=3, winsize=13,
                                             iterations=3, poly_n=5, poly_sigma=1.1, flags=0)  # (h, w, 2)
