@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT = 1
 
 
+class CacheMismatchError(ValueError):
+    """A cache folder's manifest does not describe what its key says (a collision or a hand edit)."""
+
+
 @dataclass
 class ClipFeatures:
     features: np.ndarray  # (L, D) float32, one row per kept source frame
@@ -80,12 +84,14 @@ class FeatureCache:
             self._check_manifest(s, d)
 
     def _check_manifest(self, stream: Stream, d: Path) -> None:
-        manifest = {"stream": stream.config(), "max_frames": self.max_frames, "format": CACHE_FORMAT}
+        # through JSON, so tuples compare equal to the lists they are read back as
+        manifest = json.loads(json.dumps({"stream": stream.config(), "max_frames": self.max_frames,
+                                          "format": CACHE_FORMAT}))
         path = d / "manifest.json"
         if path.is_file():
             found = json.loads(path.read_text())
             if found != manifest:  # a hash collision or a hand-edited folder: refuse silent reuse
-                raise RuntimeError(f"feature cache {d} holds {found}, not {manifest}; delete the folder to rebuild it")
+                raise CacheMismatchError(f"feature cache {d} holds {found}, not {manifest}; delete the folder to rebuild it")
         else:
             d.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from actcap.features import FeatureCache, kept_indices
+from actcap.features import CacheMismatchError, FeatureCache, kept_indices
 from actcap.streams import create_stream, list_streams, parse_streams
 from actcap.streams.flow import FlowStream
 
@@ -77,7 +77,7 @@ def test_cache_key_changes_with_config_and_manifest_is_readable(tmp_path):
     assert manifest == {"stream": {"name": "flow", "grid": 2, "width": 32, "bins": 8, "method": "farneback-hof-v2"},
                         "max_frames": 64, "format": 1}
     (a.dirs[0] / "manifest.json").write_text(json.dumps({**manifest, "max_frames": 8}))
-    with pytest.raises(RuntimeError, match="delete the folder to rebuild it"):
+    with pytest.raises(CacheMismatchError, match="delete the folder to rebuild it"):
         FeatureCache(tmp_path, [FlowStream(grid=2, width=32)], 64)
 
 
@@ -107,8 +107,10 @@ def test_frame_folder_and_lossless_video_give_identical_features(tmp_path, write
     np.testing.assert_array_equal(feats[video].frame_indices, [0, 2, 3, 5, 6, 8, 9, 11])
 
 
-def test_appearance_stream_shape():
+def test_appearance_stream_shape(tmp_path):
     s = create_stream("appearance", backbone="efficientnet_lite0", engine="torch")
+    FeatureCache(tmp_path, [s], 64)
+    FeatureCache(tmp_path, [s], 64)  # the manifest (tuples in the config) reads back as equal
     frames = np.random.default_rng(0).integers(0, 255, (2, 40, 50, 3), dtype=np.uint8)
     f = s.extract(frames)
     assert f.shape == (2, 1280) and f.dtype == np.float32 and np.isfinite(f).all()

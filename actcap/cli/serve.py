@@ -1,0 +1,59 @@
+"""`actcap serve`: the HTTP API and web page (http://127.0.0.1:5000/, API docs at /docs).
+
+    actcap serve                              # the shipped model, on this machine only
+    actcap serve --model runs/utd5 --host 0.0.0.0 --port 8000 --max-frames 32
+
+Limits also come from ACTCAP_MAX_FRAMES, ACTCAP_MAX_UPLOAD_MB, ACTCAP_MAX_PIXELS, ACTCAP_MAX_STREAMS;
+a flag wins over its variable. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actcap.serve.settings import ENV_VARS, ServeSettings, flag
+
+# largest WebSocket message accepted: one live frame (a 2048x2048 JPEG is a few MiB)
+WS_MAX_BYTES = 8 * 1024 * 1024
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("serve", help="serve the HTTP API and web page", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = ServeSettings()
+    p.add_argument("--model", type=Path, help="run directory (default: the shipped model)")
+    p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
+    p.add_argument("--host", default=d.host, help=f"interface to bind (default {d.host}; 0.0.0.0 = all "
+                                                  "interfaces, i.e. reachable from the network)")
+    p.add_argument("--port", type=int, default=d.port, help=f"TCP port (default {d.port})")
+    limits = p.add_argument_group("limits (each also read from its environment variable)")
+    for name, kind, text in (("max_frames", int, "image files per request"),
+                             ("max_upload_mb", float, "MiB per request body"),
+                             ("max_pixels", int, "pixels per image or video frame"),
+                             ("max_streams", int, "live /stream connections at once")):
+        default = getattr(d, name)
+        default = f"{default:g}" if isinstance(default, float) else default
+        limits.add_argument(flag(name), type=kind, metavar="N", help=f"{text} (default {default}; env {ENV_VARS[name]})")
+    limits.add_argument("--workers", type=int, metavar="N", help=f"inference calls at once (default {d.workers})")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from actcap.models.recognizer import Recognizer
+    from actcap.predict import resolve_model_dir
+    from actcap.serve import create_app, resolve_settings
+
+    settings = resolve_settings(model=args.model, engine=args.engine, host=args.host, port=args.port,
+                                max_frames=args.max_frames, max_upload_mb=args.max_upload_mb,
+                                max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers)
+    Recognizer.load(resolve_model_dir(settings.model))  # a bad model: one-line error here, not a lifespan traceback
+    if settings.host in ("0.0.0.0", "::"):
+        print(f"warning: listening on all interfaces ({settings.host}); anyone on the network can use the "
+              "service", flush=True)
+    print(f"actcap: http://{settings.host}:{settings.port}/ (API docs at /docs); loading the model…", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES,
+                log_level="info")
+    return 0

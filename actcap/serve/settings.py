@@ -1,0 +1,103 @@
+"""Service settings: one frozen dataclass; defaults < environment (ACTCAP_*) < command-line flags.
+
+    ACTCAP_MAX_FRAMES=32 actcap serve --max-upload-mb 16
+
+Every limit is checked in `actcap.serve.uploads` or `actcap.serve.stream` and named in the error a client
+gets back, so a refused request says which setting to change. docs/api.md lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+# setting name -> environment variable; the CLI flag is always `--` + the name with dashes
+ENV_VARS = {
+    "max_frames": "ACTCAP_MAX_FRAMES",
+    "max_upload_mb": "ACTCAP_MAX_UPLOAD_MB",
+    "max_pixels": "ACTCAP_MAX_PIXELS",
+    "max_streams": "ACTCAP_MAX_STREAMS",
+}
+
+
+def flag(name: str) -> str:
+    """The CLI flag of a setting: max_frames → --max-frames."""
+    return "--" + name.replace("_", "-")
+
+
+def source(name: str) -> str:
+    """How a user changes a setting, for error messages: '--max-frames / ACTCAP_MAX_FRAMES'."""
+    return f"{flag(name)} / {ENV_VARS[name]}" if name in ENV_VARS else flag(name)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    model: Path | None = None
+    """Run directory written by `actcap train --out` (None: the model shipped in the package)."""
+    engine: str | None = None
+    """Frame-CNN engine, onnx or torch (None: torch on a GPU, onnx on CPU)."""
+    host: str = "127.0.0.1"
+    """Interface to bind; 0.0.0.0 exposes the service to the network, so it is never the default."""
+    port: int = 5000
+    """TCP port."""
+    max_frames: int = 64
+    """Most image files one POST /predict may carry; more is refused with 413 (the model samples its own count)."""
+    max_upload_mb: float = 32.0
+    """Most bytes one POST /predict body may have, in MiB; more is refused with 413."""
+    max_pixels: int = 4_194_304
+    """Most pixels (width × height) of one uploaded image, video frame or live frame; checked before decoding.
+    The default (2048 × 2048) keeps a full request under ~0.8 GB of decoded frames."""
+    max_streams: int = 4
+    """Most live /stream connections at once; one more is refused politely (close code 1013)."""
+    workers: int = 2
+    """Inference calls that may run at once in the thread pool (the event loop itself never runs inference)."""
+    stream_every: int = 3
+    """A live prediction is sent after this many new frames …"""
+    stream_interval_ms: float = 150.0
+    """… or this long after the previous one, whichever comes first (and only if a new frame arrived)."""
+    stream_queue: int = 4
+    """Live frames waiting to be processed per connection; when a client sends faster, the oldest is dropped."""
+    stream_idle_s: float = 60.0
+    """A live connection that sends nothing for this long is closed, freeing its slot."""
+
+    def __post_init__(self):
+        issues = []
+        for name in ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue"):
+            if getattr(self, name) < 1:
+                issues.append(f"{source(name)} must be at least 1; got {getattr(self, name)}")
+        for name in ("max_upload_mb", "stream_interval_ms", "stream_idle_s"):
+            if not getattr(self, name) > 0:
+                issues.append(f"{source(name)} must be greater than 0; got {getattr(self, name)}")
+        if not 0 <= self.port <= 65535:
+            issues.append(f"--port must be between 0 and 65535; got {self.port}")
+        if issues:
+            raise ValueError("invalid serve settings:\n  " + "\n  ".join(issues))
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def resolve_settings(env: Mapping[str, str] | None = None, **overrides) -> ServeSettings:
+    """Defaults, then ACTCAP_* variables from `env` (default os.environ), then `overrides` that are not None."""
+    env = os.environ if env is None else env
+    types = {f.name: f.type for f in fields(ServeSettings)}
+    values, issues = {}, []
+    for name, var in ENV_VARS.items():
+        if env.get(var, "").strip():
+            cast = float if types[name] == "float" else int
+            try:
+                values[name] = cast(env[var])
+            except ValueError:
+                issues.append(f"{var}={env[var]!r} is not a{'' if cast is int else ' decimal'} number")
+    if issues:
+        raise ValueError("invalid serve settings:\n  " + "\n  ".join(issues))
+    unknown = set(overrides) - set(types)
+    if unknown:
+        raise TypeError(f"unknown serve setting(s): {', '.join(sorted(unknown))}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("model") is not None:
+        values["model"] = Path(values["model"])
+    return ServeSettings(**values)

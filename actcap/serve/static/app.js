@@ -1,0 +1,283 @@
+// actcap page: pick frames / a video / the webcam → POST /predict or the /stream WebSocket → show the caption.
+// Plain script, no build step, nothing loaded from elsewhere. Text from the server is only ever set with
+// textContent, never innerHTML.
+"use strict";
+
+const VIDEO_EXT = /\.(avi|mp4|mkv|webm|mov)$/i;
+const LIVE_FPS = 15; // the training clips (UTD-MHAD) run at 15 fps; motion features assume that rate
+const LIVE_WIDTH = 640; // frames sent are scaled to at most this width (the training clips are 640x480)
+const PALETTE = ["#0b63c5", "#d1495b", "#2e933c", "#edae49", "#7b4fb0", "#00798c", "#c05299", "#6b5a3a"];
+
+const $ = (id) => document.getElementById(id);
+const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" }).compare;
+let chosen = { frames: [], video: null, urls: [] };
+let classes = [];
+let live = null; // { stream, socket, timer, canvas, busy }
+
+// --- small helpers -----------------------------------------------------------------------------------
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+const pretty = (label) => String(label).replace(/_/g, " ");
+const percent = (p) => `${(100 * p).toFixed(1)}%`;
+const colourOf = (label) => PALETTE[Math.max(0, classes.indexOf(label)) % PALETTE.length];
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+async function errorText(response) {
+  // the service answers {"detail": "..."}; anything else (a proxy's HTML page) is summarised, not shown raw
+  try {
+    const body = await response.json();
+    if (typeof body.detail === "string") return body.detail;
+    return JSON.stringify(body.detail);
+  } catch (_) {
+    return `${response.status} ${response.statusText}`;
+  }
+}
+
+// --- status line -------------------------------------------------------------------------------------
+async function loadStatus() {
+  try {
+    const [health, labels] = await Promise.all([fetch("/health"), fetch("/labels")]);
+    if (!health.ok) throw new Error(await errorText(health));
+    const h = await health.json();
+    classes = labels.ok ? (await labels.json()).labels : [];
+    $("status").textContent = `Model “${h.model}” ready: ${h.classes} actions (${classes.map(pretty).join(", ")}).`;
+    $("files").dataset.maxFrames = h.limits.max_frames;
+  } catch (e) {
+    $("status").textContent = "The model is not available.";
+    showError(`Could not reach the actcap server: ${e.message}`);
+  }
+}
+
+// --- choosing frames or a video -----------------------------------------------------------------------
+function choose(fileList) {
+  clearChoice();
+  showError("");
+  const files = Array.from(fileList);
+  const videos = files.filter((f) => f.type.startsWith("video/") || VIDEO_EXT.test(f.name));
+  const frames = files.filter((f) => !videos.includes(f));
+  if (videos.length && frames.length) return showError("Choose either image frames or one video, not both.");
+  if (videos.length > 1) return showError(`Choose one video at a time (you chose ${videos.length}).`);
+  chosen.video = videos[0] || null;
+  // ordered like the server's natural sort (frame_2 before frame_10); sent with order=as_sent so the
+  // strip shows exactly the order the model gets
+  chosen.frames = frames.sort((a, b) => byName(a.name, b.name));
+  const max = Number($("files").dataset.maxFrames || 0);
+  if (max && chosen.frames.length > max) {
+    showError(`${chosen.frames.length} frames chosen; the server takes at most ${max}.`);
+  }
+  renderStrip();
+}
+
+function renderStrip() {
+  const strip = $("strip");
+  const items = chosen.video ? [chosen.video] : chosen.frames;
+  items.forEach((file, i) => {
+    const url = URL.createObjectURL(file);
+    chosen.urls.push(url);
+    const li = el("li");
+    const media = el(chosen.video ? "video" : "img");
+    media.src = url;
+    if (chosen.video) { media.controls = true; media.muted = true; media.setAttribute("aria-label", file.name); }
+    else { media.alt = `frame ${i + 1}: ${file.name}`; media.loading = "lazy"; }
+    li.append(media, el("span", chosen.video ? file.name : i + 1));
+    li.title = file.name;
+    strip.append(li);
+  });
+  const n = chosen.frames.length;
+  $("selection").textContent = chosen.video ? `Video: ${chosen.video.name}`
+    : n ? `${n} frame${n > 1 ? "s" : ""}, in this order:` : "";
+  $("predict").disabled = $("clear").disabled = !items.length;
+  $("timeline-option").hidden = !chosen.video;
+}
+
+function clearChoice() {
+  chosen.urls.forEach((u) => URL.revokeObjectURL(u));
+  chosen = { frames: [], video: null, urls: [] };
+  $("strip").replaceChildren();
+  $("selection").textContent = "";
+  $("predict").disabled = $("clear").disabled = true;
+  $("timeline-option").hidden = true;
+}
+
+async function predict() {
+  const form = new FormData();
+  if (chosen.video) form.append("video", chosen.video, chosen.video.name);
+  if (chosen.video && $("want-timeline").checked) form.append("timeline", "true");
+  chosen.frames.forEach((f) => form.append("frames[]", f, f.name));
+  form.append("order", "as_sent");
+  showError("");
+  $("predict").disabled = true;
+  $("predict").textContent = "Predicting…";
+  try {
+    const response = await fetch("/predict", { method: "POST", body: form });
+    if (!response.ok) {
+      showError(`The server could not use this input: ${await errorText(response)}`);
+      return;
+    }
+    render(await response.json());
+  } catch (e) {
+    showError(`Could not reach the actcap server: ${e.message}`);
+  } finally {
+    $("predict").textContent = "Predict";
+    $("predict").disabled = !(chosen.frames.length || chosen.video);
+  }
+}
+
+// --- showing a prediction -----------------------------------------------------------------------------
+function render(r) {
+  $("result").hidden = false;
+  $("caption").textContent = r.caption;
+  $("label").textContent = pretty(r.prediction);
+  $("confidence").textContent = percent(r.confidence);
+  $("confidence-bar").style.width = percent(r.confidence);
+  $("topk").replaceChildren(...r.top_k.slice(0, 5).map(({ label, confidence }) => {
+    const bar = el("div", undefined, "bar");
+    const fill = el("div", undefined, "fill");
+    fill.style.width = percent(confidence);
+    bar.append(fill);
+    bar.setAttribute("aria-hidden", "true");
+    const li = el("li");
+    li.append(el("span", pretty(label)), bar, el("span", percent(confidence), "value"));
+    return li;
+  }));
+  $("warnings").replaceChildren(...(r.warnings || []).map((w) => el("li", w)));
+  $("meta").textContent = `${r.frames_used} of ${r.frames_received} frames used · ${r.timing_ms} ms · ` +
+    `model ${r.model}`;
+  renderTimeline(r.segments, r.narrative);
+}
+
+// segments: [{start, end, label, confidence}] in seconds, for longer videos; drawn as a coloured bar
+function renderTimeline(segments, narrative) {
+  const box = $("timeline");
+  box.hidden = !(segments && segments.length);
+  if (box.hidden) return;
+  const t0 = Math.min(...segments.map((s) => s.start));
+  const t1 = Math.max(...segments.map((s) => s.end));
+  const span = Math.max(t1 - t0, 1e-6);
+  const bar = $("timeline-bar");
+  bar.replaceChildren(...segments.map((s) => {
+    const part = el("div");
+    part.style.width = `${(100 * (s.end - s.start)) / span}%`;
+    part.style.backgroundColor = colourOf(s.label);
+    part.title = `${pretty(s.label)}: ${s.start.toFixed(1)}–${s.end.toFixed(1)} s (${percent(s.confidence)})`;
+    return part;
+  }));
+  bar.setAttribute("aria-label", "Timeline: " + segments.map((s) =>
+    `${pretty(s.label)} from ${s.start.toFixed(1)} to ${s.end.toFixed(1)} seconds`).join(", "));
+  $("timeline-start").textContent = `${t0.toFixed(1)} s`;
+  $("timeline-end").textContent = `${t1.toFixed(1)} s`;
+  const labels = [...new Set(segments.map((s) => s.label))];
+  $("timeline-legend").replaceChildren(...labels.map((label) => {
+    const swatch = el("span");
+    swatch.style.backgroundColor = colourOf(label);
+    const li = el("li");
+    li.append(swatch, document.createTextNode(pretty(label)));
+    return li;
+  }));
+  $("narrative").textContent = narrative || "";
+}
+
+// --- webcam: live captions over the /stream WebSocket ---------------------------------------------------
+async function startWebcam() {
+  showError("");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (e) {
+    showError(`The webcam could not be started: ${e.message || e.name}`);
+    return;
+  }
+  const preview = $("preview");
+  preview.srcObject = stream;
+  $("live").hidden = false;
+  $("webcam").textContent = "Stop webcam";
+  $("webcam").setAttribute("aria-pressed", "true");
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/stream`);
+  live = { stream, socket, timer: null, canvas: document.createElement("canvas"), busy: false };
+  socket.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
+    if (msg.type === "prediction") {
+      render(msg);
+      $("live-stats").textContent = `${msg.fps.toFixed(1)} frames/s processed · ${Math.round(msg.latency_ms)} ms ` +
+        `latency${msg.frames_dropped ? ` · ${msg.frames_dropped} frames dropped` : ""}`;
+    } else if (msg.type === "error") {
+      showError(`Live stream: ${msg.detail}`);
+    } else if (msg.type === "ready") {
+      live.timer = setInterval(sendFrame, 1000 / LIVE_FPS);
+    }
+  };
+  socket.onclose = (event) => {
+    if (live && live.socket === socket) {
+      if (event.code !== 1000 && event.code !== 1005) {
+        showError(`The live stream was closed: ${event.reason || `code ${event.code}`}`);
+      }
+      stopWebcam();
+    }
+  };
+  socket.onerror = () => showError("The live stream could not connect to the server.");
+}
+
+function sendFrame() {
+  const preview = $("preview");
+  const { socket, canvas } = live || {};
+  if (!socket || socket.readyState !== WebSocket.OPEN || live.busy || !preview.videoWidth) return;
+  if (socket.bufferedAmount > 512 * 1024) return; // the network is behind: skip rather than queue
+  const scale = Math.min(1, LIVE_WIDTH / preview.videoWidth);
+  canvas.width = Math.round(preview.videoWidth * scale);
+  canvas.height = Math.round(preview.videoHeight * scale);
+  // Draw the raw camera frame, NOT the mirrored preview: the CSS transform only flips what is shown on
+  // screen. A mirrored frame would swap left and right, so "swipe left" would be predicted as "swipe right".
+  canvas.getContext("2d").drawImage(preview, 0, 0, canvas.width, canvas.height);
+  live.busy = true;
+  canvas.toBlob((blob) => {
+    if (live) live.busy = false;
+    if (blob && socket.readyState === WebSocket.OPEN) socket.send(blob);
+  }, "image/jpeg", 0.8);
+}
+
+function stopWebcam() {
+  if (!live) return;
+  const { stream, socket, timer } = live;
+  live = null;
+  clearInterval(timer);
+  stream.getTracks().forEach((t) => t.stop());
+  if (socket.readyState <= WebSocket.OPEN) socket.close(1000, "stopped");
+  $("preview").srcObject = null;
+  $("live").hidden = true;
+  $("webcam").textContent = "Start webcam";
+  $("webcam").setAttribute("aria-pressed", "false");
+}
+
+// --- wiring --------------------------------------------------------------------------------------------
+function init() {
+  $("files").addEventListener("change", (e) => choose(e.target.files));
+  $("predict").addEventListener("click", predict);
+  $("clear").addEventListener("click", () => { clearChoice(); $("files").value = ""; showError(""); });
+  $("webcam").addEventListener("click", () => (live ? stopWebcam() : startWebcam()));
+  const drop = $("drop");
+  ["dragenter", "dragover"].forEach((type) => drop.addEventListener(type, (e) => {
+    e.preventDefault();
+    drop.classList.add("dragging");
+  }));
+  ["dragleave", "drop"].forEach((type) => drop.addEventListener(type, () => drop.classList.remove("dragging")));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    choose(e.dataTransfer.files);
+  });
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    $("webcam").disabled = true;
+    $("webcam").title = "This browser offers no camera here (a camera needs https or localhost).";
+  }
+  loadStatus();
+}
+
+document.addEventListener("DOMContentLoaded", init);

@@ -1,0 +1,157 @@
+"""Live video over the /stream WebSocket: frames in, prediction updates out, several times a second.
+
+    server → {"type": "ready", "model", "classes", "window", "every", "interval_ms"}
+    client → a binary message: one JPEG (or PNG/WebP) frame, unmirrored, ideally at the training frame rate
+    client → the text "flush": finish the queued frames and send a prediction now; "reset": forget the window
+    server → {"type": "prediction", <the /predict fields>, "fps", "latency_ms", "frames_dropped"}
+    server → {"type": "error", "detail"} for a bad frame or command (the stream goes on)
+
+Each frame's features are computed once, when it arrives (`Predictor.new_stream().push`), and only the last
+`window` are kept, so a connection's memory is bounded: that window, the previous frame, and at most
+`stream_queue` frames waiting (when a client sends faster than the server keeps up, the oldest waiting
+frame is dropped and counted). A connection over `max_streams` gets an error message and close code 1013.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import deque
+
+import anyio
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from actcap.data.video import ImageDecodeError, decode_image_bytes
+from actcap.serve.schemas import LivePrediction
+from actcap.serve.settings import source
+
+log = logging.getLogger(__name__)
+TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
+COMMANDS = ("flush", "reset")
+
+
+async def serve(websocket: WebSocket, service) -> None:
+    """Run one live connection, or refuse it politely when all `max_streams` slots are taken."""
+    limit = service.settings.max_streams
+    if service.live_streams >= limit:
+        await websocket.accept()
+        await websocket.send_json({"type": "error", "detail": f"too many live streams: {service.live_streams} "
+                                   f"open; the limit is {limit} ({source('max_streams')}); try again later"})
+        await websocket.close(code=TRY_AGAIN_LATER, reason="too many live streams; try again later")
+        return
+    service.live_streams += 1  # no await since the check: two connections can't both take the last slot
+    try:
+        await websocket.accept()
+        await Session(websocket, service).run()
+    except* WebSocketDisconnect:
+        pass  # the client left while we were sending
+    except* Exception as group:  # last line of defence: log it, tell the client in one line, keep serving
+        log.error("live stream failed", exc_info=group)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1011, reason="internal error; the server log has the details")
+    finally:
+        service.live_streams -= 1
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, service):
+        self.ws, self.service, self.settings = websocket, service, service.settings
+        self.live = service.predictor.new_stream()
+        self.queue: deque[tuple[bytes | str, float, int]] = deque()  # (frame or command, time received, frame no.)
+        self.wake = anyio.Event()
+        self.received = self.dropped = 0
+        self.processed: deque[float] = deque()  # when each frame of the last second finished
+        self.started = time.perf_counter()
+
+    async def run(self) -> None:
+        p = self.service.predictor
+        await self.ws.send_json({"type": "ready", "model": p.name, "classes": p.classes,
+                                 "window": self.live.window.maxlen, "every": self.settings.stream_every,
+                                 "interval_ms": self.settings.stream_interval_ms})
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._process)
+            await self._receive()
+            tg.cancel_scope.cancel()  # the client left or went idle: stop processing, free the state
+
+    async def _receive(self) -> None:
+        while True:
+            with anyio.move_on_after(self.settings.stream_idle_s) as idle:
+                message = await self.ws.receive()
+            if idle.cancelled_caught:
+                await self.ws.close(code=1000, reason=f"idle for {self.settings.stream_idle_s:g} s")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            self._put(data if data is not None else message.get("text") or "")
+
+    def _put(self, item: bytes | str) -> None:
+        if isinstance(item, bytes):
+            self.received += 1
+        self.queue.append((item, time.perf_counter(), self.received))
+        if isinstance(item, bytes):
+            waiting = [i for i, (x, _, _) in enumerate(self.queue) if isinstance(x, bytes)]
+            if len(waiting) > self.settings.stream_queue:
+                del self.queue[waiting[0]]  # keep the newest frames: a live caption should be about now
+                self.dropped += 1
+        self.wake.set()
+
+    async def _process(self) -> None:
+        new, last_sent, newest = 0, time.perf_counter(), None
+        while True:
+            if not self.queue:
+                self.wake = anyio.Event()  # no await between the check and here, so no wake-up is missed
+                await self.wake.wait()
+                continue
+            item, received_at, number = self.queue.popleft()
+            if isinstance(item, str):
+                new = await self._command(item.strip(), newest)
+                last_sent = time.perf_counter()
+                continue
+            waited_ms = (time.perf_counter() - last_sent) * 1000
+            due = new + 1 >= self.settings.stream_every or waited_ms >= self.settings.stream_interval_ms
+            try:
+                result = await self.service.run(self._step, item, f"frame {number}", due)
+            except ImageDecodeError as e:
+                await self.ws.send_json({"type": "error", "detail": f"{e.name}: {e.reason}"})
+                continue
+            new, newest = new + 1, received_at
+            self._tick()
+            if result is not None:
+                await self._send(result, newest)
+                new, last_sent = 0, time.perf_counter()
+
+    async def _command(self, command: str, newest: float | None) -> int:
+        """Run a text command; returns the count of frames not yet covered by a prediction (0)."""
+        if command == "reset":
+            self.live = self.service.predictor.new_stream()
+        elif command == "flush":
+            result = await self.service.run(self.live.predict)
+            if result is None:
+                await self.ws.send_json({"type": "error", "detail": "flush: no frames received yet"})
+            else:
+                await self._send(result, newest)
+        else:
+            await self.ws.send_json({"type": "error", "detail": f"unknown command {command[:40]!r}; send binary "
+                                     f"JPEG frames, or the text {' or '.join(map(repr, COMMANDS))}"})
+        return 0
+
+    def _step(self, data: bytes, name: str, predict: bool) -> dict | None:
+        """In a worker thread: decode one frame, add its features, and predict when due."""
+        self.live.push(decode_image_bytes(data, name, self.settings.max_pixels))
+        return self.live.predict() if predict else None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.processed.append(now)
+        while self.processed[0] < now - 1.0:
+            self.processed.popleft()
+
+    async def _send(self, result: dict, newest: float | None) -> None:
+        now = time.perf_counter()
+        span = min(1.0, now - self.started)
+        fps = len([t for t in self.processed if t >= now - 1.0]) / span if span > 0 else 0.0
+        message = LivePrediction(**result, fps=round(fps, 1), frames_dropped=self.dropped,
+                                 latency_ms=round((now - newest) * 1000, 1) if newest else 0.0)
+        await self.ws.send_json(message.model_dump(exclude_none=True))

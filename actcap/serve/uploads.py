@@ -1,0 +1,230 @@
+"""From a multipart POST /predict body to what the Predictor takes: ordered frames (T, H, W, 3) or a Clip.
+
+    upload = await read_upload(request, settings)            # fields, counts and byte limit checked
+    frames, warnings = decode_frames(upload.files, settings)  # in a worker thread: every image decoded
+    with open_video(upload.video, settings) as clip: …        # in a worker thread: a temp file + open_clip
+
+Every refusal is an UploadError carrying an HTTP status and a message that names the file and the problem;
+all bad files of a request are reported together. Nothing here runs the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from actcap.data.video import (
+    VIDEO_EXTENSIONS,
+    Clip,
+    ImageDecodeError,
+    VideoError,
+    decode_image_bytes,
+    natural_key,
+    open_clip,
+)
+from actcap.serve.settings import ServeSettings, source
+
+FRAME_FIELDS = ("frames[]", "frames")
+VIDEO_FIELD = "video"
+ORDER_FIELD = "order"
+ORDERS = ("name", "as_sent")
+TIMELINE_FIELD = "timeline"
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+ACCEPTED = ("accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), "
+            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video)")
+MAX_LISTED = 10  # bad files named in one message; the count says how many there were
+
+
+class UploadError(Exception):
+    """A request the service refuses: `status` is the HTTP code, `detail` the message for the client."""
+
+    def __init__(self, status: int, detail: str):
+        self.status, self.detail = status, detail
+        super().__init__(detail)
+
+
+@dataclass
+class NamedFile:
+    name: str
+    data: bytes
+
+
+@dataclass
+class Upload:
+    files: list[NamedFile] = field(default_factory=list)
+    """Image files in the order the model will see them."""
+    video: NamedFile | None = None
+    order: str = "name"
+    timeline: bool = False
+    """Segment the video over time and narrate it (Predictor.predict_timeline)."""
+
+
+def too_large(settings: ServeSettings, size: int | None = None) -> UploadError:
+    limit = f"{settings.max_upload_mb:g} MiB ({source('max_upload_mb')})"
+    if size is None:  # a streamed (chunked) body, stopped as soon as it passed the limit
+        return UploadError(413, f"request body is larger than the limit of {limit}")
+    return UploadError(413, f"request body is {size / 2**20:.2f} MiB; the limit is {limit}")
+
+
+def limit_body(request: Request, settings: ServeSettings) -> Request:
+    """The same request, refusing a body over max_upload_bytes: at once from Content-Length when sent,
+    else while it streams in (chunked uploads), so an oversized body is never read whole."""
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(settings, int(declared))
+    received = 0
+
+    async def receive():
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise too_large(settings)
+        return message
+
+    return Request(request.scope, receive)
+
+
+async def read_upload(request: Request, settings: ServeSettings) -> Upload:
+    """Parse and check the form: accepted fields only, frames or one video, counts and size within limits."""
+    request = limit_body(request, settings)
+    try:
+        # a few more parts than max_frames are parsed so that the count check below can say how many came
+        form = await request.form(max_files=settings.max_frames + 16, max_fields=32)
+    except HTTPException as e:  # Starlette's multipart parser refuses malformed bodies and runaway part counts
+        if "Too many files" in str(e.detail):
+            raise UploadError(413, f"too many files: more than {settings.max_frames + 16} sent; the limit is "
+                                   f"{settings.max_frames} frames ({source('max_frames')})") from None
+        raise UploadError(400, f"could not parse the multipart form: {e.detail}") from None
+    try:
+        return _check_form(form.multi_items(), settings)
+    finally:
+        await form.close()  # spooled temp files; _check_form has read the bytes out
+
+
+def _check_form(items: list, settings: ServeSettings) -> Upload:
+    by_field: dict[str, list] = {}
+    for key, value in items:
+        by_field.setdefault(key, []).append(value)
+    unexpected = [k for k in by_field if k not in (*FRAME_FIELDS, VIDEO_FIELD, ORDER_FIELD, TIMELINE_FIELD)]
+    if unexpected:
+        names = ", ".join(f"'{k}'" for k in unexpected)
+        raise UploadError(400, f"unexpected form field{'s' if len(unexpected) > 1 else ''} {names}; {ACCEPTED}")
+    frames = [v for k, v in items if k in FRAME_FIELDS]  # in the order sent, whichever of the two names
+    videos = by_field.get(VIDEO_FIELD, [])
+    texts = [k for k in (*FRAME_FIELDS, VIDEO_FIELD) for v in by_field.get(k, []) if not isinstance(v, UploadFile)]
+    if texts:
+        raise UploadError(400, f"field '{texts[0]}' holds text, not a file; send files (multipart parts with a "
+                               "filename)")
+    if not frames and not videos:
+        raise UploadError(400, "no files received; send images in form field 'frames[]' (or 'frames') or one "
+                               "video in field 'video', as multipart/form-data")
+    if frames and videos:
+        raise UploadError(400, "send either images in 'frames[]' or one video in 'video', not both")
+    if len(videos) > 1:
+        raise UploadError(400, f"one video per request; got {len(videos)} files in field 'video'")
+    if len(frames) > settings.max_frames:
+        raise UploadError(413, f"too many frames: {len(frames)} files sent; the limit is {settings.max_frames} "
+                               f"({source('max_frames')})")
+    order = by_field.get(ORDER_FIELD, ["name"])[-1]
+    if order not in ORDERS:
+        raise UploadError(400, f"order must be 'name' (natural sort by file name, the default) or 'as_sent'; "
+                               f"got {str(order)[:40]!r}")
+    timeline = str(by_field.get(TIMELINE_FIELD, [""])[-1]).strip().lower()
+    if timeline not in TRUE + FALSE:
+        raise UploadError(400, f"timeline must be true or false; got {timeline[:40]!r}")
+    if timeline in TRUE and not videos:
+        raise UploadError(400, "timeline=true needs a video in field 'video'; frames are one short clip")
+    if videos:
+        return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE)
+    files = [_named(f, i) for i, f in enumerate(frames, start=1)]
+    if order == "name":
+        files.sort(key=lambda f: natural_key(f.name))  # stable: equal names keep the order sent
+    return Upload(files=files, order=order)
+
+
+def _named(upload: UploadFile, index: int) -> NamedFile:
+    """Read an uploaded part; its name is the client's file name (path parts dropped) or `file <index>`."""
+    name = Path(upload.filename or "").name or f"file {index}"
+    upload.file.seek(0)
+    return NamedFile(name, upload.file.read())
+
+
+# --- decoding (blocking: called in a worker thread) -----------------------------------------------------
+
+def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.ndarray, list[str]]:
+    """Decode every image to RGB; frames of another size are resized to the first good frame's size.
+
+    Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422) listing every file that failed.
+    """
+    decoded, problems = [], []
+    for f in files:
+        try:
+            decoded.append(decode_image_bytes(f.data, f.name, settings.max_pixels))
+        except ImageDecodeError as e:
+            problems.append(f"{e.name}: {e.reason}")
+    if problems:
+        listed = "; ".join(problems[:MAX_LISTED]) + ("; …" if len(problems) > MAX_LISTED else "")
+        raise UploadError(422, f"{len(problems)} of {len(files)} file{'s' if len(files) > 1 else ''} could not be "
+                               f"used: {listed}")
+    h, w = decoded[0].shape[:2]
+    resized = [i for i, im in enumerate(decoded) if im.shape[:2] != (h, w)]
+    warnings = []
+    if resized:
+        # same rule as ImageListClip for image files on disk: area filter to frame 0's size
+        for i in resized:
+            decoded[i] = cv2.resize(decoded[i], (w, h), interpolation=cv2.INTER_AREA)
+        names = ", ".join(files[i].name for i in resized[:5]) + (", …" if len(resized) > 5 else "")
+        warnings.append(f"frame sizes differ; {len(resized)} frame{'s' if len(resized) > 1 else ''} ({names}) "
+                        f"resized to {w}x{h}, the size of {files[0].name}")
+    return np.stack(decoded), warnings  # (T, H, W, 3)
+
+
+@contextlib.contextmanager
+def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
+    """The upload written to a temporary file and opened with `open_clip`; the file is removed afterwards.
+
+    VideoError (also one raised while the caller reads frames) becomes UploadError(422) naming the upload,
+    never the temporary path.
+    """
+    if not video.data:
+        raise UploadError(422, f"{video.name}: file is empty (0 bytes)")
+    suffix = Path(video.name).suffix.lower()
+    # OpenCV probes the content; the suffix only tells open_clip it is a video, so unknown ones get .mp4
+    suffix = suffix if suffix in VIDEO_EXTENSIONS else ".mp4"
+    with tempfile.TemporaryDirectory(prefix="actcap-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(video.data)
+        try:
+            _check_video_size(path, video.name, settings.max_pixels)
+            yield open_clip(path)
+        except VideoError as e:
+            raise UploadError(422, f"{video.name}: {e.reason}") from None
+
+
+def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
+    """Refuse a video whose frames are over max_pixels before any frame is decoded (read from the header)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    finally:
+        cap.release()
+    if w * h > max_pixels:
+        raise UploadError(422, f"{name}: video frames are {w}x{h} = {w * h} pixels; the limit is {max_pixels} "
+                               f"({source('max_pixels')})")
+
+
+def rename_temp_paths(result: dict, clip: Clip, name: str) -> dict:
+    """Predictor warnings name the clip's path; a client should read its own file name instead."""
+    result["warnings"] = [w.replace(str(clip.path), name) for w in result.get("warnings", [])]
+    return result

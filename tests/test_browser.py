@@ -1,0 +1,263 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright against uvicorn on a free local port.
+
+    apt-get install -y chromium && pytest -m browser tests/test_browser.py
+
+Page mechanics (ordering, errors, keyboard, phone width, offline, timeline, webcam wiring) run on the tiny
+model; right answers on real UTD-MHAD footage (frames, a video, a fake webcam fed from a clip) need the
+shipped model and skip until it exists. The frames test saves docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import httpx
+import pytest
+from serve_fixtures import encode, moving_frames, shipped_model_dir, tiny_model_dir  # noqa: F401  (fixtures)
+
+from actcap.serve import ServeSettings, create_app
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+TIMEOUT_MS = 60_000
+
+
+@contextmanager
+def serve(settings: ServeSettings):
+    """uvicorn in a background thread; yields the base URL once the model is loaded."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start (see the log above)")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def launch(playwright):
+    """launch(*extra_args) → a Chromium browser, closed at the end of the module."""
+    browsers = []
+
+    def start(*extra):
+        browsers.append(playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + list(extra)))
+        return browsers[-1]
+
+    yield start
+    for b in browsers:
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_url(tiny_model_dir):
+    with serve(ServeSettings(model=tiny_model_dir)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def real_url(shipped_model_dir):
+    with serve(ServeSettings(model=shipped_model_dir)) as url:
+        yield url
+
+
+@contextmanager
+def open_page(browser, url, **context):
+    """A fresh page on `url` that records every request it makes, to check nothing leaves the server."""
+    ctx = browser.new_context(**context)
+    page = ctx.new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(url)
+    expect(page.locator("#status")).to_contain_text("ready", timeout=TIMEOUT_MS)
+    try:
+        yield page
+    finally:
+        ctx.close()
+
+
+def predict_and_wait(page):
+    page.get_by_role("button", name="Predict").click()
+    page.wait_for_selector("#caption:not(:empty)", timeout=TIMEOUT_MS)
+
+
+def write_frames(folder: Path, frames, fmt="PNG") -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, f in enumerate(frames, start=1):
+        paths.append(folder / f"frame_{i}.{fmt.lower().replace('jpeg', 'jpg')}")
+        paths[-1].write_bytes(encode(f, fmt))
+    return paths
+
+
+# --- page mechanics on the tiny model ----------------------------------------------------------------------
+
+def test_frames_in_natural_order_and_result_shown(launch, tiny_url, tmp_path):
+    paths = write_frames(tmp_path / "f", moving_frames(12, seed=1))
+    with open_page(launch(), tiny_url) as page:
+        page.get_by_label("Frames or video").set_input_files([paths[9], paths[1], paths[0], *paths[2:9], *paths[10:]])
+        alts = page.locator("#strip img").evaluate_all("els => els.map(e => e.alt)")
+        assert alts[:3] == ["frame 1: frame_1.png", "frame 2: frame_2.png", "frame 3: frame_3.png"]
+        assert alts[9] == "frame 10: frame_10.png"
+        predict_and_wait(page)
+        files = [("frames[]", (p.name, p.read_bytes(), "image/png")) for p in paths]
+        want = httpx.post(f"{tiny_url}/predict", files=files).json()
+        assert page.text_content("#caption") == want["caption"]
+        assert page.text_content("#confidence") == f"{100 * want['confidence']:.1f}%"
+        assert page.locator("#topk li").count() == 5
+        assert page.text_content("#meta").startswith("8 of 12 frames used")
+        assert all(u.startswith(tiny_url) or u.startswith(("blob:", "data:")) for u in page.requests)
+
+
+def test_text_file_error_is_shown_in_plain_words(launch, tiny_url, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a frame\n")
+    with open_page(launch(), tiny_url) as page:
+        page.get_by_label("Frames or video").set_input_files([notes])
+        page.get_by_role("button", name="Predict").click()
+        page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+        assert page.text_content("#error") == ("The server could not use this input: 1 of 1 file could not be used: "
+                                               "notes.txt: not an image (Pillow could not identify the format)")
+
+
+def test_video_with_timeline_option(launch, tiny_url, write_video, tmp_path):
+    path = write_video(tmp_path / "long.avi", moving_frames(90, seed=2))  # 6 s at 15 fps
+    with open_page(launch(), tiny_url) as page:
+        expect(page.locator("#timeline-option")).to_be_hidden()
+        page.get_by_label("Frames or video").set_input_files([path])
+        assert page.text_content("#selection") == "Video: long.avi"
+        page.get_by_label("Timeline: split a long video").check()
+        predict_and_wait(page)
+        assert page.text_content("#meta").startswith("90 of 90 frames used")  # every frame: the timeline ran
+
+
+def test_keyboard_labels_and_phone_width(launch, tiny_url):
+    with open_page(launch(), tiny_url, viewport={"width": 360, "height": 740}) as page:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        focused = []
+        for _ in range(4):
+            page.keyboard.press("Tab")
+            focused.append(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
+        assert "files" in focused and "webcam" in focused  # disabled buttons are skipped until frames are chosen
+        for name in ("Predict", "Clear", "Start webcam"):
+            assert page.get_by_role("button", name=name).count() == 1
+
+
+def test_timeline_renderer_and_text_only_rendering(launch, tiny_url):
+    result = {"prediction": "<b>wave</b>", "confidence": 0.7, "caption": "<img src=x onerror=alert(1)>",
+              "top_k": [{"label": "wave", "confidence": 0.7}, {"label": "clap", "confidence": 0.3}],
+              "frames_received": 90, "frames_used": 48, "model": "m", "timing_ms": 5, "warnings": [],
+              "segments": [{"start": 0, "end": 2, "label": "wave", "confidence": 0.8},
+                           {"start": 2, "end": 3, "label": "clap", "confidence": 0.6},
+                           {"start": 3, "end": 6, "label": "wave", "confidence": 0.9}],
+              "narrative": "A person waves, then claps their hands, then waves."}
+    with open_page(launch(), tiny_url) as page:
+        page.evaluate("r => render(r)", result)
+        assert page.text_content("#caption") == "<img src=x onerror=alert(1)>"  # shown as text, not markup
+        assert page.locator("#caption img, #label b").count() == 0
+        widths = page.locator("#timeline-bar div").evaluate_all("els => els.map(e => e.style.width)")
+        assert [round(float(w.rstrip("%"))) for w in widths] == [33, 17, 50]
+        colours = page.locator("#timeline-bar div").evaluate_all("els => els.map(e => e.style.backgroundColor)")
+        assert colours[0] == colours[2] != colours[1]
+        assert page.locator("#timeline-legend li").all_text_contents() == ["wave", "clap"]
+        assert page.text_content("#narrative") == result["narrative"]
+        page.evaluate("r => render(r)", {**result, "segments": None})
+        assert page.locator("#timeline").is_hidden()
+
+
+def test_webcam_streams_live_captions(launch, tiny_url):
+    with open_page(launch(*FAKE_CAMERA), tiny_url) as page:  # Chromium's built-in synthetic camera
+        page.get_by_role("button", name="Start webcam").click()
+        expect(page.locator("#live-stats")).to_contain_text("frames/s", timeout=TIMEOUT_MS)
+        assert page.get_attribute("#webcam", "aria-pressed") == "true"
+        assert page.text_content("#caption")
+        page.get_by_role("button", name="Stop webcam").click()
+        assert page.locator("#live").is_hidden()
+
+
+# --- right answers on real footage (shipped model) -------------------------------------------------------------
+
+def read_clip(path: Path) -> list:
+    cap, frames = cv2.VideoCapture(str(path)), []
+    ok, bgr = cap.read()
+    while ok:
+        frames.append(bgr)
+        ok, bgr = cap.read()
+    cap.release()
+    return frames
+
+
+def test_real_frames_give_the_right_caption(launch, real_url, utd_root, tmp_path):
+    folder = tmp_path / "clap"
+    folder.mkdir()
+    for i, bgr in enumerate(read_clip(utd_root / "clap" / "a4_s1_t1_color.avi"), start=1):
+        cv2.imwrite(str(folder / f"frame_{i}.jpg"), bgr)
+    with open_page(launch(), real_url, viewport={"width": 900, "height": 1100}) as page:
+        page.get_by_label("Frames or video").set_input_files(sorted(folder.iterdir()))
+        predict_and_wait(page)
+        assert page.text_content("#label") == "clap"
+        assert "clapping" in page.text_content("#caption")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_real_video_upload(launch, real_url, utd_root):
+    with open_page(launch(), real_url) as page:
+        page.get_by_label("Frames or video").set_input_files([utd_root / "swipe_left" / "a1_s1_t1_color.avi"])
+        predict_and_wait(page)
+        assert page.text_content("#label") == "swipe left"
+
+
+def write_y4m(frames_bgr: list, path: Path, fps: int = 15) -> Path:
+    """Raw YUV 4:2:0 frames with a Y4M header: what Chromium's fake camera plays (and loops)."""
+    h, w = frames_bgr[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for bgr in frames_bgr:
+            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())  # (H·3/2, W): Y, U, V
+    return path
+
+
+def test_real_webcam_live_caption(launch, real_url, utd_root, tmp_path):
+    y4m = write_y4m(read_clip(utd_root / "wave" / "a3_s1_t1_color.avi"), tmp_path / "wave.y4m")
+    browser = launch(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={y4m}")
+    with open_page(browser, real_url) as page:
+        page.get_by_role("button", name="Start webcam").click()
+        expect(page.locator("#live-stats")).to_contain_text("frames/s", timeout=TIMEOUT_MS)
+        stats, labels = set(), []
+        for _ in range(20):  # ~4 s of live updates
+            time.sleep(0.2)
+            stats.add(page.text_content("#live-stats"))
+            labels.append(page.text_content("#label"))
+        assert len(stats) >= 3  # the caption keeps updating
+        assert "wave" in labels, labels
