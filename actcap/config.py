@@ -20,6 +20,9 @@ class TrainConfig:
     """Temporal head: lstm, mean or transformer (`--head`)."""
     num_frames: int = 16
     """Frames per clip (`--frames`)."""
+    sampling: str = "frames"
+    """How the N time slots are filled: `frames` (one frame each) or `dense` (mean of a segment's
+    frames; steadier for motion streams) (`--sampling`)."""
     epochs: int = 10
     """Training epochs (`--epochs`)."""
     batch_size: int = 4
@@ -78,6 +81,8 @@ class TrainConfig:
             problems.append(f"`--cache-frames` ({self.max_frames}) must be >= `--frames` ({self.num_frames})")
         if self.num_clips < 1:
             problems.append(f"`--test-clips` must be >= 1; got {self.num_clips}")
+        if self.sampling not in ("frames", "dense"):
+            problems.append(f"`--sampling` must be frames or dense; got {self.sampling}")
         if self.keep not in ("best", "last"):
             problems.append(f"`--keep` must be best or last; got {self.keep}")
         if problems:

@@ -53,7 +53,8 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
     pooled = pooled_metrics(results, classes)
     summary = {"config": {"streams": cfg.streams, "head": cfg.head, "head_args": cfg.head_kwargs, "backbone": cfg.backbone,
                           "frames": cfg.num_frames, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
-                          "weight_decay": cfg.weight_decay, "mirror": cfg.mirror},
+                          "weight_decay": cfg.weight_decay, "mirror": cfg.mirror,
+                          "sampling": cfg.sampling},
                "group_by": group_by, "folds": results, "mean_top1": float(top1.mean()),
                "std_top1": float(top1.std()), "pooled": pooled,
                "pairs": {f"{a}/{b}": pair_accuracy(pooled, a, b) for a, b in pairs}}

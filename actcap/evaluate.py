@@ -42,7 +42,7 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")
     probs = predict_probs(model, FeatureClips(data.features, data.labels, model.config.num_frames, train=False,
-                                              num_clips=num_clips))
+                                              num_clips=num_clips, sampling=model.config.sampling))
     metrics = classification_metrics(probs, np.array(data.labels), classes)
     metrics["skipped"] = [{"path": p, "reason": r} for p, r in data.skipped]
     metrics["short_clips"] = data.short

@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from actcap.caption import CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
+from actcap.data.pooling import slot_features
 from actcap.data.sampling import multi_clip_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
-from actcap.features import read_with_previous
+from actcap.features import kept_indices, read_with_previous
 from actcap.frames import check_thwc
 from actcap.models.recognizer import ModelFileError, Recognizer
 from actcap.streams import create_streams
@@ -49,6 +50,8 @@ class Predictor:
         self.config = model.config
         self.classes = list(model.config.classes)
         self.num_frames = model.config.num_frames
+        self.sampling = model.config.sampling
+        self.max_frames = int(model.config.train.get("max_frames", 64))  # as many as training looked at
         self.streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
         # the model's own sentences (from its training captions file), then the caller's override
         self.captions = resolve_captions(Captions(model.config.captions, source="model"), captions)
@@ -69,9 +72,13 @@ class Predictor:
 
     @torch.no_grad()
     def scores(self, features: np.ndarray) -> np.ndarray:
-        """(T, D) features of the sampled frames → (C,) class probabilities."""
+        """(T, D) features of the model's time slots → (C,) class probabilities."""
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
         return self.model(x).softmax(-1)[0].numpy()
+
+    def scores_of_frames(self, features: np.ndarray) -> np.ndarray:
+        """(L, D) features of consecutive frames → (C,) probabilities, slots filled as in training."""
+        return self.scores(slot_features(features, self.num_frames, self.sampling)[0])
 
     def result(self, probs: np.ndarray, **extra) -> dict:
         order = np.argsort(-probs)[: self.top_k]
@@ -91,11 +98,20 @@ class Predictor:
         if n < self.num_frames:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
                             "frames were repeated")
-        idx = uniform_indices(n, self.num_frames)
+        idx = self._frames_to_read(n)
         prev = [max(0, i - 1) for i in idx]
-        probs = self.scores(self.features(frames[idx], frames[prev]))
+        probs = self._probs(self.features(frames[idx], frames[prev]))
         return self.result(probs, frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
+
+    def _frames_to_read(self, n: int) -> list[int]:
+        """Source frames whose features a prediction needs: N sampled ones, or (dense) all that training
+        would have kept."""
+        return kept_indices(n, self.max_frames) if self.sampling == "dense" else uniform_indices(n, self.num_frames)
+
+    def _probs(self, features: np.ndarray) -> np.ndarray:
+        """Features of the frames `_frames_to_read` chose → probabilities."""
+        return self.scores_of_frames(features) if self.sampling == "dense" else self.scores(features)
 
     def predict_clip(self, clip) -> dict:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
@@ -105,8 +121,11 @@ class Predictor:
         if n < self.num_frames:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
                             "frames were repeated")
-        views = multi_clip_indices(n, self.num_frames, self.num_clips)
-        probs = np.mean([self.scores(self.features(*read_with_previous(clip, idx))) for idx in views], axis=0)
+        if self.sampling == "dense" or self.num_clips == 1:
+            views = [self._frames_to_read(n)]
+        else:
+            views = multi_clip_indices(n, self.num_frames, self.num_clips)
+        probs = np.mean([self._probs(self.features(*read_with_previous(clip, idx))) for idx in views], axis=0)
         used = len({i for v in views for i in v})
         return self.result(probs, frames_received=n, frames_used=used, warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
@@ -151,8 +170,7 @@ class Predictor:
         allf = np.concatenate(feats)  # (n, D)
         win, step = max(1, round(window * fps)), max(1, round(stride * fps))
         starts = list(range(0, max(1, n - win + 1), step))
-        scores = np.stack([self.scores(allf[a:a + win][uniform_indices(min(win, n - a), self.num_frames)])
-                           for a in starts])  # (W, C)
+        scores = np.stack([self.scores_of_frames(allf[a:a + win]) for a in starts])  # (W, C)
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
                                   min_confidence=min_confidence, captions=self.captions)
@@ -169,7 +187,8 @@ class Predictor:
         return x[-1]
 
     def new_stream(self, window: int | None = None) -> "LiveStream":
-        return LiveStream(self, window or self.num_frames)
+        """Live-video state; the window spans as many frames as a typical training clip."""
+        return LiveStream(self, window or self.config.clip_frames or self.num_frames)
 
 
 class LiveStream:
@@ -195,8 +214,7 @@ class LiveStream:
             return None
         t0 = time.perf_counter()
         feats = np.stack(self.window)  # (W, D)
-        idx = uniform_indices(len(feats), self.predictor.num_frames)
-        out = self.predictor.result(self.predictor.scores(feats[idx]), frames_received=self.frames_seen,
+        out = self.predictor.result(self.predictor.scores_of_frames(feats), frames_received=self.frames_seen,
                                     frames_used=len(self.window), warnings=[])
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

@@ -157,7 +157,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
 
     model = Recognizer(ModelConfig(
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
-        num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
+        num_frames=cfg.num_frames, sampling=cfg.sampling,
+        clip_frames=int(np.median([len(f) for f in tr.features])), head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
         train=cfg.record()))
     if cfg.mirror is not None:
         tr = mirrored(tr, streams, classes, cfg.mirror)
@@ -170,9 +171,10 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     if cfg.resume:
         state = _load_checkpoint(out, model, opt)
         log.info("resuming %s after epoch %d", out, state["epoch"])
-    train_data = FeatureClips(tr.features, tr.labels, cfg.num_frames, train=True, seed=cfg.seed + state["epoch"])
-    val_data = FeatureClips(va.features, va.labels, cfg.num_frames, train=False,
-                            num_clips=cfg.num_clips) if va and va.features else None
+    train_data = FeatureClips(tr.features, tr.labels, cfg.num_frames, train=True, seed=cfg.seed + state["epoch"],
+                              sampling=cfg.sampling)
+    val_data = FeatureClips(va.features, va.labels, cfg.num_frames, train=False, num_clips=cfg.num_clips,
+                            sampling=cfg.sampling) if va and va.features else None
     gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
 
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
@@ -209,7 +211,7 @@ def _finish(out: Path, state: dict, va: LabelledFeatures | None, classes: list[s
                                                                   tr.skipped + (va.skipped if va else [])]}
     if va and va.features:
         probs = predict_probs(best, FeatureClips(va.features, va.labels, cfg.num_frames, False,
-                                                 num_clips=cfg.num_clips))
+                                                 num_clips=cfg.num_clips, sampling=cfg.sampling))
         metrics["validation"] = classification_metrics(probs, np.array(va.labels), classes)
         write_confusion(metrics["validation"], out)
         best.config.metrics = {k: metrics["validation"][k] for k in

@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--head", default="lstm")
     p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--sampling", choices=["frames", "dense"], default="frames")
     p.add_argument("--head-args", type=head_args, default={}, help="head settings, e.g. hidden=128,dropout=0.3")
     p.add_argument("--engine")
     p.add_argument("--epochs", type=int, default=10)
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise ValueError(f"--pairs takes class pairs written a/b; got {', '.join(bad)}")
     cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone, engine=args.engine,
-                      head=args.head, head_kwargs=args.head_args, num_frames=args.frames, epochs=args.epochs, batch_size=args.batch_size,
+                      head=args.head, head_kwargs=args.head_args, num_frames=args.frames, sampling=args.sampling, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                       seed=args.seed, mirror=args.mirror, cache_dir=args.cache_dir, progress=False)
     s = cross_validate(records, class_names(records), cfg, args.group_by, args.groups_per_fold,

@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
     m.add_argument("--backbone", default="efficientnet_lite0", help=f"one of: {', '.join(list_backbones())}")
     m.add_argument("--head", default="lstm", help=f"one of: {', '.join(list_heads())}")
     m.add_argument("--frames", type=int, default=16, help="frames sampled per clip")
+    m.add_argument("--sampling", choices=["frames", "dense"], default="frames",
+                   help="fill each time slot with one frame, or the mean of its segment's frames")
     m.add_argument("--head-args", type=head_args, default={}, help="head settings, e.g. hidden=128,dropout=0.3")
     m.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
     m.add_argument("--captions", type=Path, help="captions file (JSON/YAML label → sentence) stored in the model")
@@ -69,7 +71,7 @@ def _train_one(args: argparse.Namespace) -> dict:
 
         captions = load_captions(args.captions).to_dict()
     cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone,
-                      engine=args.engine, head=args.head, head_kwargs=args.head_args, num_frames=args.frames, epochs=args.epochs,
+                      engine=args.engine, head=args.head, head_kwargs=args.head_args, num_frames=args.frames, sampling=args.sampling, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                       label_smoothing=args.label_smoothing, class_weights=args.class_weights, seed=args.seed,
                       max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,

@@ -69,3 +69,29 @@ def multi_clip_indices(num_frames: int, n: int, k: int) -> list[list[int]]:
     if k < 1:
         raise ValueError(f"k (clips per video) must be >= 1, got k={k}")
     return [[((i * k + j) * 2 + 1) * num_frames // (2 * n * k) for i in range(n)] for j in range(k)]
+
+
+def segment_bounds(num_frames: int, n: int, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
+    """n consecutive [begin, end) ranges covering frames [start, stop) of a clip, for dense pooling.
+
+    segment_bounds(10, 4) -> [(0, 2), (2, 5), (5, 7), (7, 10)]. When the range has fewer than n frames,
+    slot i is the single frame uniform_indices would pick (frames repeat in order).
+    """
+    num_frames, n = _check(num_frames, n)
+    stop = num_frames if stop is None else stop
+    if not 0 <= start < stop <= num_frames:
+        raise ValueError(f"segment range [{start}, {stop}) is not inside a clip of {num_frames} frames")
+    length = stop - start
+    if length < n:
+        return [(start + i, start + i + 1) for i in uniform_indices(length, n)]
+    edges = [start + i * length // n for i in range(n + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def jittered_range(num_frames: int, rng: np.random.Generator, trim: float = 0.1) -> tuple[int, int]:
+    """A random [start, stop) keeping at least 1 - 2·trim of the clip: temporal jitter for dense training."""
+    num_frames = operator.index(num_frames)
+    cut = int(num_frames * trim)
+    start = int(rng.integers(0, cut + 1))
+    stop = num_frames - int(rng.integers(0, cut + 1))
+    return start, max(stop, start + 1)

@@ -36,6 +36,10 @@ class ModelConfig:
     """Width of the concatenated per-frame features the head takes."""
     num_frames: int = 16
     """Frames per clip the head was trained on."""
+    sampling: str = "frames"
+    """How the time slots are filled from a clip's frames: `frames` or `dense` (see data/pooling.py)."""
+    clip_frames: int = 0
+    """Typical (median) frame count of the training clips: the live stream's window length."""
     head: str = "lstm"
     """Temporal head name (see `actcap.models.heads.list_heads`)."""
     head_kwargs: dict = field(default_factory=dict)
