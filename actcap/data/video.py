@@ -149,8 +149,10 @@ class VideoFileClip(Clip):
     (cheap). When that fails or the container reports no count, frames are counted by decoding: an AVI
     (whose header count is exact) that decodes fewer frames is truncated and raises VideoError; other
     containers only estimate the count, so the decoded count is used with a warning.
-    `read` decodes sequentially from frame 0 up to max(indices) and keeps only the requested frames:
-    clips are short, and sequential decoding is exact where OpenCV seeking is not for every codec.
+    `read` decodes only what the requested frames need (`read_packets`, PyAV): just those packets for
+    intra-only codecs such as MJPEG, for H.264 and the like the GOPs holding them up to the last one wanted,
+    skipping the rest undecoded; frames are bit-identical to OpenCV's. Where that cannot be exact (no PyAV, open GOPs, missing timestamps,
+    rotated video) it decodes sequentially with OpenCV from frame 0 up to max(indices).
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -198,10 +200,16 @@ class VideoFileClip(Clip):
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
         idx = self._check_indices(indices)
-        wanted, frames = set(idx), {}
+        frames = read_packets(self.path, sorted(set(idx)))
+        if frames is None:
+            frames = self._read_sequential(set(idx))
+        return np.stack([frames[i] for i in idx])  # (T, H, W, 3)
+
+    def _read_sequential(self, wanted: set[int]) -> dict[int, np.ndarray]:
+        frames = {}
         cap = self._open()
         try:
-            for i in range(max(idx) + 1):
+            for i in range(max(wanted) + 1):
                 # grab() decodes; retrieve() only converts the frames we keep to BGR arrays
                 if not cap.grab():
                     self._raise_truncated(i, len(self))
@@ -212,7 +220,7 @@ class VideoFileClip(Clip):
                     frames[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
-        return np.stack([frames[i] for i in idx])  # (T, H, W, 3)
+        return frames
 
 
     def iter_frames(self):
@@ -225,6 +233,84 @@ class VideoFileClip(Clip):
                 yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
+
+
+def read_packets(path: Path, wanted: list[int]) -> dict[int, np.ndarray] | None:
+    """Frames `wanted` (sorted, unique) of a video, decoding only the packets they need; None where that
+    would not be exact, so the caller decodes sequentially instead.
+
+    Packets are demuxed in order (cheap: no decoding). A GOP — a keyframe and the packets up to the next —
+    is skipped undecoded unless it holds a wanted frame, and is decoded only up to (in decode order) its
+    last wanted frame; with intra-only codecs (MJPEG) every packet is its own GOP. Frame numbers count
+    presentation order as sequential decoding does, and each decoded frame's timestamp is checked against
+    the packets sent, so a stream whose packets don't map one-to-one onto frames falls back rather than
+    shifting indices.
+    """
+    try:
+        import av
+        from av.video.reformatter import VideoReformatter
+    except ImportError:
+        return None
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError):
+        return None
+    wanted_set, last = set(wanted), wanted[-1]
+    out: dict[int, np.ndarray] = {}
+    expected: list[tuple[int, int]] = []  # (frame number, pts) of the packets sent, in presentation order per GOP
+    decoded = 0
+    to_rgb = VideoReformatter()  # one swscale context for every frame (a new one per frame costs ~1 ms)
+    with container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame and slice threads, as OpenCV decodes
+
+        def decode(packet) -> bool:
+            nonlocal decoded
+            for frame in stream.codec_context.decode(packet):
+                if decoded >= len(expected) or frame.pts != expected[decoded][1] or getattr(frame, "rotation", 0):
+                    return False  # not one frame per packet in pts order, or OpenCV would rotate it
+                i = expected[decoded][0]
+                if i in wanted_set:  # the same swscale conversion OpenCV uses: bit-identical frames
+                    out[i] = to_rgb.reformat(frame, format="rgb24").to_ndarray()
+                decoded += 1
+            return True
+
+        def send_gop(gop: list, start: int) -> bool:
+            pts = [p.pts for p in gop]
+            if any(t is None for t in pts) or min(pts) != pts[0]:
+                return False  # no timestamps, or leading frames that reference the previous GOP (open GOP)
+            order = sorted(pts)  # presentation order: frame start + k has timestamp order[k]
+            need = [order[i - start] for i in wanted_set if start <= i < start + len(gop)]
+            if not need:
+                return True  # no wanted frame here: skip the GOP undecoded
+            # packets after the last needed one (in decode order) can't be referenced by it: don't send them
+            position = {t: k for k, t in enumerate(pts)}
+            sent = pts[: max(position[t] for t in need) + 1]
+            rank = {t: k for k, t in enumerate(order)}
+            expected.extend((start + rank[t], t) for t in sorted(sent))
+            return all(decode(p) for p in gop[: len(sent)])
+
+        gop, start = [], 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue  # the demuxer's end-of-stream marker
+                if packet.is_keyframe and gop:
+                    if not send_gop(gop, start):
+                        return None
+                    start, gop = start + len(gop), []
+                    if start > last:
+                        break
+                gop.append(packet)
+            if gop and start <= last and not send_gop(gop, start):
+                return None
+            if not decode(None) or decoded != len(expected):  # drain the frames the decoder still holds
+                return None
+        except (av.FFmpegError, ValueError):
+            return None  # let the sequential reader report the damage with its own message
+    return out if len(out) == len(wanted_set) else None
 
 
 def open_clip(path: str | os.PathLike) -> Clip:

@@ -1,0 +1,350 @@
+"""Speed of everything a frame goes through, measured in one run: medians over repeated, interleaved trials.
+
+    actcap bench [--json FILE] [--quick] [--model RUN_DIR] [--data CLIPS]
+
+Sections: frame-CNN latency per 16-frame clip for each engine (CNN only, and with decoding), top-1
+agreement of the engines on real clips, live-stream frames/s, feature extraction vs the CNN-only
+frame rate, batching concurrent clips, decoding (OpenCV vs PyAV), the HTTP service under 1/4/16
+concurrent clients (bench_serve.py), and peak memory. Clips default to ../shared/data/utd-mhad-5.
+Figures and the machine they came from go in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from actcap.data.sampling import uniform_indices
+from actcap.data.video import VIDEO_EXTENSIONS, open_clip
+
+log = logging.getLogger(__name__)
+ENGINES = {"torch_fp32": "torch", "onnx_fp32": "onnx", "onnx_int8": "onnx-int8"}
+
+
+@dataclass
+class BenchPlan:
+    trials: int = 9
+    """Timed repetitions per figure (the median is reported)."""
+    clips: int = 12
+    """Real clips for top-1 agreement and feature extraction."""
+    stream_frames: int = 90
+    """Frames pushed through the live stream."""
+    serve_requests: int = 48
+    """POST /predict requests per client-count level (at least 2 per client)."""
+    decode: bool = True
+    """Compare decoders on long MJPEG and H.264 videos."""
+
+    @classmethod
+    def quick(cls) -> "BenchPlan":
+        return cls(trials=3, clips=3, stream_frames=30, serve_requests=16, decode=False)
+
+
+def timed(fn, trials: int, warmup: int = 1) -> list[float]:
+    """Wall seconds of `trials` calls of fn after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(trials):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def interleaved(fns: dict, trials: int) -> dict[str, float]:
+    """Median ms of each fn, trials interleaved so that load from other processes hits them all alike."""
+    for fn in fns.values():
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(trials):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: round(statistics.median(v) * 1000, 1) for k, v in times.items()}
+
+
+def machine() -> dict:
+    from actcap.engine import physical_cores
+
+    cpu = "unknown"
+    if Path("/proc/cpuinfo").is_file():
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    import onnxruntime
+    import torch
+
+    return {"nproc": len(os.sched_getaffinity(0)), "physical_cores": physical_cores(), "cpu": cpu,
+            "python": platform.python_version(), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], str]:
+    """Up to n real clips spread over `data` (default the shared UTD-MHAD subset), else synthetic MJPEG clips."""
+    from actcap.quantize import SHARED_CALIBRATION
+
+    root = Path(data) if data else SHARED_CALIBRATION
+    if root.is_dir():
+        found = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
+        if found:
+            return [found[i] for i in uniform_indices(len(found), min(n, len(found)))], str(root)
+    import cv2
+
+    from actcap.quantize import synthetic_frames
+
+    log.warning("no clips at %s: benchmarking synthetic 640x480 MJPEG clips", root)
+    paths = []
+    for k in range(n):
+        path = workdir / f"synthetic_{k}.avi"
+        w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+        for f in synthetic_frames(48, (480, 640), seed=k):
+            w.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        w.release()
+        paths.append(path)
+    return paths, "synthetic"
+
+
+# --- sections ---------------------------------------------------------------------------------------------
+
+def bench_engines(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
+    """Per-clip CNN latency of each engine (16 frames at the clips' size), with decoding, and top-1 agreement."""
+    from actcap.features import read_with_previous
+    from actcap.predict import Predictor
+
+    predictors = {k: Predictor.load(model_dir, engine=e) for k, e in ENGINES.items()}
+    ref = predictors["torch_fp32"]
+    engines = {k: next(s for s in p.streams if s.name == "appearance").engine for k, p in predictors.items()}
+    clip = open_clip(clips[0])
+    idx = uniform_indices(len(clip), ref.num_frames)
+    frames = clip.read(idx)  # (16, H, W, 3)
+    fns = {}
+    for k, e in engines.items():
+        fns[k] = lambda e=e: e(frames)
+        fns[f"{k}+decode"] = lambda e=e: e(open_clip(clips[0]).read(idx))
+    ms = interleaved(fns, plan.trials)
+    cnn = {k: ms[k] for k in engines}
+    with_decode = {k: ms[f"{k}+decode"] for k in engines}
+    # top-1 agreement and feature gaps against torch on real clips
+    agree, prob_gap, feat_gap = {k: 0 for k in ENGINES}, {k: 0.0 for k in ENGINES}, {k: [] for k in ENGINES}
+    for path in clips:
+        c = open_clip(path)
+        fr, prev = read_with_previous(c, uniform_indices(len(c), ref.num_frames))
+        feats = {k: p.features(fr, prev) for k, p in predictors.items()}
+        probs = {k: p.scores(feats[k]) for k, p in predictors.items()}
+        dim = engines["torch_fp32"].spec.feature_dim
+        for k in ENGINES:
+            agree[k] += int(probs[k].argmax() == probs["torch_fp32"].argmax())
+            prob_gap[k] = max(prob_gap[k], float(np.abs(probs[k] - probs["torch_fp32"]).max()))
+            a, b = feats[k][:, :dim], feats["torch_fp32"][:, :dim]
+            feat_gap[k].append((float(np.abs(a - b).max()),
+                                float(np.median(np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)))))
+    torch_ms = cnn["torch_fp32"]
+    return {"clip_ms": cnn, "clip_decode_ms": with_decode,
+            "ratio_to_torch": {k: round(v / torch_ms, 3) for k, v in cnn.items()},
+            "frame_size": list(frames.shape[1:3]),
+            "top1_agreement": {k: f"{v}/{len(clips)}" for k, v in agree.items()},
+            "probs_max_abs_diff": {k: round(v, 5) for k, v in prob_gap.items()},
+            "features_max_abs_diff": {k: round(max(g[0] for g in v), 5) for k, v in feat_gap.items()},
+            "features_median_rel_diff": {k: round(float(np.median([g[1] for g in v])), 5)
+                                         for k, v in feat_gap.items()}}
+
+
+def bench_stream(model_dir, clips: list[Path], plan: BenchPlan, every: int = 3) -> dict:
+    """Frames/s through LiveStream.push (every stream, one frame at a time) with a prediction every `every` frames."""
+    import torch
+
+    from actcap.predict import Predictor
+
+    p = Predictor.load(model_dir)
+    frames = np.concatenate([open_clip(c).read_all() for c in clips[:2]])
+    frames = np.concatenate([frames] * (1 + plan.stream_frames // len(frames)))[: plan.stream_frames]
+    stream = next(s for s in p.streams if s.name == "appearance")
+    engine = stream.engine
+    cnn_frame_ms = statistics.median(timed(lambda: engine(frames[:1]), plan.trials * 3)) * 1000
+    through_cnn = []  # frames each engine call saw: each pushed frame must go through the CNN exactly once
+    stream._engine = lambda f: through_cnn.append(len(f)) or engine(f)
+    live = p.new_stream()
+    for f in frames[:every]:  # warm up
+        live.push(f)
+    predictions, predict_ms = 0, []
+    t0 = time.perf_counter()
+    for i, f in enumerate(frames):
+        live.push(f)
+        if (i + 1) % every == 0:
+            t = time.perf_counter()
+            live.predict()
+            predict_ms.append((time.perf_counter() - t) * 1000)
+            predictions += 1
+    wall = time.perf_counter() - t0
+    head_ms = {}
+    for threads in (torch.get_num_threads(), 1):  # the head is tiny: extra torch threads only wait on each other
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        head_ms[f"{threads}_threads"] = round(statistics.median(timed(live.predict, plan.trials * 3)) * 1000, 2)
+        torch.set_num_threads(before)
+    return {"stream_fps": round(len(frames) / wall, 1), "refresh_per_s": round(predictions / wall, 1),
+            "stream_predict_ms": round(statistics.median(predict_ms), 2), "stream_head_ms": head_ms,
+            "stream_cnn_frames_per_frame": round(sum(through_cnn) / (len(frames) + every), 3),
+            "stream_cnn_only_fps": round(1000 / cnn_frame_ms, 1), "stream_streams": [s.name for s in p.streams]}
+
+
+def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
+    """Feature extraction (decode thread ahead of the CNN) vs the CNN alone on the same frames, appearance stream."""
+    from actcap.features import FeatureCache, kept_indices, read_with_previous
+    from actcap.predict import Predictor
+
+    p = Predictor.load(model_dir)
+    stream = next(s for s in p.streams if s.name == "appearance")
+    decoded = []
+    for c in clips:
+        clip = open_clip(c)
+        decoded.append(read_with_previous(clip, kept_indices(len(clip), 64))[0])
+    n = sum(len(d) for d in decoded)
+    stream.extract(decoded[0][:4])  # build the engine outside the timing
+    cnn_s = statistics.median(timed(lambda: [stream.extract(d) for d in decoded], max(1, plan.trials // 3), 0))
+    runs = []
+    for _ in range(max(1, plan.trials // 3)):
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = FeatureCache(tmp, [stream], max_frames=64)
+            t = time.perf_counter()
+            cache.extract(clips, progress=False)
+            runs.append(time.perf_counter() - t)
+    extract_fps, cnn_fps = n / statistics.median(runs), n / cnn_s
+    return {"extract_fps": round(extract_fps, 1), "cnn_fps": round(cnn_fps, 1),
+            "extract_vs_cnn": round(extract_fps / cnn_fps, 3), "extract_frames": n}
+
+
+def bench_batching(plan: BenchPlan) -> dict:
+    """One ONNX Runtime session: 4 clips as one batch of 64, as 4 sequential runs of 16, and from 4 threads."""
+    from actcap.engine import create_session, prepare_onnx
+    from actcap.models.backbones import create_backbone
+
+    sess = create_session(prepare_onnx(create_backbone("efficientnet_lite0")))
+    x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
+    x64 = np.concatenate([x] * 4)
+    run = lambda a: sess.run(None, {"frames": a})
+
+    def threads(n: int):
+        with ThreadPoolExecutor(n) as pool:
+            list(pool.map(run, [x] * 4))
+
+    ms = interleaved({"batch_64": lambda: run(x64), "sequential_4x16": lambda: [run(x) for _ in range(4)],
+                      "threads_4x16": lambda: threads(4)}, max(3, plan.trials // 2))
+    return {"four_clips_ms": ms}
+
+
+def bench_graph(plan: BenchPlan) -> dict:
+    """The cached (folded) fp32 graph at each ONNX Runtime optimization level, and session start-up time."""
+    import onnxruntime as ort
+
+    from actcap.engine import physical_cores, prepare_onnx
+    from actcap.models.backbones import create_backbone
+
+    path = str(prepare_onnx(create_backbone("efficientnet_lite0")))
+    x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
+    runs, start_ms = {}, {}
+    for level in ("DISABLE_ALL", "ENABLE_BASIC", "ENABLE_EXTENDED", "ENABLE_ALL"):
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, f"ORT_{level}")
+        opts.intra_op_num_threads = physical_cores()
+        t = time.perf_counter()
+        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        start_ms[level] = round((time.perf_counter() - t) * 1000)
+        runs[level] = lambda sess=sess: sess.run(None, {"frames": x})
+    return {"graph_levels_ms": interleaved(runs, max(3, plan.trials // 2)), "session_start_ms": start_ms}
+
+
+def bench_decode(clips: list[Path], plan: BenchPlan, workdir: Path) -> dict:
+    """OpenCV sequential, OpenCV seeking and PyAV (actcap's reader) fetching 16 frames + the frame before each."""
+    import cv2
+
+    from actcap.data.video import read_packets
+
+    def opencv_seek(path, wanted):
+        cap, out, pos = cv2.VideoCapture(str(path)), {}, -1
+        for i in wanted:
+            if i != pos + 1:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+            out[i], pos = cap.read()[1], i
+        cap.release()
+        return out
+
+    videos = {"real_mjpeg_avi": clips[0], **make_long_videos(clips, workdir)}
+    out = {}
+    for name, path in videos.items():
+        clip = open_clip(path)
+        idx = uniform_indices(len(clip), 16)
+        wanted = sorted(set(idx) | {max(0, i - 1) for i in idx})
+        ms = interleaved({"opencv_sequential": lambda: clip._read_sequential(set(wanted)),
+                          "opencv_seek": lambda: opencv_seek(path, wanted),
+                          "pyav_packets": lambda: read_packets(clip.path, wanted)}, plan.trials)
+        out[name] = {"frames": len(clip), "read": len(wanted), **ms}
+    return out
+
+
+def make_long_videos(clips: list[Path], workdir: Path, n_clips: int = 10) -> dict[str, Path]:
+    """A long MJPEG AVI and H.264 MP4s (GOP 30 and 250, B-frames) made from real clips put end to end."""
+    import av
+    import cv2
+
+    frames = np.concatenate([open_clip(c).read_all() for c in (clips * n_clips)[:n_clips]])
+    h, w = frames.shape[1:3]
+    out = {"long_mjpeg_avi": workdir / "long_mjpeg.avi"}
+    writer = cv2.VideoWriter(str(out["long_mjpeg_avi"]), cv2.VideoWriter_fourcc(*"MJPG"), 15, (w, h))
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    writer.release()
+    for gop in (30, 250):
+        path = out[f"long_h264_gop{gop}_mp4"] = workdir / f"long_h264_gop{gop}.mp4"
+        with av.open(str(path), "w") as container:
+            s = container.add_stream("libx264", rate=15)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            s.options = {"g": str(gop), "bf": "2", "crf": "23", "preset": "veryfast"}
+            for f in frames:
+                container.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+            container.mux(s.encode())
+    return out
+
+
+def peak_memory_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+def run_bench(model: str | Path | None = None, data: str | Path | None = None, quick: bool = False,
+              progress=lambda msg: None) -> dict:
+    """Every section in one process; returns the figures (the CLI prints them and writes --json)."""
+    from actcap.predict import resolve_model_dir
+
+    from actcap import bench_serve
+
+    plan = BenchPlan.quick() if quick else BenchPlan()
+    model_dir = resolve_model_dir(model)
+    result: dict = {"machine": machine(), "model": str(model_dir), "plan": plan.__dict__}
+    with tempfile.TemporaryDirectory() as tmp:
+        clips, source = find_clips(data, plan.clips, Path(tmp))
+        result["clips"] = {"source": source, "count": len(clips)}
+        steps = [("engines", lambda: bench_engines(model_dir, clips, plan)),
+                 ("stream", lambda: bench_stream(model_dir, clips, plan)),
+                 ("extract", lambda: bench_extract(model_dir, clips, plan)),
+                 ("batching", lambda: bench_batching(plan)),
+                 ("serve", lambda: {"serve": bench_serve.bench_serve(model_dir, clips[0], plan.serve_requests)})]
+        if plan.decode:
+            steps.append(("graph", lambda: bench_graph(plan)))
+            steps.append(("decode", lambda: {"decode": bench_decode(clips, plan, Path(tmp))}))
+        for name, step in steps:
+            progress(f"bench: {name} …")
+            t = time.perf_counter()
+            result.update(step())
+            result.setdefault("section_s", {})[name] = round(time.perf_counter() - t, 1)
+    result["peak_rss_mb"] = peak_memory_mb()
+    return result

@@ -1,0 +1,131 @@
+"""`actcap export` bundles: the round trip through ONNX matches actcap's Predictor, the runner needs no torch."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from actcap.cli import main
+from actcap.engine import PROB_ATOL
+from actcap.export import BundlePredictor, export_head, resize
+from actcap.models.heads import list_heads
+from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.predict import Predictor
+from actcap.quantize import synthetic_frames
+from actcap.streams import create_stream
+from onnx_fixtures import BACKBONE, CLASSES, model_dir, onnx_cache, real_clips  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(scope="session")
+def bundle(model_dir, tmp_path_factory) -> Path:
+    """The appearance+flow model exported through the real CLI entry point."""
+    out = tmp_path_factory.mktemp("bundle")
+    assert main(["export", "--model", str(model_dir), "--format", "onnx", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def appearance_model_dir(tmp_path_factory, onnx_cache) -> Path:
+    torch.manual_seed(1)
+    stream = create_stream("appearance", backbone=BACKBONE)
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[stream.config()], feature_dim=stream.dim,
+                                   num_frames=4, head="mean"))
+    return model.save(tmp_path_factory.mktemp("models") / "appearance")
+
+
+def test_bundle_files_and_config(bundle, model_dir):
+    assert sorted(p.name for p in bundle.iterdir()) == ["README.md", "appearance.onnx", "config.json",
+                                                         "head.onnx", "runner.py"]
+    cfg = json.loads((bundle / "config.json").read_text())
+    assert cfg["classes"] == CLASSES and cfg["num_frames"] == 8
+    assert [s["name"] for s in cfg["streams"]] == ["appearance", "flow"]
+    assert cfg["streams"][0]["preprocessing"]["input_size"] == 224 and cfg["streams"][0]["precision"] == "fp32"
+    assert set(cfg["files"]) == {"appearance.onnx", "head.onnx"}
+    v = cfg["verification"]
+    assert v["same_top1"] and v["features_max_abs"] < 1e-3 and v["probs_max_abs"] < PROB_ATOL
+
+
+def test_bundle_matches_predictor(bundle, model_dir):
+    """Same label, probabilities within PROB_ATOL, on synthetic frames and (when present) a real clip."""
+    ref, runner = Predictor.load(model_dir, engine="torch"), BundlePredictor(bundle)
+    inputs = [synthetic_frames(11, (120, 160), seed=5)]
+    if (real := _maybe_real_clip()) is not None:
+        inputs.append(real)
+    for frames in inputs:
+        a, b = ref.predict_frames(frames), runner.predict_frames(frames)
+        assert a["prediction"] == b["prediction"]
+        probs = {x["label"]: x["confidence"] for x in a["top_k"]}
+        assert max(abs(probs[c] - p) for c, p in zip(runner.classes, b["probs"])) <= PROB_ATOL + 1e-4
+
+
+def test_runner_needs_only_numpy_and_onnxruntime(appearance_model_dir, tmp_path):
+    """bundle/runner.py on its own: no torch, no actcap (the model has no flow stream)."""
+    out = tmp_path / "bundle"
+    assert main(["export", "--model", str(appearance_model_dir), "--out", str(out)]) == 0
+    frames = synthetic_frames(6, (96, 128), seed=7)
+    np.save(tmp_path / "frames.npy", frames)
+    code = ("import sys, json, numpy as np; sys.path.insert(0, sys.argv[1]); from runner import BundlePredictor;"
+            "r = BundlePredictor(sys.argv[1]).predict_frames(np.load(sys.argv[2]));"
+            "print(json.dumps([r['prediction'], r['probs'].tolist(), sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('torch', 'actcap'))]))")
+    done = subprocess.run([sys.executable, "-c", code, str(out), str(tmp_path / "frames.npy")], cwd=tmp_path,
+                          capture_output=True, text=True, check=True)
+    label, probs, imported = json.loads(done.stdout)
+    assert imported == []
+    ref = Predictor.load(appearance_model_dir, engine="torch").predict_frames(frames)
+    assert label == ref["prediction"]
+    assert abs(max(probs) - ref["confidence"]) <= PROB_ATOL + 1e-4
+
+
+def test_int8_bundle(appearance_model_dir, tmp_path):
+    clip = tmp_path / "calib"
+    clip.mkdir()
+    for k, f in enumerate(synthetic_frames(4, (120, 160), seed=8)):
+        cv2.imwrite(str(clip / f"frame_{k}.png"), f)
+    out = tmp_path / "bundle8"
+    assert main(["export", "--model", str(appearance_model_dir), "--out", str(out), "--int8",
+                 "--calibration", str(clip)]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["streams"][0]["precision"] == "int8"
+    assert BundlePredictor(out).predict_frames(synthetic_frames(5, (120, 160)))["prediction"] in CLASSES
+
+
+def test_calibration_needs_int8(appearance_model_dir, tmp_path, capsys):
+    assert main(["export", "--model", str(appearance_model_dir), "--out", str(tmp_path), "--calibration", "x"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --calibration only applies with --int8"
+
+
+@pytest.mark.parametrize("head", list_heads())
+def test_every_head_exports(head, tmp_path):
+    torch.manual_seed(0)
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=12, num_frames=8, head=head)).eval()
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(export_head(model, tmp_path / "head.onnx")), providers=["CPUExecutionProvider"])
+    x = torch.randn(3, 8, 12)
+    with torch.no_grad():
+        want = model(x).softmax(-1).numpy()
+    np.testing.assert_allclose(sess.run(None, {"features": x.numpy()})[0], want, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(480, 640), (100, 90), (224, 224)])
+def test_numpy_resize_matches_opencv(size):
+    frames = synthetic_frames(2, size, seed=3)
+    a, b = resize(frames, 224, use_cv2=True), resize(frames, 224, use_cv2=False)
+    assert a.shape == b.shape == (2, 224, 224, 3)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def _maybe_real_clip():
+    try:
+        path = real_clips(1)[0]
+    except pytest.skip.Exception:
+        return None
+    from actcap.data.video import open_clip
+
+    return open_clip(path).read_all()
