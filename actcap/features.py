@@ -60,7 +60,8 @@ def read_with_previous(clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray
 
 
 def stream_key(stream: Stream, max_frames: int) -> str:
-    blob = json.dumps({"stream": stream.config(), "max_frames": max_frames, "format": CACHE_FORMAT}, sort_keys=True)
+    blob = json.dumps({"stream": stream.cache_config(), "max_frames": max_frames, "format": CACHE_FORMAT},
+                      sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -85,7 +86,7 @@ class FeatureCache:
 
     def _check_manifest(self, stream: Stream, d: Path) -> None:
         # through JSON, so tuples compare equal to the lists they are read back as
-        manifest = json.loads(json.dumps({"stream": stream.config(), "max_frames": self.max_frames,
+        manifest = json.loads(json.dumps({"stream": stream.cache_config(), "max_frames": self.max_frames,
                                           "format": CACHE_FORMAT}))
         path = d / "manifest.json"
         if path.is_file():

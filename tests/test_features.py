@@ -135,3 +135,17 @@ def test_mirror_matches_mirrored_frames_and_swaps_labels():
         mirrored(data, [s], ["move_left", "move_right"], [("move_left", "swipe_up")])
     with pytest.raises(ValueError, match="`--mirror` needs streams whose features can be mirrored; appearance cannot"):
         mirrored(data, [AppearanceStream()], ["a", "b"], [])
+
+
+def test_int8_features_never_share_the_fp32_cache(tmp_path):
+    from actcap.streams.appearance import AppearanceStream
+
+    fp32 = FeatureCache(tmp_path, [AppearanceStream(engine="onnx")], 64).dirs[0]
+    int8 = FeatureCache(tmp_path, [AppearanceStream(engine="onnx-int8")], 64).dirs[0]
+    assert fp32 != int8
+    assert json.loads((int8 / "manifest.json").read_text())["stream"]["precision"] == "int8"
+
+
+def test_flow_from_another_method_is_refused():
+    with pytest.raises(ValueError, match="uses method 'farneback-v1', but this actcap computes 'farneback-hof-v2'"):
+        create_stream("flow", method="farneback-v1")

@@ -60,6 +60,10 @@ class AppearanceStream(Stream):
             cfg.update(weights_file=self.weights_file, weights_sha1=self.weights_sha1)
         return cfg
 
+    def cache_config(self) -> dict:
+        # int8 features differ from fp32 ones by ~15%: they never share a cache folder
+        return {**self.config(), "precision": "int8"} if self.engine_kind == "onnx-int8" else self.config()
+
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         return self.engine(frames).astype(np.float32)  # (T, D)
 

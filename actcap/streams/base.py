@@ -21,6 +21,11 @@ class Stream:
     def config(self) -> dict:
         raise NotImplementedError
 
+    def cache_config(self) -> dict:
+        """What keys this stream's feature cache: the config, plus anything at run time that changes
+        the numbers (an int8 engine, say)."""
+        return self.config()
+
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 

@@ -25,7 +25,12 @@ from actcap.streams.base import STREAMS, Stream, previous_frames
 class FlowStream(Stream):
     name = "flow"
 
-    def __init__(self, grid: int = 4, width: int = 160, bins: int = 8, **_ignored):
+    METHOD = "farneback-hof-v2"
+
+    def __init__(self, grid: int = 4, width: int = 160, bins: int = 8, method: str = METHOD, **_ignored):
+        if method != self.METHOD:
+            raise ValueError(f"this model's flow stream uses method {method!r}, but this actcap computes "
+                             f"{self.METHOD!r}; retrain the model with this version")
         if grid < 1 or width < 16 or bins < 4:
             raise ValueError(f"flow stream needs grid >= 1, width >= 16 and bins >= 4; "
                              f"got grid={grid}, width={width}, bins={bins}")
@@ -34,7 +39,7 @@ class FlowStream(Stream):
 
     def config(self) -> dict:
         return {"name": self.name, "grid": self.grid, "width": self.width, "bins": self.bins,
-                "method": "farneback-hof-v2"}
+                "method": self.METHOD}
 
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         prev = to_gray_small(previous_frames(frames, previous), self.width)  # (T, h, w)
