@@ -174,6 +174,8 @@ class Predictor:
         allf = np.concatenate(feats)  # (n, D)
         win, step = max(1, round(window * fps)), max(1, round(stride * fps))
         starts = list(range(0, max(1, n - win + 1), step))
+        if n > win and starts[-1] != n - win:
+            starts.append(n - win)  # a window ending on the last frame: the video's end is covered too
         scores = np.stack([self.scores_of_frames(allf[a:a + win]) for a in starts])  # (W, C)
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,

@@ -138,9 +138,10 @@ def hmdb_splits_dir() -> Path:
 def _moving_square(t: int, direction: int, h: int = 48, w: int = 64, start: int | None = None,
                    row: int = 16, seed: int = 0) -> np.ndarray:
     """(t, h, w, 3) frames of a 12-pixel square sliding 3 px/frame right (direction=+1) or left (-1)
-    over a faint noisy background: the two classes differ only in the direction of motion."""
+    over a still, faintly textured background: the two classes differ only in the direction of motion."""
     rng = np.random.default_rng(seed)
-    frames = rng.integers(0, 30, size=(t, h, w, 3), dtype=np.uint8)
+    background = rng.integers(0, 30, size=(h, w, 3), dtype=np.uint8)  # a still, textured room
+    frames = np.repeat(background[None], t, axis=0)
     x0 = start if start is not None else (4 if direction > 0 else w - 16)
     for i in range(t):
         x = int(np.clip(x0 + direction * 3 * i, 0, w - 12))

@@ -33,7 +33,7 @@ def test_train_writes_run_dir_and_resume_continues(motion_dataset, tmp_path, cap
     config = json.loads((out / "config.json").read_text())
     assert config["classes"] == ["move_left", "move_right"]
     assert config["head"] == "lstm" and config["num_frames"] == 8
-    assert config["streams"] == [{"name": "flow", "grid": 4, "width": 160, "bins": 8,
+    assert config["streams"] == [{"name": "flow", "grid": 4, "width": 160, "bins": 8, "cut": 1.0,
                                   "method": "farneback-hof-v2"}]
     assert config["train"]["epochs"] == 3 and config["actcap_version"] == "0.1.0"
     metrics = json.loads((out / "metrics.json").read_text())

@@ -21,8 +21,8 @@ def test_flow_sees_direction(make_frames):
     from conftest import _moving_square
 
     s = FlowStream(grid=2, width=64, bins=8)
-    right = s.extract(_moving_square(8, +1))  # (8, 8 bins × 2 × 2 cells)
-    left = s.extract(_moving_square(8, -1))
+    right = s.extract(_moving_square(8, +1, h=96, w=128, start=20, row=40))  # (8, 8 bins × 2 × 2 cells)
+    left = s.extract(_moving_square(8, -1, h=96, w=128, start=90, row=40))
     assert right.shape == (8, 32) and left.shape == (8, 32)
     assert np.allclose(right[0], 0, atol=1e-2)  # the first frame is its own predecessor: no motion
     per_bin_right = right[1:].reshape(7, 8, 4).sum(axis=(0, 2))  # total votes per direction bin
@@ -74,7 +74,8 @@ def test_cache_key_changes_with_config_and_manifest_is_readable(tmp_path):
     c = FeatureCache(tmp_path, [FlowStream(grid=2, width=32)], 32)
     assert len({a.dirs[0], b.dirs[0], c.dirs[0]}) == 3
     manifest = json.loads((a.dirs[0] / "manifest.json").read_text())
-    assert manifest == {"stream": {"name": "flow", "grid": 2, "width": 32, "bins": 8, "method": "farneback-hof-v2"},
+    assert manifest == {"stream": {"name": "flow", "grid": 2, "width": 32, "bins": 8, "cut": 1.0,
+                                   "method": "farneback-hof-v2"},
                         "max_frames": 64, "format": 1}
     (a.dirs[0] / "manifest.json").write_text(json.dumps({**manifest, "max_frames": 8}))
     with pytest.raises(CacheMismatchError, match="delete the folder to rebuild it"):
@@ -124,7 +125,7 @@ def test_mirror_matches_mirrored_frames_and_swaps_labels():
     from actcap.train import LabelledFeatures, mirrored
 
     s = FlowStream(grid=2, width=64)
-    right = _moving_square(8, +1, start=4)
+    right = _moving_square(8, +1, h=96, w=128, start=20, row=40)
     np.testing.assert_allclose(s.mirror(s.extract(right)), s.extract(right[:, :, ::-1].copy()), atol=0.01)
 
     data = LabelledFeatures([s.extract(right)], [1], ["r"], [], [])
@@ -149,3 +150,14 @@ def test_int8_features_never_share_the_fp32_cache(tmp_path):
 def test_flow_from_another_method_is_refused():
     with pytest.raises(ValueError, match="uses method 'farneback-v1', but this actcap computes 'farneback-hof-v2'"):
         create_stream("flow", method="farneback-v1")
+
+
+def test_flow_treats_a_cut_as_no_motion(make_frames):
+    from conftest import _moving_square
+
+    s = FlowStream(grid=2, width=64)
+    frames = _moving_square(6, +1, h=96, w=128, start=20, row=40)
+    frames[3:] = make_frames(3, 96, 128, seed=5)  # the scene changes completely at frame 3
+    f = s.extract(frames)
+    assert np.all(f[3] == 0)  # the cut itself is not motion
+    assert f[2].sum() > 1.0  # the square's motion before it is
