@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     s = cross_validate(records, class_names(records), cfg, args.group_by, args.groups_per_fold,
                        [tuple(p.split("/")) for p in args.pairs], args.compare_random)
     print_json({k: s[k] for k in ("config", "mean_top1", "std_top1", "pairs")}
-               | {"folds": [(f["val_groups"], round(f["top1"], 3)) for f in s["folds"]],
+               | {"folds": {",".join(f["val_groups"]): round(f["top1"], 3) for f in s["folds"]},
                   "per_class_recall": {c: round(v["recall"], 3) for c, v in s["pooled"]["per_class"].items()}}
                | ({"random_80_20_top1": s["random_80_20_top1"]} if "random_80_20_top1" in s else {}))
     return 0

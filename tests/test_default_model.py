@@ -1,0 +1,80 @@
+"""The model shipped inside the package: loads offline, is self-consistent, and recognises real clips."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from actcap.models.recognizer import Recognizer
+from actcap.predict import DEFAULT_MODEL, Predictor
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "utd-mhad-5"
+CLASSES = ["clap", "swipe_left", "swipe_right", "throw", "wave"]
+
+
+def test_shipped_model_files_agree():
+    config = json.loads((DEFAULT_MODEL / "config.json").read_text())
+    assert config["classes"] == CLASSES
+    assert config["num_frames"] == 16
+    with safe_open(str(DEFAULT_MODEL / "model.safetensors"), "pt") as f:
+        keys = set(f.keys())
+        fc = f.get_tensor("fc.weight")
+    model = Recognizer.load(DEFAULT_MODEL)
+    assert keys == set(model.head.state_dict())
+    assert fc.shape[0] == len(CLASSES)
+    assert (DEFAULT_MODEL / "model.safetensors").stat().st_size < 2_000_000  # small enough to ship
+
+
+def test_shipped_model_loads_without_network_or_shared(monkeypatch):
+    import socket
+
+    def no_network(*a, **k):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    p = Predictor.load()  # no --model: the shipped one
+    assert p.classes == CLASSES
+    frames = np.random.default_rng(0).integers(0, 255, (16, 120, 160, 3), dtype=np.uint8)
+    out = p.predict_frames(frames)
+    assert out["prediction"] in CLASSES and 0.0 <= out["confidence"] <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip,label", [
+    ("clap/a4_s1_t2_color.avi", "clap"),
+    ("swipe_left/a1_s5_t1_color.avi", "swipe_left"),
+    ("swipe_right/a2_s6_t3_color.avi", "swipe_right"),
+    ("wave/a3_s2_t4_color.avi", "wave"),
+    ("throw/a5_s3_t1_color.avi", "throw"),
+])
+def test_shipped_model_recognises_real_clips(clip, label):
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not here")
+    out = Predictor.load().predict_paths([SHARED / clip])
+    assert out["prediction"] == label, out
+
+
+@pytest.mark.slow
+def test_timeline_narrates_two_real_actions_in_order(tmp_path):
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not here")
+    import cv2
+
+    from actcap.data.video import open_clip
+
+    parts = [open_clip(SHARED / "wave" / "a3_s1_t1_color.avi").read_all(),
+             open_clip(SHARED / "clap" / "a4_s1_t1_color.avi").read_all()]
+    joined = tmp_path / "wave_then_clap.avi"
+    h, w = parts[0].shape[1:3]
+    writer = cv2.VideoWriter(str(joined), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (w, h))
+    for frame in np.concatenate(parts):
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    out = Predictor.load().predict_timeline(open_clip(joined))
+    labels = [s["label"] for s in out["segments"]]
+    assert labels[0] == "wave" and labels[-1] == "clap", out["segments"]
+    assert out["narrative"].startswith("A person waves") and "claps their hands" in out["narrative"]
+    assert out["narrative"].index("waves") < out["narrative"].index("claps")
