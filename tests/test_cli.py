@@ -81,3 +81,22 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, motion_dataset):
     assert "training needs at least 2" in capsys.readouterr().err
     assert main(["predict", "--model", str(tmp_path / "nope"), "x.avi"]) == 2
     assert f"model directory {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+
+
+def test_short_clips_are_used_and_reported(motion_dataset, tmp_path, capsys, caplog):
+    from conftest import _moving_square, _write_video
+
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    assert _train(motion_dataset, out, cache, "--epochs", "1") == 0
+    short = _write_video(motion_dataset / "move_left" / "move_left_s1_short.avi", _moving_square(4, -1))
+    capsys.readouterr()
+    with caplog.at_level("WARNING"):
+        assert main(["evaluate", "--model", str(out), "--data", str(motion_dataset), "--cache-dir", str(cache),
+                     "--no-progress", "--out", str(tmp_path / "eval")]) == 0
+    ev = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert ev["num_clips"] == 13 and ev["short_clips"] == [f"{short} (4 frames)"]
+    assert "1 clip(s) have fewer than 8 frames; their frames are repeated in order" in caplog.text
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out), str(short)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["warnings"] == [f"4 frames in {short}; 8 expected; frames were repeated"]
