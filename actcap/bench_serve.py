@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor

@@ -51,7 +51,8 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
                         "confusion_matrix": m["confusion_matrix"]})
     top1 = np.array([r["top1"] for r in results])
     pooled = pooled_metrics(results, classes)
-    summary = {"config": {"streams": cfg.streams, "head": cfg.head, "head_args": cfg.head_kwargs, "backbone": cfg.backbone,
+    summary = {"config": {"streams": cfg.streams, "head": cfg.head, "head_args": cfg.head_kwargs,
+                          "backbone": cfg.backbone,
                           "frames": cfg.num_frames, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
                           "weight_decay": cfg.weight_decay, "mirror": cfg.mirror,
                           "sampling": cfg.sampling},

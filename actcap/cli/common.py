@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actcap.data.folders import DatasetError, check_trainable, scan_dataset
+from actcap.data.folders import DatasetError, scan_dataset
 from actcap.data.splits import resolve_split
 from actcap.data.video import VideoError
 from actcap.models.backbones import BackboneUnavailableError

@@ -206,7 +206,7 @@ def resolve_split(records: Sequence[ClipRecord], *, split: str | None = None, sp
              "--val-list": val_list is not None, "--splits-dir": splits_dir is not None}
     allowed = {"fraction": {"--val-fraction", "--group-by"}, "groups": {"--group-by", "--val-groups"},
                "lists": {"--train-list", "--val-list"}, "hmdb51": {"--splits-dir"}}[kind]
-    problems = [f"`--splits-dir` is only used with `--split hmdb51:1|2|3`" if f == "--splits-dir" else
+    problems = ["`--splits-dir` is only used with `--split hmdb51:1|2|3`" if f == "--splits-dir" else
                 f"can't combine `{f}` with {chooser}"
                 for f, on in given.items() if on and f not in allowed and f"`{f}`" != chooser]
     needs = {"groups": ["--group-by", "--val-groups"], "lists": ["--train-list", "--val-list"],
