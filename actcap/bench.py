@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.data.sampling import uniform_indices
+from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VIDEO_EXTENSIONS, open_clip
 
 log = logging.getLogger(__name__)
@@ -284,7 +284,7 @@ def bench_decode(clips: list[Path], plan: BenchPlan, workdir: Path) -> dict:
     for name, path in videos.items():
         clip = open_clip(path)
         idx = uniform_indices(len(clip), 16)
-        wanted = sorted(set(idx) | {max(0, i - 1) for i in idx})
+        wanted = sorted(set(idx) | set(previous_indices(idx)))
         ms = interleaved({"opencv_sequential": lambda: clip._read_sequential(set(wanted)),
                           "opencv_seek": lambda: opencv_seek(path, wanted),
                           "pyav_packets": lambda: read_packets(clip.path, wanted)}, plan.trials)

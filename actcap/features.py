@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from actcap.data.sampling import uniform_indices
+from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
 from actcap.streams.base import Stream
 
@@ -52,7 +52,7 @@ def kept_indices(num_frames: int, max_frames: int) -> list[int]:
 
 def read_with_previous(clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Frames at `indices` and the source frame just before each (the first frame is its own)."""
-    prev = [max(0, i - 1) for i in indices]
+    prev = previous_indices(indices)
     wanted = sorted(set(indices) | set(prev))
     frames = clip.read(wanted)  # (U, H, W, 3)
     row = {i: k for k, i in enumerate(wanted)}

@@ -22,7 +22,7 @@ import torch
 
 from actcap.caption import CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
 from actcap.data.pooling import slot_features
-from actcap.data.sampling import multi_clip_indices, uniform_indices
+from actcap.data.sampling import multi_clip_indices, previous_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
 from actcap.engine import default_engine
 from actcap.features import kept_indices, read_with_previous
@@ -103,7 +103,7 @@ class Predictor:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
                             "frames were repeated")
         idx = self._frames_to_read(n)
-        prev = [max(0, i - 1) for i in idx]
+        prev = previous_indices(idx)
         probs = self._probs(self.features(frames[idx], frames[prev]))
         return self.result(probs, frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))

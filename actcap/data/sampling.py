@@ -95,3 +95,11 @@ def jittered_range(num_frames: int, rng: np.random.Generator, trim: float = 0.1)
     start = int(rng.integers(0, cut + 1))
     stop = num_frames - int(rng.integers(0, cut + 1))
     return start, max(stop, start + 1)
+
+
+def previous_indices(indices: list[int]) -> list[int]:
+    """The source frame just before each index, for motion streams; frame 0 is its own predecessor.
+
+    previous_indices([0, 5, 9]) -> [0, 4, 8]
+    """
+    return [max(0, i - 1) for i in indices]
