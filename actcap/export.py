@@ -38,6 +38,19 @@ def uniform_indices(num_frames: int, n: int) -> list[int]:
     return [(2 * i + 1) * num_frames // (2 * n) for i in range(n)]
 
 
+def dense_slots(features: np.ndarray, n: int) -> np.ndarray:
+    """Same as actcap.data.pooling.slot_features(features, n, "dense")[0]: (L, D) → (n, D) segment means,
+    a short clip repeating frames in order."""
+    length = len(features)
+    if length < n:
+        bounds = [(i, i + 1) for i in uniform_indices(length, n)]
+    else:
+        edges = [i * length // n for i in range(n + 1)]
+        bounds = list(zip(edges[:-1], edges[1:]))
+    csum = np.concatenate([np.zeros((1, features.shape[1])), np.cumsum(features, 0, np.float64)])
+    return np.stack([(csum[b] - csum[a]) / (b - a) for a, b in bounds]).astype(np.float32)
+
+
 def area_weights(n_in: int, n_out: int) -> np.ndarray:
     """(n_out, n_in) weights of OpenCV's INTER_AREA along one axis (each output averages the input span it covers)."""
     scale = n_in / n_out
@@ -109,6 +122,9 @@ class BundlePredictor:
         if self.config.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"{path}: format {self.config.get('format')!r} is not {BUNDLE_FORMAT!r}")
         self.classes, self.num_frames = self.config["classes"], self.config["num_frames"]
+        # bundles written before dense sampling existed have neither key: one frame per slot
+        self.sampling = self.config.get("sampling", "frames")
+        self.max_frames = self.config.get("max_frames", 64)
         self.use_cv2 = use_cv2
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -149,9 +165,14 @@ class BundlePredictor:
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
             raise ValueError(f"frames must be a non-empty uint8 array (N, H, W, 3) RGB; got {frames.dtype} "
                              f"{frames.shape}")
-        idx = uniform_indices(len(frames), self.num_frames)
+        n = len(frames)
+        if self.sampling == "dense":  # every frame (at most max_frames, spread uniformly), then segment means
+            idx = list(range(n)) if n <= self.max_frames else uniform_indices(n, self.max_frames)
+        else:
+            idx = uniform_indices(n, self.num_frames)
         prev = [max(0, i - 1) for i in idx]  # the frame before each, for motion streams
-        probs = self.scores(self.features(frames[idx], frames[prev]))
+        feats = self.features(frames[idx], frames[prev])
+        probs = self.scores(dense_slots(feats, self.num_frames) if self.sampling == "dense" else feats)
         order = np.argsort(-probs)[:top_k]
         return {"prediction": self.classes[order[0]], "confidence": float(probs[order[0]]),
                 "top_k": [{"label": self.classes[i], "confidence": float(probs[i])} for i in order],
@@ -184,6 +205,7 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
     export_head(predictor.model, out / "head.onnx")
     files["head.onnx"] = out / "head.onnx"
     config = {"format": BUNDLE_FORMAT, "classes": list(cfg.classes), "num_frames": cfg.num_frames,
+              "sampling": cfg.sampling, "max_frames": predictor.max_frames,
               "feature_dim": cfg.feature_dim, "streams": streams,
               "head": {"file": "head.onnx", "name": cfg.head, "input": "features (B, T, ΣD)", "output": "probs (B, C)"},
               "captions": dict(cfg.captions), "actcap_version": cfg.actcap_version,

@@ -129,3 +129,22 @@ def _maybe_real_clip():
     from actcap.data.video import open_clip
 
     return open_clip(path).read_all()
+
+
+def test_bundle_of_the_shipped_dense_model_matches_predictor(tmp_path):
+    """The shipped model fills its slots with segment means (`sampling: dense`); the bundle must too."""
+    from actcap.data.video import open_clip
+    from actcap.export import BundlePredictor, export_bundle
+    from actcap.predict import Predictor
+
+    clip = Path(__file__).resolve().parents[2] / "shared/data/utd-mhad-5/wave/a3_s2_t1_color.avi"
+    if not clip.is_file():
+        pytest.skip("../shared/data is not here")
+    config = export_bundle(None, tmp_path / "bundle")
+    assert config["sampling"] == "dense" and config["max_frames"] == 64
+    frames = open_clip(clip).read_all()
+    want = Predictor.load().predict_frames(frames)
+    got = BundlePredictor(tmp_path / "bundle").predict_frames(frames)
+    assert got["prediction"] == want["prediction"]
+    for a, b in zip(got["top_k"], want["top_k"]):
+        assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-3
