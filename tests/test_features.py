@@ -32,6 +32,32 @@ def test_flow_sees_direction(make_frames):
     assert per_bin_right[0] > 5 * per_bin_right[4] and per_bin_left[4] > 5 * per_bin_left[0]
 
 
+def test_flow_reuses_grayscale_of_consecutive_frames_with_identical_features(monkeypatch):
+    from conftest import _moving_square
+
+    import actcap.streams.flow as flow
+
+    frames = _moving_square(10, +1, h=96, w=128, start=20, row=40)  # (10, H, W, 3)
+    s = FlowStream(grid=2, width=64, bins=8)
+    converted = []
+    real = flow.to_gray_small
+    monkeypatch.setattr(flow, "to_gray_small", lambda f, w: converted.append(len(f)) or real(f, w))
+    before = np.concatenate([frames[:1], frames[:-1]])  # consecutive: each frame's predecessor is in `frames`
+    consecutive = s.extract(frames, before)
+    assert converted == [10]  # the predecessors were not converted a second time
+    converted.clear()
+    sparse_prev = before.copy()
+    sparse_prev[5] = frames[9]  # not the frame before: must be converted, and must change frame 5's flow
+    sparse = s.extract(frames, sparse_prev)
+    assert converted == [10, 1]
+    assert np.array_equal(consecutive, s.extract(frames))  # same as the predecessors taken implicitly
+    assert np.array_equal(sparse[:5], consecutive[:5]) and np.array_equal(sparse[6:], consecutive[6:])
+    assert not np.allclose(sparse[5], consecutive[5])
+    monkeypatch.undo()
+    reference = np.stack([s._pooled(*real(np.stack([p, c]), 64)) for p, c in zip(sparse_prev, frames)])
+    np.testing.assert_array_equal(sparse, reference)  # the reuse never changes a number
+
+
 def test_kept_indices():
     assert kept_indices(5, 64) == [0, 1, 2, 3, 4]
     assert kept_indices(100, 4) == [12, 37, 62, 87]

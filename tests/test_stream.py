@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from serve_fixtures import encode, make_client, moving_frames, tiny_model_dir  # noqa: F401  (fixtures)
 from starlette.websockets import WebSocketDisconnect
@@ -130,6 +131,67 @@ def test_a_fast_sender_has_frames_dropped_not_queued(make_client, monkeypatch):
         got = receive_prediction(ws)
     assert got["frames_dropped"] > 0
     assert got["frames_received"] + got["frames_dropped"] == 12  # every frame either processed or dropped
+
+
+def test_queued_frames_go_through_the_streams_as_one_batch_with_the_same_answer(make_client, monkeypatch):
+    client = make_client(**QUIET)
+    predictor = client.app.state.service.predictor
+    real, batches = predictor.features, []
+
+    def slow(frames, previous=None):
+        batches.append(len(frames))
+        time.sleep(0.1)  # the frames sent meanwhile queue up
+        return real(frames, previous)
+
+    monkeypatch.setattr(predictor, "features", slow)
+    frames = moving_frames(9, seed=8)
+    with client.websocket_connect("/stream") as ws:
+        ws.receive_json()
+        for f in frames:
+            ws.send_bytes(encode(f))
+        ws.send_text("flush")
+        got = receive_prediction(ws)
+    monkeypatch.undo()
+    assert sum(batches) == 9 and max(batches) > 1  # every frame once; the backlog in batches
+    one_by_one = predictor.new_stream()
+    for f in frames:
+        one_by_one.push(f)
+    want = one_by_one.predict()
+    assert [t["label"] for t in got["top_k"]] == [t["label"] for t in want["top_k"]]
+    assert [t["confidence"] for t in got["top_k"]] == pytest.approx([t["confidence"] for t in want["top_k"]],
+                                                                     abs=1e-4)
+
+
+def test_live_stream_batches_equal_frames_one_at_a_time_even_across_a_size_change(make_client):
+    predictor = make_client().app.state.service.predictor
+    small, large = moving_frames(4, seed=10), moving_frames(3, seed=11, h=60, w=80)
+    frames = list(small) + list(large)  # the camera changed resolution after four frames
+    batched, single = predictor.new_stream(window=16), predictor.new_stream(window=16)
+    batched.push_many(frames[:2])
+    batched.push_many(frames[2:])  # one call spans the size change
+    for f in frames:
+        single.push(f)
+    assert batched.frames_seen == single.frames_seen == 7
+    np.testing.assert_array_equal(np.stack(batched.window), np.stack(single.window))
+    assert np.abs(np.stack(batched.window)[4]).max() < 1e-3  # a new size starts from no motion, not a jump
+
+
+def test_a_bad_frame_in_a_batch_costs_only_itself(make_client, monkeypatch):
+    client = make_client(**QUIET)
+    predictor = client.app.state.service.predictor
+    real = predictor.features
+    monkeypatch.setattr(predictor, "features", lambda *a: time.sleep(0.1) or real(*a))
+    with client.websocket_connect("/stream") as ws:
+        ws.receive_json()
+        good = moving_frames(4, seed=9)
+        ws.send_bytes(encode(good[0]))
+        ws.send_bytes(encode(good[1]))
+        ws.send_bytes(b"\xff\xd8 broken")
+        ws.send_bytes(encode(good[2]))
+        ws.send_text("flush")
+        assert ws.receive_json() == {"type": "error",
+                                     "detail": "frame 3: not an image (Pillow could not identify the format)"}
+        assert receive_prediction(ws)["frames_received"] == 3
 
 
 def test_unexpected_error_closes_with_1011_and_frees_the_slot(make_client, monkeypatch, caplog):

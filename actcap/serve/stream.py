@@ -6,7 +6,8 @@
     server → {"type": "prediction", <the /predict fields>, "fps", "latency_ms", "frames_dropped"}
     server → {"type": "error", "detail"} for a bad frame or command (the stream goes on)
 
-Each frame's features are computed once, when it arrives (`Predictor.new_stream().push`), and only the last
+Each frame's features are computed once, when it is processed (`Predictor.new_stream().push_many`); frames
+that queued up meanwhile go through the CNN as one batch, up to the next prediction due. Only the last
 `window` are kept, so a connection's memory is bounded: that window, the previous frame, and at most
 `stream_queue` frames waiting (when a client sends faster than the server keeps up, the oldest waiting
 frame is dropped and counted). A connection over `max_streams` gets an error message and close code 1013.
@@ -109,15 +110,22 @@ class Session:
                 new = await self._command(item.strip(), newest)
                 last_sent = time.perf_counter()
                 continue
+            # frames that queued up while the last batch ran go through the CNN together (cheaper per
+            # frame), but never past the next prediction that is due by count
+            batch = [(item, number)]
+            room = max(1, self.settings.stream_every - new)
+            while len(batch) < room and self.queue and isinstance(self.queue[0][0], bytes):
+                item, received_at, number = self.queue.popleft()
+                batch.append((item, number))
             waited_ms = (time.perf_counter() - last_sent) * 1000
-            due = new + 1 >= self.settings.stream_every or waited_ms >= self.settings.stream_interval_ms
-            try:
-                result = await self.service.run(self._step, item, f"frame {number}", due)
-            except ImageDecodeError as e:
-                await self.ws.send_json({"type": "error", "detail": f"{e.name}: {e.reason}"})
+            due = new + len(batch) >= self.settings.stream_every or waited_ms >= self.settings.stream_interval_ms
+            result, errors, pushed = await self.service.run(self._step, batch, due)
+            for detail in errors:
+                await self.ws.send_json({"type": "error", "detail": detail})
+            if not pushed:
                 continue
-            new, newest = new + 1, received_at
-            self._tick()
+            new, newest = new + pushed, received_at
+            self._tick(pushed)
             if result is not None:
                 await self._send(result, newest)
                 new, last_sent = 0, time.perf_counter()
@@ -137,14 +145,23 @@ class Session:
                                      f"JPEG frames, or the text {' or '.join(map(repr, COMMANDS))}"})
         return 0
 
-    def _step(self, data: bytes, name: str, predict: bool) -> dict | None:
-        """In a worker thread: decode one frame, add its features, and predict when due."""
-        self.live.push(decode_image_bytes(data, name, self.settings.max_pixels))
-        return self.live.predict() if predict else None
+    def _step(self, batch: list[tuple[bytes, int]], predict: bool) -> tuple[dict | None, list[str], int]:
+        """In a worker thread: decode the frames, add their features, and predict when due.
 
-    def _tick(self) -> None:
+        Returns (prediction or None, an error line per undecodable frame, frames added)."""
+        frames, errors = [], []
+        for data, number in batch:
+            try:
+                frames.append(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels))
+            except ImageDecodeError as e:
+                errors.append(f"{e.name}: {e.reason}")
+        if frames:
+            self.live.push_many(frames)
+        return (self.live.predict() if predict and frames else None), errors, len(frames)
+
+    def _tick(self, frames: int) -> None:
         now = time.perf_counter()
-        self.processed.append(now)
+        self.processed.extend([now] * frames)
         while self.processed[0] < now - 1.0:
             self.processed.popleft()
 

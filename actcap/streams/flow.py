@@ -49,9 +49,27 @@ class FlowStream(Stream):
                 "method": self.METHOD}
 
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
-        prev = to_gray_small(previous_frames(frames, previous), self.width)  # (T, h, w)
-        cur = to_gray_small(frames, self.width)
+        cur = to_gray_small(frames, self.width)  # (T, h, w)
+        prev = self._previous_gray(frames, previous_frames(frames, previous), cur)
         return np.stack([self._pooled(p, c) for p, c in zip(prev, cur)]).astype(np.float32)  # (T, dim)
+
+    def _previous_gray(self, frames: np.ndarray, previous: np.ndarray, cur: np.ndarray) -> np.ndarray:
+        """Small grayscale copies of `previous`, reusing `cur` where a previous frame is one of `frames`.
+
+        Consecutive reads (dense sampling, timelines, the live stream) pass each frame's predecessor as
+        the frame before it in `frames`; comparing bytes costs a sixth of converting the frame again."""
+        out = np.empty_like(cur)
+        todo = []
+        for i in range(len(frames)):
+            if i > 0 and np.array_equal(previous[i], frames[i - 1]):
+                out[i] = cur[i - 1]
+            elif np.array_equal(previous[i], frames[i]):  # the first frame of a clip is its own predecessor
+                out[i] = cur[i]
+            else:
+                todo.append(i)
+        if todo:
+            out[todo] = to_gray_small(previous[todo], self.width)
+        return out
 
     def mirror(self, features: np.ndarray) -> np.ndarray:
         """Mirror left-right: cells swap columns and a direction θ becomes π − θ (bin k → bins/2 − k)."""
