@@ -45,7 +45,7 @@ class BenchPlan:
     """Compare decoders on long MJPEG and H.264 videos."""
 
     @classmethod
-    def quick(cls) -> "BenchPlan":
+    def quick(cls) -> BenchPlan:
         return cls(trials=3, clips=3, stream_frames=30, serve_requests=16, decode=False)
 
 
@@ -116,95 +116,169 @@ def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], st
 
 # --- sections ---------------------------------------------------------------------------------------------
 
+def cnn_backbone(model_dir) -> str:
+    """The model's frame-CNN backbone, or the default one when the model has no appearance stream."""
+    from actcap.models.recognizer import Recognizer
+
+    cfg = Recognizer.load(model_dir).config
+    return next((s["backbone"] for s in cfg.streams if s["name"] == "appearance"), "efficientnet_lite0")
+
+
+def has_cnn(model_dir) -> bool:
+    from actcap.models.recognizer import Recognizer
+
+    return any(s["name"] == "appearance" for s in Recognizer.load(model_dir).config.streams)
+
+
+def cnn_timing_model(backbone: str, workdir: Path, head: str = "lstm", num_frames: int = 16) -> Path:
+    """An appearance-stream model with the brief's LSTM head and random weights: what it predicts is
+    meaningless, but every frame takes the real path (LiveStream, Predictor, engine), so its speed is real."""
+    from actcap.models.recognizer import ModelConfig, Recognizer
+    from actcap.streams import create_stream
+
+    stream = create_stream("appearance", backbone=backbone)
+    model = Recognizer(ModelConfig(classes=[f"class_{k}" for k in range(5)], streams=[stream.config()],
+                                   feature_dim=stream.dim, num_frames=num_frames, head=head))
+    return model.save(workdir / "cnn-timing-model")
+
+
 def bench_engines(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
-    """Per-clip CNN latency of each engine (16 frames at the clips' size), with decoding, and top-1 agreement."""
+    """Per-clip latency of each frame-CNN engine for 16 frames, and how far the engines agree with torch.
+
+    clip_ms: 16 frames already at the network's size (normalisation and CNN); clip_full_ms: at the clips'
+    own size (resize too); clip_decode_ms: opening the video and decoding them first. Agreement: the
+    ImageNet top-1 of every sampled frame of every clip (1000 classes) and, when the model has a CNN
+    stream, the model's own top-1 per clip."""
+    from actcap.engine import create_engine
     from actcap.features import read_with_previous
+    from actcap.frames import resize_frames
+    from actcap.models.backbones import create_backbone, imagenet_classifier
     from actcap.predict import Predictor
 
-    predictors = {k: Predictor.load(model_dir, engine=e) for k, e in ENGINES.items()}
-    ref = predictors["torch_fp32"]
-    engines = {k: next(s for s in p.streams if s.name == "appearance").engine for k, p in predictors.items()}
+    name = cnn_backbone(model_dir)
+    backbone = create_backbone(name)
+    engines = {k: create_engine(backbone, e) for k, e in ENGINES.items()}
     clip = open_clip(clips[0])
-    idx = uniform_indices(len(clip), ref.num_frames)
+    idx = uniform_indices(len(clip), 16)
     frames = clip.read(idx)  # (16, H, W, 3)
+    s = backbone.spec.input_size
+    small = resize_frames(frames, (s, s))  # (16, S, S, 3): "the default size"
     fns = {}
     for k, e in engines.items():
-        fns[k] = lambda e=e: e(frames)
+        fns[k] = lambda e=e: e(small)
+        fns[f"{k}+resize"] = lambda e=e: e(frames)
         fns[f"{k}+decode"] = lambda e=e: e(open_clip(clips[0]).read(idx))
     ms = interleaved(fns, plan.trials)
     cnn = {k: ms[k] for k in engines}
-    with_decode = {k: ms[f"{k}+decode"] for k in engines}
-    # top-1 agreement and feature gaps against torch on real clips
-    agree, prob_gap, feat_gap = {k: 0 for k in ENGINES}, {k: 0.0 for k in ENGINES}, {k: [] for k in ENGINES}
+    torch_ms = cnn["torch_fp32"]
+    out = {"backbone": name, "clip_ms": cnn, "clip_full_ms": {k: ms[f"{k}+resize"] for k in engines},
+           "clip_decode_ms": {k: ms[f"{k}+decode"] for k in engines},
+           "ratio_to_torch": {k: round(v / torch_ms, 3) for k, v in cnn.items()},
+           "ratio_to_torch_full": {k: round(ms[f"{k}+resize"] / ms["torch_fp32+resize"], 3) for k in engines},
+           "frame_size": list(frames.shape[1:3]), "input_size": s}
+    # agreement with torch on real frames
+    w, b = imagenet_classifier(name)
+    feats = {k: [] for k in engines}
     for path in clips:
         c = open_clip(path)
-        fr, prev = read_with_previous(c, uniform_indices(len(c), ref.num_frames))
-        feats = {k: p.features(fr, prev) for k, p in predictors.items()}
-        probs = {k: p.scores(feats[k]) for k, p in predictors.items()}
-        dim = engines["torch_fp32"].spec.feature_dim
-        for k in ENGINES:
-            agree[k] += int(probs[k].argmax() == probs["torch_fp32"].argmax())
-            prob_gap[k] = max(prob_gap[k], float(np.abs(probs[k] - probs["torch_fp32"]).max()))
-            a, b = feats[k][:, :dim], feats["torch_fp32"][:, :dim]
-            feat_gap[k].append((float(np.abs(a - b).max()),
-                                float(np.median(np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)))))
-    torch_ms = cnn["torch_fp32"]
-    return {"clip_ms": cnn, "clip_decode_ms": with_decode,
-            "ratio_to_torch": {k: round(v / torch_ms, 3) for k, v in cnn.items()},
-            "frame_size": list(frames.shape[1:3]),
-            "top1_agreement": {k: f"{v}/{len(clips)}" for k, v in agree.items()},
-            "probs_max_abs_diff": {k: round(v, 5) for k, v in prob_gap.items()},
-            "features_max_abs_diff": {k: round(max(g[0] for g in v), 5) for k, v in feat_gap.items()},
-            "features_median_rel_diff": {k: round(float(np.median([g[1] for g in v])), 5)
-                                         for k, v in feat_gap.items()}}
+        fr = c.read(uniform_indices(len(c), 16))
+        for k, e in engines.items():
+            feats[k].append(e(fr))
+    feats = {k: np.concatenate(v) for k, v in feats.items()}  # (clips·16, D)
+    ref = feats["torch_fp32"]
+    top1 = {k: (f @ w.T + b).argmax(1) for k, f in feats.items()}
+    out["imagenet_top1_agreement"] = {k: f"{int((top1[k] == top1['torch_fp32']).sum())}/{len(ref)}"
+                                      for k in engines}
+    out["features_max_abs_diff"] = {k: round(float(np.abs(f - ref).max()), 6) for k, f in feats.items()}
+    out["features_median_rel_diff"] = {
+        k: round(float(np.median(np.linalg.norm(f - ref, axis=1) / np.linalg.norm(ref, axis=1))), 6)
+        for k, f in feats.items()}
+    if has_cnn(model_dir):
+        predictors = {k: Predictor.load(model_dir, engine=e) for k, e in ENGINES.items()}
+        agree, prob_gap = dict.fromkeys(ENGINES, 0), dict.fromkeys(ENGINES, 0.0)
+        for path in clips:
+            c = open_clip(path)
+            fr, prev = read_with_previous(c, uniform_indices(len(c), predictors["torch_fp32"].num_frames))
+            probs = {k: p.scores(p.features(fr, prev)) for k, p in predictors.items()}
+            for k in ENGINES:
+                agree[k] += int(probs[k].argmax() == probs["torch_fp32"].argmax())
+                prob_gap[k] = max(prob_gap[k], float(np.abs(probs[k] - probs["torch_fp32"]).max()))
+        out["top1_agreement"] = {k: f"{v}/{len(clips)}" for k, v in agree.items()}
+        out["probs_max_abs_diff"] = {k: round(v, 5) for k, v in prob_gap.items()}
+    return out
 
 
 def bench_stream(model_dir, clips: list[Path], plan: BenchPlan, every: int = 3) -> dict:
-    """Frames/s through LiveStream.push (every stream, one frame at a time) with a prediction every `every` frames."""
+    """Frames/s through a LiveStream fed a backlog, as the service feeds it: batches of `every` frames
+    (the service never batches past a due prediction; its default is 3) and a prediction after each.
+
+    Run for an appearance model (the CNN; stream_*) and, when different, the given model (model_stream_*)."""
     import torch
 
     from actcap.predict import Predictor
 
-    p = Predictor.load(model_dir)
     frames = np.concatenate([open_clip(c).read_all() for c in clips[:2]])
     frames = np.concatenate([frames] * (1 + plan.stream_frames // len(frames)))[: plan.stream_frames]
-    stream = next(s for s in p.streams if s.name == "appearance")
-    engine = stream.engine
-    cnn_frame_ms = statistics.median(timed(lambda: engine(frames[:1]), plan.trials * 3)) * 1000
-    through_cnn = []  # frames each engine call saw: each pushed frame must go through the CNN exactly once
-    stream._engine = lambda f: through_cnn.append(len(f)) or engine(f)
-    live = p.new_stream()
-    for f in frames[:every]:  # warm up
-        live.push(f)
-    predictions, predict_ms = 0, []
-    t0 = time.perf_counter()
-    for i, f in enumerate(frames):
-        live.push(f)
-        if (i + 1) % every == 0:
-            t = time.perf_counter()
-            live.predict()
-            predict_ms.append((time.perf_counter() - t) * 1000)
-            predictions += 1
-    wall = time.perf_counter() - t0
-    head_ms = {}
-    for threads in (torch.get_num_threads(), 1):  # the head is tiny: extra torch threads only wait on each other
-        before = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        head_ms[f"{threads}_threads"] = round(statistics.median(timed(live.predict, plan.trials * 3)) * 1000, 2)
-        torch.set_num_threads(before)
-    return {"stream_fps": round(len(frames) / wall, 1), "refresh_per_s": round(predictions / wall, 1),
-            "stream_predict_ms": round(statistics.median(predict_ms), 2), "stream_head_ms": head_ms,
-            "stream_cnn_frames_per_frame": round(sum(through_cnn) / (len(frames) + every), 3),
-            "stream_cnn_only_fps": round(1000 / cnn_frame_ms, 1), "stream_streams": [s.name for s in p.streams]}
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cnn_model = model_dir if has_cnn(model_dir) else cnn_timing_model(cnn_backbone(model_dir), Path(tmp))
+        runs = {"stream": cnn_model} | ({} if cnn_model == model_dir else {"model_stream": model_dir})
+        for prefix, path in runs.items():
+            p = Predictor.load(path)
+            for batch, key in ((every, prefix), (1, f"{prefix}_one_at_a_time")):
+                r = stream_run(p, frames, batch, every)
+                out[f"{key}_fps"], out[f"{key}_refresh_per_s"] = r["fps"], r["refresh_per_s"]
+                if batch == every:
+                    out[f"{prefix}_predict_ms"] = r["predict_ms"]
+                    out[f"{prefix}_cnn_frames_per_frame"] = r["computed_per_frame"]
+            out[f"{prefix}_streams"] = [s.name for s in p.streams]
+            live = p.new_stream()
+            live.push_many(list(frames[:32]))
+            out[f"{prefix}_head_ms"] = round(statistics.median(timed(live.predict, plan.trials * 3)) * 1000, 2)
+            out[f"{prefix}_torch_threads"] = torch.get_num_threads()  # Predictor: 1 when the CNN is not torch
+    out["refresh_per_s"] = out["stream_refresh_per_s"]
+    return out
+
+
+def stream_run(p, frames: np.ndarray, batch: int, every: int) -> dict:
+    """Push `frames` in batches of `batch`, predicting whenever `every` new frames arrived; time it all."""
+    computed = []  # frames each features() call saw: every pushed frame must be computed exactly once
+    features = p.features
+    p.features = lambda f, prev=None: computed.append(len(f)) or features(f, prev)
+    try:
+        live = p.new_stream()
+        live.push_many(list(frames[:batch]))  # warm up (builds the engine)
+        computed.clear()
+        predictions, predict_ms, new = 0, [], 0
+        t0 = time.perf_counter()
+        for i in range(0, len(frames), batch):
+            chunk = frames[i : i + batch]
+            live.push_many(list(chunk))
+            new += len(chunk)
+            if new >= every:
+                t = time.perf_counter()
+                live.predict()
+                predict_ms.append((time.perf_counter() - t) * 1000)
+                predictions, new = predictions + 1, 0
+        wall = time.perf_counter() - t0
+    finally:
+        del p.features
+    return {"fps": round(len(frames) / wall, 1), "refresh_per_s": round(predictions / wall, 1),
+            "predict_ms": round(statistics.median(predict_ms), 2),
+            "computed_per_frame": round(sum(computed) / len(frames), 3)}
 
 
 def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
-    """Feature extraction (decode thread ahead of the CNN) vs the CNN alone on the same frames, appearance stream."""
+    """Feature extraction (decode thread ahead of the CNN) vs the CNN alone on the same frames, appearance stream
+    (the model's, or the default backbone's when the model has none)."""
     from actcap.features import FeatureCache, kept_indices, read_with_previous
     from actcap.predict import Predictor
+    from actcap.streams import create_stream
 
-    p = Predictor.load(model_dir)
-    stream = next(s for s in p.streams if s.name == "appearance")
+    if has_cnn(model_dir):
+        stream = next(s for s in Predictor.load(model_dir).streams if s.name == "appearance")
+    else:
+        stream = create_stream("appearance", backbone=cnn_backbone(model_dir))
     decoded = []
     for c in clips:
         clip = open_clip(c)
@@ -232,7 +306,9 @@ def bench_batching(plan: BenchPlan) -> dict:
     sess = create_session(prepare_onnx(create_backbone("efficientnet_lite0")))
     x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
     x64 = np.concatenate([x] * 4)
-    run = lambda a: sess.run(None, {"frames": a})
+
+    def run(a):
+        return sess.run(None, {"frames": a})
 
     def threads(n: int):
         with ThreadPoolExecutor(n) as pool:
@@ -285,9 +361,9 @@ def bench_decode(clips: list[Path], plan: BenchPlan, workdir: Path) -> dict:
         clip = open_clip(path)
         idx = uniform_indices(len(clip), 16)
         wanted = sorted(set(idx) | set(previous_indices(idx)))
-        ms = interleaved({"opencv_sequential": lambda: clip._read_sequential(set(wanted)),
-                          "opencv_seek": lambda: opencv_seek(path, wanted),
-                          "pyav_packets": lambda: read_packets(clip.path, wanted)}, plan.trials)
+        ms = interleaved({"opencv_sequential": lambda c=clip, w=wanted: c._read_sequential(set(w)),
+                          "opencv_seek": lambda p=path, w=wanted: opencv_seek(p, w),
+                          "pyav_packets": lambda c=clip, w=wanted: read_packets(c.path, w)}, plan.trials)
         out[name] = {"frames": len(clip), "read": len(wanted), **ms}
     return out
 
@@ -321,13 +397,12 @@ def peak_memory_mb() -> float:
 
 
 def run_bench(model: str | Path | None = None, data: str | Path | None = None, quick: bool = False,
-              progress=lambda msg: None) -> dict:
+              progress=lambda msg: None, plan: BenchPlan | None = None) -> dict:
     """Every section in one process; returns the figures (the CLI prints them and writes --json)."""
+    from actcap import bench_serve
     from actcap.predict import resolve_model_dir
 
-    from actcap import bench_serve
-
-    plan = BenchPlan.quick() if quick else BenchPlan()
+    plan = plan or (BenchPlan.quick() if quick else BenchPlan())
     model_dir = resolve_model_dir(model)
     result: dict = {"machine": machine(), "model": str(model_dir), "plan": plan.__dict__}
     with tempfile.TemporaryDirectory() as tmp:
@@ -338,6 +413,9 @@ def run_bench(model: str | Path | None = None, data: str | Path | None = None, q
                  ("extract", lambda: bench_extract(model_dir, clips, plan)),
                  ("batching", lambda: bench_batching(plan)),
                  ("serve", lambda: {"serve": bench_serve.bench_serve(model_dir, clips[0], plan.serve_requests)})]
+        if plan.decode and not has_cnn(model_dir):  # the service once more, with a frame CNN in the model
+            steps.append(("serve_cnn", lambda: {"serve_cnn": bench_serve.bench_serve(
+                cnn_timing_model(cnn_backbone(model_dir), Path(tmp)), clips[0], plan.serve_requests)}))
         if plan.decode:
             steps.append(("graph", lambda: bench_graph(plan)))
             steps.append(("decode", lambda: {"decode": bench_decode(clips, plan, Path(tmp))}))

@@ -106,6 +106,7 @@ def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: st
         return {"skipped": f"actcap.serve.app.create_app is not importable ({e})"}
     import httpx
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the report
     files = jpeg_frames(clip_path)
     port = free_port()
     app = create_app(ServeSettings(model=model_dir, engine=engine, port=port))

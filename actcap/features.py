@@ -92,7 +92,8 @@ class FeatureCache:
         if path.is_file():
             found = json.loads(path.read_text())
             if found != manifest:  # a hash collision or a hand-edited folder: refuse silent reuse
-                raise CacheMismatchError(f"feature cache {d} holds {found}, not {manifest}; delete the folder to rebuild it")
+                raise CacheMismatchError(f"feature cache {d} holds {found}, not {manifest}; "
+                                         "delete the folder to rebuild it")
         else:
             d.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -85,8 +85,13 @@ def synthetic_frames(n: int, size: tuple[int, int] = (240, 320), seed: int = 0) 
 
 def quantize_onnx(fp32: Path, out: Path, x: np.ndarray, batch: int = 8) -> Path:
     """Write a static int8 QDQ copy of the fp32 model `fp32`, calibrated on model inputs x (N, 3, S, S)."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     class Reader(CalibrationDataReader):
         def __init__(self):

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import httpx
 import pytest
-from serve_fixtures import encode, moving_frames, shipped_model_dir, tiny_model_dir  # noqa: F401  (fixtures)
+from serve_fixtures import encode, moving_frames
 
 from actcap.serve import ServeSettings, create_app
 

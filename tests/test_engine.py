@@ -8,12 +8,20 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from onnx_fixtures import BACKBONE, real_clips
 
 from actcap import engine as eng
-from actcap.engine import (FP32_FEATURE_ATOL, INT8_FEATURE_REL, PROB_ATOL, create_engine, list_engines,
-                           physical_cores, prepare_onnx, torch_autocast)
+from actcap.engine import (
+    FP32_FEATURE_ATOL,
+    INT8_FEATURE_REL,
+    PROB_ATOL,
+    create_engine,
+    list_engines,
+    physical_cores,
+    prepare_onnx,
+    torch_autocast,
+)
 from actcap.registry import UnknownNameError
-from onnx_fixtures import backbone, calibration, frames, model_dir, onnx_cache, real_clips  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +67,16 @@ def test_int8_is_close(backbone, frames, torch_features, calibration):
     out = create_engine(backbone, "onnx-int8", calibration=calibration)(frames)
     assert out.shape == torch_features.shape and np.isfinite(out).all()
     assert np.median(rel_l2(out, torch_features)) <= INT8_FEATURE_REL
+
+
+def test_onnx_fp32_picks_the_same_imagenet_class_as_torch(backbone, frames, torch_features):
+    from actcap.models.backbones import imagenet_classifier
+
+    w, b = imagenet_classifier(BACKBONE)  # (1000, 1280), (1000,)
+    ours = create_engine(backbone, "onnx")(frames) @ w.T + b
+    ref = torch_features @ w.T + b
+    assert ours.shape == (len(frames), 1000)
+    assert (ours.argmax(1) == ref.argmax(1)).all()  # 1000 classes: far stricter than a 5-class head
 
 
 def test_same_top1_on_real_clips(model_dir):

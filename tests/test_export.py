@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from onnx_fixtures import BACKBONE, CLASSES, real_clips
 
 from actcap.cli import main
 from actcap.engine import PROB_ATOL
@@ -18,7 +19,6 @@ from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.predict import Predictor
 from actcap.quantize import synthetic_frames
 from actcap.streams import create_stream
-from onnx_fixtures import BACKBONE, CLASSES, model_dir, onnx_cache, real_clips  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -14,16 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from PIL import Image
-from serve_fixtures import (  # noqa: F401  (fixtures)
-    TINY_FRAMES,
-    UTD_CLASSES,
-    client,
-    encode,
-    frame_files,
-    make_client,
-    moving_frames,
-    tiny_model_dir,
-)
+from serve_fixtures import TINY_FRAMES, UTD_CLASSES, encode, frame_files, moving_frames
 
 from actcap.cli import main
 from actcap.data.video import open_clip

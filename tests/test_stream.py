@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from serve_fixtures import encode, make_client, moving_frames, tiny_model_dir  # noqa: F401  (fixtures)
+from serve_fixtures import encode, moving_frames
 from starlette.websockets import WebSocketDisconnect
 
 QUIET = dict(stream_every=1000, stream_interval_ms=1e6, stream_queue=64)  # only "flush" predicts, nothing dropped

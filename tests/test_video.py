@@ -180,7 +180,10 @@ def _encode(im: Image.Image, fmt: str = "PNG") -> bytes:
 def _png_header_only(w: int, h: int) -> bytes:
     """A PNG whose header claims w x h pixels but holds no pixel data (a decompression-bomb stand-in)."""
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 

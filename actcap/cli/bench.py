@@ -26,36 +26,50 @@ def run(args: argparse.Namespace) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(format_report(result))
-    serve = result.get("serve", {})
-    failed = sum(v.get("errors", 0) for v in serve.values() if isinstance(v, dict))
+    failed = sum(v.get("errors", 0) for key in ("serve", "serve_cnn")
+                 for v in result.get(key, {}).values() if isinstance(v, dict))
     return 1 if failed else 0
 
 
 def format_report(r: dict) -> str:
     m = r["machine"]
+    h, w = r["frame_size"]
+    s = r["input_size"]
     lines = [f"machine: {m['cpu']}, {m['nproc']} CPUs ({m['physical_cores']} physical), load {m['load_avg_1m']}; "
              f"torch {m['torch']}, onnxruntime {m['onnxruntime']}",
-             f"clips: {r['clips']['count']} from {r['clips']['source']}; frames {r['frame_size'][1]}x{r['frame_size'][0]}",
-             "", f"{'engine':<12}{'CNN ms/clip':>12}{'+decode':>10}{'x torch':>9}{'top-1':>8}{'max|dp|':>9}"]
+             f"model: {r['model']}; frame CNN: {r['backbone']}",
+             f"clips: {r['clips']['count']} from {r['clips']['source']}; frames {w}x{h}", "",
+             f"16 frames through the frame CNN (ms, medians): at {s}x{s}, at {w}x{h} (resize too), from the file",
+             f"{'engine':<12}{'CNN':>8}{'x torch':>9}{'+resize':>9}{'x torch':>9}{'+decode':>9}"
+             f"{'ImageNet top-1':>16}{'model top-1':>13}"]
     for k, ms in r["clip_ms"].items():
-        lines.append(f"{k:<12}{ms:>12.1f}{r['clip_decode_ms'][k]:>10.1f}{r['ratio_to_torch'][k]:>9.3f}"
-                     f"{r['top1_agreement'][k]:>8}{r['probs_max_abs_diff'][k]:>9.4f}")
-    lines += ["", f"live stream: {r['stream_fps']} frames/s through {'+'.join(r['stream_streams'])} "
-                  f"(CNN alone {r['stream_cnn_only_fps']}/s), {r['refresh_per_s']} predictions/s "
-                  f"(head {r['stream_predict_ms']} ms; " + ", ".join(f"{v} ms with {k.replace('_', ' ')}"
-                                                                   for k, v in r["stream_head_ms"].items())
-              + f"); CNN runs per frame {r['stream_cnn_frames_per_frame']}",
-              f"extraction: {r['extract_fps']} frames/s vs CNN only {r['cnn_fps']} frames/s "
+        lines.append(f"{k:<12}{ms:>8.1f}{r['ratio_to_torch'][k]:>9.3f}{r['clip_full_ms'][k]:>9.1f}"
+                     f"{r['ratio_to_torch_full'][k]:>9.3f}{r['clip_decode_ms'][k]:>9.1f}"
+                     f"{r['imagenet_top1_agreement'][k]:>16}{r.get('top1_agreement', {}).get(k, 'no CNN'):>13}")
+    lines.append("")
+    for prefix in ("stream", "model_stream"):
+        if f"{prefix}_fps" not in r:
+            continue
+        threads = r[f"{prefix}_torch_threads"]
+        head = f"{r[f'{prefix}_head_ms']} ms on {threads} torch thread{'s' if threads != 1 else ''}"
+        lines.append(f"live stream ({'+'.join(r[f'{prefix}_streams'])}): {r[f'{prefix}_fps']} frames/s in batches "
+                     f"of 3, {r[f'{prefix}_refresh_per_s']} predictions/s; one at a time "
+                     f"{r[f'{prefix}_one_at_a_time_fps']} frames/s; features per frame "
+                     f"{r[f'{prefix}_cnn_frames_per_frame']}; head {head}")
+    lines += [f"extraction: {r['extract_fps']} frames/s vs CNN only {r['cnn_fps']} frames/s "
               f"({100 * r['extract_vs_cnn']:.0f}%)",
               "four clips: " + ", ".join(f"{k} {v} ms" for k, v in r["four_clips_ms"].items())]
-    serve = r.get("serve", {})
-    if "skipped" in serve:
-        lines.append(f"service: skipped — {serve['skipped']}")
-    else:
+    for key, what in (("serve", "the model"), ("serve_cnn", "a model with the frame CNN")):
+        serve = r.get(key)
+        if serve is None:
+            continue
+        if "skipped" in serve:
+            lines.append(f"service: skipped — {serve['skipped']}")
+            continue
         for c in ("1", "4", "16"):
-            s = serve[c]
-            lines.append(f"service {c:>2} clients: {s['rps']} req/s, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, "
-                         f"errors {s['errors']}/{s['requests']}")
+            v = serve[c]
+            lines.append(f"service ({what}) {c:>2} clients: {v['rps']} req/s, p50 {v['p50_ms']} ms, "
+                         f"p99 {v['p99_ms']} ms, errors {v['errors']}/{v['requests']}")
     if "graph_levels_ms" in r:
         lines.append("ONNX Runtime levels (16 frames): " + ", ".join(
             f"{k} {v} ms (start {r['session_start_ms'][k]} ms)" for k, v in r["graph_levels_ms"].items()))

@@ -57,7 +57,8 @@ def add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     g.add_argument("--data", type=Path, required=required,
                    help="dataset root: DATA/<class>/<clip>.avi|mp4|… or DATA/<class>/<clip>/<frame>.jpg")
     g.add_argument("--classes", type=csv_list, help="only these classes, e.g. clap,walk,run")
-    g.add_argument("--split", help="hmdb51:1, hmdb51:2, hmdb51:3 (official splits), or hmdb51:all (one model per split)")
+    g.add_argument("--split",
+                   help="hmdb51:1, hmdb51:2, hmdb51:3 (official splits), or hmdb51:all (one model per split)")
     g.add_argument("--splits-dir", type=Path, help="folder with HMDB51's <class>_test_split<k>.txt files")
     g.add_argument("--val-fraction", type=float, help="stratified validation fraction (default 0.2; 0 = no validation)")
     g.add_argument("--group-by", help=r"regex whose first group names a clip's source, e.g. '_s(\d+)_'; "

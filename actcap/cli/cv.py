@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--pairs takes class pairs written a/b; got {', '.join(bad)}")
     cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone, engine=args.engine,
                       head=args.head, head_kwargs=args.head_args, num_frames=args.frames, sampling=args.sampling,
-                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                      label_smoothing=args.label_smoothing,
                       seed=args.seed, mirror=args.mirror, cache_dir=args.cache_dir, progress=False)
     s = cross_validate(records, class_names(records), cfg, args.group_by, args.groups_per_fold,
                        [tuple(p.split("/")) for p in args.pairs], args.compare_random)

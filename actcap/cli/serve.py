@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
                              ("max_streams", int, "live /stream connections at once")):
         default = getattr(d, name)
         default = f"{default:g}" if isinstance(default, float) else default
-        limits.add_argument(flag(name), type=kind, metavar="N", help=f"{text} (default {default}; env {ENV_VARS[name]})")
+        limits.add_argument(flag(name), type=kind, metavar="N",
+                            help=f"{text} (default {default}; env {ENV_VARS[name]})")
     limits.add_argument("--workers", type=int, metavar="N", help=f"inference calls at once (default {d.workers})")
     p.set_defaults(run=run)
 

@@ -72,7 +72,8 @@ def _train_one(args: argparse.Namespace) -> dict:
         captions = load_captions(args.captions).to_dict()
     cfg = TrainConfig(out=args.out, streams=parse_streams(args.streams), backbone=args.backbone,
                       engine=args.engine, head=args.head, head_kwargs=args.head_args, num_frames=args.frames,
-                      sampling=args.sampling, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                      sampling=args.sampling, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      weight_decay=args.weight_decay,
                       label_smoothing=args.label_smoothing, class_weights=args.class_weights, seed=args.seed,
                       max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,
                       captions=captions, mirror=args.mirror, keep=args.keep, resume=args.resume,

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from actcap.data.sampling import (jittered_range, multi_clip_indices, segment_bounds, segment_indices,
-                                  uniform_indices)
+from actcap.data.sampling import jittered_range, multi_clip_indices, segment_bounds, segment_indices, uniform_indices
 
 SAMPLING_MODES = ("frames", "dense")
 

@@ -195,8 +195,9 @@ def resolve_split(records: Sequence[ClipRecord], *, split: str | None = None, sp
     if isinstance(val_groups, str):
         val_groups = [g.strip() for g in val_groups.split(",") if g.strip()]
     if split == "hmdb51:all":
-        raise DatasetError("`--split hmdb51:all` means all three official splits: run hmdb51:1, hmdb51:2 and "
-                           "hmdb51:3 one by one (`actcap train` and `actcap evaluate` do this for `--split hmdb51:all`)")
+        raise DatasetError("`--split hmdb51:all` means all three official splits: run hmdb51:1, hmdb51:2 "
+                           "and hmdb51:3 one by one (`actcap train` and `actcap evaluate` do this for "
+                           "`--split hmdb51:all`)")
     if split is not None and split not in SPLIT_MODES:
         raise DatasetError(f"unknown split {split!r}; choose one of: {', '.join(SPLIT_MODES)}, hmdb51:all (evaluate)")
     mode, chooser = _mode(split, val_groups, train_list, val_list)

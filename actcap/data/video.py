@@ -151,8 +151,9 @@ class VideoFileClip(Clip):
     containers only estimate the count, so the decoded count is used with a warning.
     `read` decodes only what the requested frames need (`read_packets`, PyAV): just those packets for
     intra-only codecs such as MJPEG, for H.264 and the like the GOPs holding them up to the last one wanted,
-    skipping the rest undecoded; frames are bit-identical to OpenCV's. Where that cannot be exact (no PyAV, open GOPs, missing timestamps,
-    rotated video) it decodes sequentially with OpenCV from frame 0 up to max(indices).
+    skipping the rest undecoded; frames are bit-identical to OpenCV's. Where that cannot be exact (no PyAV,
+    open GOPs, missing timestamps, rotated video) it decodes sequentially with OpenCV from frame 0 up to
+    max(indices).
     """
 
     def __init__(self, path: str | os.PathLike):

@@ -13,6 +13,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -84,7 +85,8 @@ def _lite(variant: int, size: int) -> None:
         try:
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as e:
-            raise BackboneUnavailableError(f"backbone '{name}' needs efficientnet-lite-pytorch: {spec.install_hint}") from e
+            raise BackboneUnavailableError(
+                f"backbone '{name}' needs efficientnet-lite-pytorch: {spec.install_hint}") from e
         net = EfficientNet.from_name(f"efficientnet-lite{variant}")
         weights_id = f"{name}:random"
         if pretrained:
@@ -124,16 +126,12 @@ def _create_mobilenet_v2(pretrained: bool = True) -> Backbone:
     try:
         from torchvision.models import mobilenet_v2
     except Exception as e:  # torchvision missing, or a build that does not match torch
-        raise BackboneUnavailableError(f"backbone 'mobilenet_v2' needs torchvision ({e}): {_MOBILENET_SPEC.install_hint}") from e
+        raise BackboneUnavailableError(
+            f"backbone 'mobilenet_v2' needs torchvision ({e}): {_MOBILENET_SPEC.install_hint}") from e
     net = mobilenet_v2(weights=None)
     weights_id = "mobilenet_v2:random"
     if pretrained:
-        path = os.environ.get("ACTCAP_MOBILENET_V2_WEIGHTS") or str(
-            Path(torch.hub.get_dir()) / "checkpoints" / "mobilenet_v2-b0353104.pth")
-        if not Path(path).is_file():
-            raise BackboneUnavailableError(
-                f"backbone 'mobilenet_v2' has no ImageNet weights at {path} (actcap never downloads weights): "
-                + _MOBILENET_SPEC.install_hint)
+        path = _mobilenet_weights_path()
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         weights_id = f"mobilenet_v2:{Path(path).name}"
     # the ImageNet classifier is dropped: features end at pooling
@@ -141,7 +139,33 @@ def _create_mobilenet_v2(pretrained: bool = True) -> Backbone:
     return Backbone(_MOBILENET_SPEC, features, weights_id)
 
 
+def _mobilenet_weights_path() -> str:
+    path = os.environ.get("ACTCAP_MOBILENET_V2_WEIGHTS") or str(
+        Path(torch.hub.get_dir()) / "checkpoints" / "mobilenet_v2-b0353104.pth")
+    if not Path(path).is_file():
+        raise BackboneUnavailableError(
+            f"backbone 'mobilenet_v2' has no ImageNet weights at {path} (actcap never downloads weights): "
+            + _MOBILENET_SPEC.install_hint)
+    return path
+
+
 BACKBONES.register("mobilenet_v2")((_MOBILENET_SPEC, _create_mobilenet_v2))
+
+
+def imagenet_classifier(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ImageNet classifier the backbone's features were trained for: weights (1000, D) and bias (1000,).
+
+    actcap's models never use it; benchmarks and tests do, to check that two engines pick the same of
+    1000 classes for a frame (a stricter test of their agreement than a 5-class head)."""
+    if name.startswith("efficientnet_lite"):
+        spec = get_backbone_spec(name)
+        state = torch.load(_lite_weights_path(int(name[-1]), name, spec.install_hint), map_location="cpu",
+                           weights_only=True)
+        w, b = state["_fc.weight"], state["_fc.bias"]
+    else:
+        state = torch.load(_mobilenet_weights_path(), map_location="cpu", weights_only=True)
+        w, b = state["classifier.1.weight"], state["classifier.1.bias"]
+    return w.float().numpy(), b.float().numpy()
 
 
 def list_backbones() -> list[str]:

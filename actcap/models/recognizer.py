@@ -87,7 +87,8 @@ class Recognizer(torch.nn.Module):
         d = Path(model_dir)
         problems = []
         if not d.is_dir():
-            raise ModelFileError(f"model directory {d} does not exist (expected a folder written by `actcap train --out`)")
+            raise ModelFileError(f"model directory {d} does not exist "
+                                 "(expected a folder written by `actcap train --out`)")
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             if not (d / name).is_file():
                 problems.append(f"{d / name} is missing")

@@ -1,0 +1,46 @@
+"""`actcap bench`: every section runs for real (tiny plan) and the JSON holds the figures the docs quote."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from serve_fixtures import moving_frames
+
+from actcap.bench import BenchPlan, run_bench, stream_run
+from actcap.cli.bench import format_report
+from actcap.predict import Predictor
+
+
+def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir):
+    p = Predictor.load(tiny_model_dir)
+    frames = np.concatenate([moving_frames(6, seed=s) for s in range(4)])  # 24 frames
+    r = stream_run(p, frames, batch=3, every=3)
+    assert r["computed_per_frame"] == 1.0  # features of a frame are never recomputed for a later window
+    assert r["fps"] > 0 and r["refresh_per_s"] == pytest.approx(r["fps"] / 3, rel=0.01)  # 8 predictions
+    one = stream_run(p, frames, batch=1, every=3)
+    assert one["computed_per_frame"] == 1.0 and one["refresh_per_s"] == pytest.approx(one["fps"] / 3, rel=0.01)
+    assert "features" not in vars(p)  # the counting wrapper is gone afterwards
+
+
+def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp_path):
+    plan = BenchPlan(trials=1, clips=2, stream_frames=12, serve_requests=2, decode=False)
+    r = run_bench(None, plan=plan)  # the shipped flow-only model; the CNN sections use its default backbone
+    engines = {"torch_fp32", "onnx_fp32", "onnx_int8"}
+    assert set(r["clip_ms"]) == engines and all(v > 0 for v in r["clip_ms"].values())
+    assert r["ratio_to_torch"]["torch_fp32"] == 1.0 and r["backbone"] == "efficientnet_lite0"
+    frames = 2 * 16
+    agreement = r["imagenet_top1_agreement"]
+    assert agreement["torch_fp32"] == agreement["onnx_fp32"] == f"{frames}/{frames}"
+    assert r["features_max_abs_diff"]["onnx_fp32"] < 1e-4 and "top1_agreement" not in r  # the model has no CNN
+    assert r["stream_streams"] == ["appearance"] and r["model_stream_streams"] == ["flow"]
+    assert r["stream_cnn_frames_per_frame"] == r["model_stream_cnn_frames_per_frame"] == 1.0
+    assert r["stream_fps"] > 0 and r["refresh_per_s"] > 0 and r["extract_fps"] > 0 and r["cnn_fps"] > 0
+    for level in ("1", "4", "16"):
+        s = r["serve"][level]
+        assert s["errors"] == 0 and s["rps"] > 0 and s["p99_ms"] >= s["p50_ms"] > 0
+    assert r["peak_rss_mb"] > 100
+    json.dumps(r)  # all plain values: what --json writes
+    report = format_report(r)
+    assert "onnx_int8" in report and "live stream (appearance)" in report and "service (the model) 16 clients" in report
