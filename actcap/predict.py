@@ -48,6 +48,12 @@ class Predictor:
     def __init__(self, model: Recognizer, engine: str | None = None, captions: Captions | None = None,
                  policy: CaptionPolicy | None = None, num_clips: int = 1, top_k: int = 5, name: str = ""):
         self.model = model.eval()
+        trained_on = model.config.train.get("engine")
+        if trained_on == "onnx-int8" and engine is None:
+            engine = trained_on  # the head learnt int8 features; fp32 ones differ by ~15% and shift its answers
+        elif trained_on == "onnx-int8" and engine != trained_on:
+            log.warning("this model was trained on int8 features (--engine onnx-int8); with --engine %s its "
+                        "answers may differ from the ones it was validated with", engine)
         if (engine or default_engine()) != "torch":
             # the head is tiny: one thread runs it ~30x faster than two fighting the CNN for the cores
             torch.set_num_threads(1)

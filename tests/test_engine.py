@@ -132,3 +132,22 @@ def _renamed(backbone, weights_id):
 
     Fake.weights_id = weights_id
     return Fake
+
+
+def test_a_model_trained_on_int8_features_predicts_with_int8_unless_told_otherwise(model_dir, tmp_path, caplog):
+    import shutil
+
+    from actcap.predict import Predictor
+
+    def appearance(p):
+        return next(s for s in p.streams if s.name == "appearance")
+
+    int8_dir = shutil.copytree(model_dir, tmp_path / "int8-model")
+    cfg = json.loads((int8_dir / "config.json").read_text())
+    cfg["train"]["engine"] = "onnx-int8"
+    (int8_dir / "config.json").write_text(json.dumps(cfg))
+    assert appearance(Predictor.load(int8_dir)).engine_kind == "onnx-int8"
+    assert appearance(Predictor.load(model_dir)).engine_kind is None  # fp32-trained: the default engine
+    with caplog.at_level("WARNING"):
+        assert appearance(Predictor.load(int8_dir, engine="onnx")).engine_kind == "onnx"
+    assert "trained on int8 features" in caplog.text

@@ -164,13 +164,19 @@ def test_mirror_matches_mirrored_frames_and_swaps_labels():
         mirrored(data, [AppearanceStream()], ["a", "b"], [])
 
 
-def test_int8_features_never_share_the_fp32_cache(tmp_path):
+def test_int8_features_never_share_the_fp32_cache_nor_another_calibrations(tmp_path, onnx_cache, calibration):
     from actcap.streams.appearance import AppearanceStream
 
     fp32 = FeatureCache(tmp_path, [AppearanceStream(engine="onnx")], 64).dirs[0]
     int8 = FeatureCache(tmp_path, [AppearanceStream(engine="onnx-int8")], 64).dirs[0]
     assert fp32 != int8
-    assert json.loads((int8 / "manifest.json").read_text())["stream"]["precision"] == "int8"
+    stream = json.loads((int8 / "manifest.json").read_text())["stream"]
+    assert stream["precision"] == "int8" and stream["int8_model"].startswith("efficientnet_lite0-int8-")
+    from actcap.engine import create_engine
+
+    other = AppearanceStream(engine="onnx-int8", engine_obj=create_engine("efficientnet_lite0", "onnx-int8",
+                                                                          calibration=calibration[:4]))
+    assert FeatureCache(tmp_path, [other], 64).dirs[0] not in (fp32, int8)
 
 
 def test_flow_from_another_method_is_refused():

@@ -61,8 +61,11 @@ class AppearanceStream(Stream):
         return cfg
 
     def cache_config(self) -> dict:
-        # int8 features differ from fp32 ones by ~15%: they never share a cache folder
-        return {**self.config(), "precision": "int8"} if self.engine_kind == "onnx-int8" else self.config()
+        if self.engine_kind != "onnx-int8":
+            return self.config()
+        # int8 features differ from fp32 ones by ~15%, and with the calibration frames: the quantized file's
+        # name hashes those (engine.onnx_path), so features of another calibration never share a folder
+        return {**self.config(), "precision": "int8", "int8_model": Path(self.engine.path).name}
 
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         return self.engine(frames).astype(np.float32)  # (T, D)
