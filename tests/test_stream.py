@@ -105,6 +105,21 @@ def test_too_many_streams_are_refused_politely_and_slots_are_freed(make_client):
         assert again.receive_json()["type"] == "ready"
 
 
+def test_a_page_from_another_origin_is_refused_but_the_own_page_and_scripts_are_not(make_client):
+    client = make_client()
+    with client.websocket_connect("/stream", headers={"origin": "http://evil.example"}) as ws:
+        assert ws.receive_json() == {"type": "error", "detail": "origin http://evil.example may not open a live "
+                                     "stream here; open the page this server serves"}
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert (closed.value.code, closed.value.reason) == (1008, "cross-origin live stream refused")
+    with client.websocket_connect("/stream", headers={"origin": "http://testserver"}) as ws:  # the page itself
+        assert ws.receive_json()["type"] == "ready"
+    with client.websocket_connect("/stream") as ws:  # no Origin: not a browser
+        assert ws.receive_json()["type"] == "ready"
+    assert client.get("/health").json()["live_streams"] == 0
+
+
 def test_idle_connection_is_closed(make_client):
     with make_client(stream_idle_s=0.2).websocket_connect("/stream") as ws:
         ws.receive_json()

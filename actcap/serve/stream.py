@@ -10,7 +10,8 @@ Each frame's features are computed once, when it is processed (`Predictor.new_st
 that queued up meanwhile go through the CNN as one batch, up to the next prediction due. Only the last
 `window` are kept, so a connection's memory is bounded: that window, the previous frame, and at most
 `stream_queue` frames waiting (when a client sends faster than the server keeps up, the oldest waiting
-frame is dropped and counted). A connection over `max_streams` gets an error message and close code 1013.
+frame is dropped and counted). A connection over `max_streams` gets an error message and close code 1013;
+one from a page of another origin (cross-site WebSocket hijacking) an error message and close code 1008.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -29,11 +31,21 @@ from actcap.serve.settings import source
 
 log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
+POLICY_VIOLATION = 1008
 COMMANDS = ("flush", "reset")
 
 
 async def serve(websocket: WebSocket, service) -> None:
     """Run one live connection, or refuse it politely when all `max_streams` slots are taken."""
+    origin = websocket.headers.get("origin")
+    if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
+        # a page on another site may not use a visitor's browser to stream to this server (browsers send
+        # Origin on every WebSocket; scripts and command-line clients that send none are let through)
+        await websocket.accept()
+        await websocket.send_json({"type": "error", "detail": f"origin {origin} may not open a live stream here; "
+                                   "open the page this server serves"})
+        await websocket.close(code=POLICY_VIOLATION, reason="cross-origin live stream refused")
+        return
     limit = service.settings.max_streams
     if service.live_streams >= limit:
         await websocket.accept()
