@@ -98,9 +98,12 @@ def resize(frames: np.ndarray, size: int, use_cv2: bool = True) -> np.ndarray:
 
 def to_model_input(frames: np.ndarray, pre: dict, use_cv2: bool = True) -> np.ndarray:
     """uint8 (T, H, W, 3) RGB → float32 (T, 3, S, S), exactly as actcap.frames.to_model_input."""
-    x = resize(frames, pre["input_size"], use_cv2).astype(np.float32) / 255.0  # (T, S, S, 3)
-    x = (x - np.asarray(pre["mean"], np.float32)) / np.asarray(pre["std"], np.float32)
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # (T, 3, S, S)
+    small = resize(frames, pre["input_size"], use_cv2)  # (T, S, S, 3) uint8
+    mean, std = np.asarray(pre["mean"], np.float32), np.asarray(pre["std"], np.float32)
+    scale, shift = (1 / (255 * std))[None, :, None, None], (-mean / std)[None, :, None, None]  # (1, 3, 1, 1)
+    x = np.multiply(small.transpose(0, 3, 1, 2), scale, dtype=np.float32, order="C")  # one fused pass
+    x += shift
+    return x  # (T, 3, S, S)
 
 
 class BundlePredictor:
