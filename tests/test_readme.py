@@ -17,3 +17,14 @@ def test_ci_runs_the_readme_test_command():
     assert ci[-1] == test
     assert serve.endswith(".venv/bin/actcap serve") and "torch==2.13.0" in serve
     assert test.endswith(".venv/bin/pytest -q") and ".[test]" in test
+
+
+def test_the_serve_command_installs_what_the_live_stream_needs():
+    """`pip install -e .` (the serve command, no extras) must bring a WebSocket library: without one,
+    uvicorn answers the page's /stream upgrade with 'Unsupported upgrade request' and the webcam never works."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("[")[0].strip().lower() for d in deps}
+    assert {"fastapi", "uvicorn", "python-multipart"} <= names
+    assert names & {"websockets", "wsproto"} or "uvicorn[standard]" in " ".join(deps)
