@@ -41,12 +41,14 @@ class BenchPlan:
     """Frames pushed through the live stream."""
     serve_requests: int = 48
     """POST /predict requests per client-count level (at least 2 per client)."""
+    live_seconds: float = 4.0
+    """How long one client streams to /stream, at 30 frames/s and as fast as it can."""
     decode: bool = True
     """Compare decoders on long MJPEG and H.264 videos."""
 
     @classmethod
     def quick(cls) -> BenchPlan:
-        return cls(trials=3, clips=3, stream_frames=30, serve_requests=16, decode=False)
+        return cls(trials=3, clips=3, stream_frames=30, serve_requests=16, live_seconds=2.0, decode=False)
 
 
 def timed(fn, trials: int, warmup: int = 1) -> list[float]:
@@ -412,10 +414,12 @@ def run_bench(model: str | Path | None = None, data: str | Path | None = None, q
                  ("stream", lambda: bench_stream(model_dir, clips, plan)),
                  ("extract", lambda: bench_extract(model_dir, clips, plan)),
                  ("batching", lambda: bench_batching(plan)),
-                 ("serve", lambda: {"serve": bench_serve.bench_serve(model_dir, clips[0], plan.serve_requests)})]
+                 ("serve", lambda: {"serve": bench_serve.bench_serve(model_dir, clips[0], plan.serve_requests,
+                                                                      stream_seconds=plan.live_seconds)})]
         if plan.decode and not has_cnn(model_dir):  # the service once more, with a frame CNN in the model
             steps.append(("serve_cnn", lambda: {"serve_cnn": bench_serve.bench_serve(
-                cnn_timing_model(cnn_backbone(model_dir), Path(tmp)), clips[0], plan.serve_requests)}))
+                cnn_timing_model(cnn_backbone(model_dir), Path(tmp)), clips[0], plan.serve_requests,
+                stream_seconds=plan.live_seconds)}))
         if plan.decode:
             steps.append(("graph", lambda: bench_graph(plan)))
             steps.append(("decode", lambda: {"decode": bench_decode(clips, plan, Path(tmp))}))

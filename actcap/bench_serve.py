@@ -6,6 +6,7 @@ Skips with a note (never fails the bench) when `actcap.serve.app.create_app` is 
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -96,7 +97,46 @@ def load(url: str, files: list[tuple[str, bytes]], clients: int, requests: int) 
             "errors": len(errors), **({"first_error": errors[0]} if errors else {})}
 
 
-def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: str | None = None) -> dict:
+def stream_load(url: str, frames: list[bytes], fps: float | None, seconds: float) -> dict:
+    """One live client on /stream sending JPEG frames at `fps` (None: as fast as it can) for `seconds`:
+    predictions received per second, frames the server processed per second, latency and drops."""
+    from websockets.sync.client import connect
+
+    ws_url = url.replace("http://", "ws://") + "/stream"
+    updates, lock = [], threading.Lock()
+    with connect(ws_url, max_size=None) as ws:
+        ws.recv()  # ready
+
+        def receive():
+            for message in ws:
+                m = json.loads(message)
+                if m.get("type") == "prediction":
+                    with lock:
+                        updates.append(m)
+
+        reader = threading.Thread(target=receive, daemon=True)
+        reader.start()
+        t0, sent = time.perf_counter(), 0
+        while time.perf_counter() - t0 < seconds:
+            ws.send(frames[sent % len(frames)])
+            sent += 1
+            if fps:
+                time.sleep(max(0.0, t0 + sent / fps - time.perf_counter()))
+        wall = time.perf_counter() - t0
+        time.sleep(0.3)  # the last updates
+        ws.close()
+        reader.join(timeout=5)
+    with lock:
+        got = list(updates)
+    processed = got[-1]["frames_received"] if got else 0
+    return {"sent_fps": round(sent / wall, 1), "processed_fps": round(processed / wall, 1),
+            "updates_per_s": round(len(got) / wall, 1),
+            "latency_p50_ms": round(float(np.median([m["latency_ms"] for m in got])), 1) if got else None,
+            "frames_dropped": got[-1]["frames_dropped"] if got else None}
+
+
+def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: str | None = None,
+                stream_seconds: float = 4.0) -> dict:
     """Figures per concurrency level, or {"skipped": why} when the service cannot be imported."""
     try:
         from actcap.serve.app import create_app
@@ -117,6 +157,9 @@ def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: st
         for clients in LEVELS:
             out[str(clients)] = load(url, files, clients, requests)
             log.info("serve %d clients: %s", clients, out[str(clients)])
+        jpegs = [data for _, data in files]
+        out["stream_30fps"] = stream_load(url, jpegs, 30.0, stream_seconds)  # a webcam
+        out["stream_max"] = stream_load(url, jpegs, None, stream_seconds)  # as fast as the client can send
     out["workers"] = ServeSettings().workers
     out["p99_over_p50_at_16"] = (round(out["16"]["p99_ms"] / out["16"]["p50_ms"], 2)
                                  if out["16"]["p50_ms"] else None)

@@ -25,7 +25,7 @@ def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir
 
 
 def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp_path):
-    plan = BenchPlan(trials=1, clips=2, stream_frames=12, serve_requests=2, decode=False)
+    plan = BenchPlan(trials=1, clips=2, stream_frames=12, serve_requests=2, live_seconds=1.0, decode=False)
     r = run_bench(None, plan=plan)  # the shipped flow-only model; the CNN sections use its default backbone
     engines = {"torch_fp32", "onnx_fp32", "onnx_int8"}
     assert set(r["clip_ms"]) == engines and all(v > 0 for v in r["clip_ms"].values())
@@ -40,6 +40,10 @@ def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp
     for level in ("1", "4", "16"):
         s = r["serve"][level]
         assert s["errors"] == 0 and s["rps"] > 0 and s["p99_ms"] >= s["p50_ms"] > 0
+    for live in ("stream_30fps", "stream_max"):  # one client on /stream through a real WebSocket
+        s = r["serve"][live]
+        assert s["processed_fps"] > 0 and s["updates_per_s"] > 0 and s["latency_p50_ms"] >= 0
+    assert r["serve"]["stream_30fps"]["sent_fps"] == pytest.approx(30, rel=0.2)
     assert r["peak_rss_mb"] > 100
     json.dumps(r)  # all plain values: what --json writes
     report = format_report(r)

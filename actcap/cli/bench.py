@@ -70,6 +70,11 @@ def format_report(r: dict) -> str:
             v = serve[c]
             lines.append(f"service ({what}) {c:>2} clients: {v['rps']} req/s, p50 {v['p50_ms']} ms, "
                          f"p99 {v['p99_ms']} ms, errors {v['errors']}/{v['requests']}")
+        for k, label in (("stream_30fps", "at 30 frames/s"), ("stream_max", "as fast as it can")):
+            v = serve[k]
+            lines.append(f"service ({what}) /stream, one client sending {label} ({v['sent_fps']}/s): "
+                         f"{v['processed_fps']} frames/s processed, {v['updates_per_s']} updates/s, "
+                         f"latency p50 {v['latency_p50_ms']} ms, {v['frames_dropped']} dropped")
     if "graph_levels_ms" in r:
         lines.append("ONNX Runtime levels (16 frames): " + ", ".join(
             f"{k} {v} ms (start {r['session_start_ms'][k]} ms)" for k, v in r["graph_levels_ms"].items()))
