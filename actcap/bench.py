@@ -273,7 +273,7 @@ def stream_run(p, frames: np.ndarray, batch: int, every: int) -> dict:
 def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     """Feature extraction (decode thread ahead of the CNN) vs the CNN alone on the same frames, appearance stream
     (the model's, or the default backbone's when the model has none)."""
-    from actcap.features import FeatureCache, kept_indices, read_with_previous
+    from actcap.features import FeatureCache, kept_indices
     from actcap.predict import Predictor
     from actcap.streams import create_stream
 
@@ -284,7 +284,7 @@ def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     decoded = []
     for c in clips:
         clip = open_clip(c)
-        decoded.append(read_with_previous(clip, kept_indices(len(clip), 64))[0])
+        decoded.append(clip.read(kept_indices(len(clip), 64)))
     n = sum(len(d) for d in decoded)
     stream.extract(decoded[0][:4])  # build the engine outside the timing
     cnn_s = statistics.median(timed(lambda: [stream.extract(d) for d in decoded], max(1, plan.trials // 3), 0))

@@ -1,7 +1,6 @@
-"""Load test of the real HTTP service for `actcap bench`: uvicorn on 127.0.0.1, httpx clients posting
-16 JPEG frames each to POST /predict (field `frames[]`) at 1, 4 and 16 concurrent clients.
-
-Skips with a note (never fails the bench) when `actcap.serve.app.create_app` is not importable.
+"""Load test of the real HTTP service for `actcap bench`: `actcap serve` in its own process on 127.0.0.1,
+httpx clients posting 16 JPEG frames each to POST /predict (field `frames[]`) at 1, 4 and 16 concurrent
+clients, then one live client sending JPEG frames to WebSocket /stream at 30 and 100 frames/s.
 """
 
 from __future__ import annotations
@@ -9,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 LEVELS = (1, 4, 16)
+LIVE_RATES = (30, 100)  # frames/s one live client sends
 
 
 def jpeg_frames(clip_path: Path, n: int = 16) -> list[tuple[str, bytes]]:
@@ -42,26 +44,47 @@ def free_port() -> int:
 
 
 class Server:
-    """uvicorn serving `app` in a background thread of this process, for the length of a `with` block."""
+    """`actcap serve` in its own process (as users run it: the clients here never share its GIL), for the
+    length of a `with` block; `peak_rss_mb` is its memory high-water mark."""
 
-    def __init__(self, app, port: int):
-        import uvicorn
+    def __init__(self, model_dir: Path, port: int, engine: str | None = None):
+        cmd = [sys.executable, "-m", "actcap", "serve", "--model", str(model_dir), "--port", str(port)]
+        self.cmd = cmd + (["--engine", engine] if engine else [])
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self.peak_rss_mb: float | None = None
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+    def __enter__(self) -> Server:
+        import httpx
 
-    def __enter__(self) -> "Server":
-        self.thread.start()
-        deadline = time.monotonic() + 300  # the model loads (and ONNX exports on a first run) in lifespan
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the service did not start (see its log above)")
-            time.sleep(0.05)
-        return self
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300  # the model loads (and ONNX exports on a first run) at start-up
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"`{' '.join(self.cmd)}` exited with {self.proc.returncode}: "
+                                   f"{self.proc.stderr.read()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"`{' '.join(self.cmd)}` did not answer /health within 300 s")
+            time.sleep(0.1)
 
     def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        status = Path(f"/proc/{self.proc.pid}/status")
+        if status.is_file():  # Linux: VmHWM is the peak resident set
+            line = next((x for x in status.read_text().splitlines() if x.startswith("VmHWM:")), None)
+            self.peak_rss_mb = round(int(line.split()[1]) / 1024, 1) if line else None
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
 
 
 def load(url: str, files: list[tuple[str, bytes]], clients: int, requests: int) -> dict:
@@ -97,8 +120,8 @@ def load(url: str, files: list[tuple[str, bytes]], clients: int, requests: int) 
             "errors": len(errors), **({"first_error": errors[0]} if errors else {})}
 
 
-def stream_load(url: str, frames: list[bytes], fps: float | None, seconds: float) -> dict:
-    """One live client on /stream sending JPEG frames at `fps` (None: as fast as it can) for `seconds`:
+def stream_load(url: str, frames: list[bytes], fps: float, seconds: float) -> dict:
+    """One live client on /stream sending JPEG frames at `fps` for `seconds`:
     predictions received per second, frames the server processed per second, latency and drops."""
     from websockets.sync.client import connect
 
@@ -120,8 +143,7 @@ def stream_load(url: str, frames: list[bytes], fps: float | None, seconds: float
         while time.perf_counter() - t0 < seconds:
             ws.send(frames[sent % len(frames)])
             sent += 1
-            if fps:
-                time.sleep(max(0.0, t0 + sent / fps - time.perf_counter()))
+            time.sleep(max(0.0, t0 + sent / fps - time.perf_counter()))
         wall = time.perf_counter() - t0
         time.sleep(0.3)  # the last updates
         ws.close()
@@ -137,29 +159,25 @@ def stream_load(url: str, frames: list[bytes], fps: float | None, seconds: float
 
 def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: str | None = None,
                 stream_seconds: float = 4.0) -> dict:
-    """Figures per concurrency level, or {"skipped": why} when the service cannot be imported."""
-    try:
-        from actcap.serve.app import create_app
-        from actcap.serve.settings import ServeSettings
-    except ImportError as e:
-        log.warning("service benchmark skipped: %s", e)
-        return {"skipped": f"actcap.serve.app.create_app is not importable ({e})"}
+    """Figures per concurrency level and for one live client, measured against `actcap serve` run as a
+    separate process with default settings."""
     import httpx
+
+    from actcap.serve.settings import ServeSettings
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the report
     files = jpeg_frames(clip_path)
-    port = free_port()
-    app = create_app(ServeSettings(model=model_dir, engine=engine, port=port))
     out = {}
-    with Server(app, port):
-        url = f"http://127.0.0.1:{port}"
+    with Server(model_dir, free_port(), engine) as server:
+        url = server.url
         httpx.post(f"{url}/predict", files=[("frames[]", (n, d, "image/jpeg")) for n, d in files], timeout=300)
         for clients in LEVELS:
             out[str(clients)] = load(url, files, clients, requests)
             log.info("serve %d clients: %s", clients, out[str(clients)])
         jpegs = [data for _, data in files]
-        out["stream_30fps"] = stream_load(url, jpegs, 30.0, stream_seconds)  # a webcam
-        out["stream_max"] = stream_load(url, jpegs, None, stream_seconds)  # as fast as the client can send
+        for fps in LIVE_RATES:  # a webcam, and the rate the streaming target names
+            out[f"stream_{fps}fps"] = stream_load(url, jpegs, float(fps), stream_seconds)
+    out["server_peak_rss_mb"] = server.peak_rss_mb
     out["workers"] = ServeSettings().workers
     out["p99_over_p50_at_16"] = (round(out["16"]["p99_ms"] / out["16"]["p50_ms"], 2)
                                  if out["16"]["p50_ms"] else None)

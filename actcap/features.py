@@ -50,6 +50,13 @@ def kept_indices(num_frames: int, max_frames: int) -> list[int]:
     return list(range(num_frames)) if num_frames <= max_frames else uniform_indices(num_frames, max_frames)
 
 
+def read_for(streams, clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Frames at `indices`, plus the frame before each only when a stream compares frames (flow)."""
+    if any(s.uses_previous for s in streams):
+        return read_with_previous(clip, indices)
+    return clip.read(indices), None
+
+
 def read_with_previous(clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Frames at `indices` and the source frame just before each (the first frame is its own)."""
     prev = previous_indices(indices)
@@ -147,7 +154,7 @@ class FeatureCache:
         clip = open_clip(path)
         n = len(clip)
         idx = kept_indices(n, self.max_frames)
-        frames, prev = read_with_previous(clip, idx)
+        frames, prev = read_for(self.streams, clip, idx)
         return n, idx, frames, prev
 
     def _extract_missing(self, todo, results, skipped, progress, workers) -> None:

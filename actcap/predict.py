@@ -25,7 +25,7 @@ from actcap.data.pooling import slot_features
 from actcap.data.sampling import multi_clip_indices, previous_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
 from actcap.engine import default_engine
-from actcap.features import kept_indices, read_with_previous
+from actcap.features import kept_indices, read_for
 from actcap.frames import check_thwc
 from actcap.models.recognizer import ModelFileError, Recognizer
 from actcap.streams import create_streams
@@ -135,7 +135,7 @@ class Predictor:
             views = [self._frames_to_read(n)]
         else:
             views = multi_clip_indices(n, self.num_frames, self.num_clips)
-        probs = np.mean([self._probs(self.features(*read_with_previous(clip, idx))) for idx in views], axis=0)
+        probs = np.mean([self._probs(self.features(*read_for(self.streams, clip, idx))) for idx in views], axis=0)
         used = len({i for v in views for i in v})
         return self.result(probs, frames_received=n, frames_used=used, warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))

@@ -63,6 +63,34 @@ def test_kept_indices():
     assert kept_indices(100, 4) == [12, 37, 62, 87]
 
 
+def test_previous_frames_are_decoded_only_for_streams_that_compare_frames(tmp_path, write_video, make_frames):
+    from actcap.streams.base import Stream
+
+    class Brightness(Stream):  # looks at each frame alone, like the appearance stream
+        name, dim = "brightness", 1
+
+        def __init__(self):
+            self.previous_given = []
+
+        def config(self):
+            return {"name": self.name}
+
+        def extract(self, frames, previous=None):
+            self.previous_given.append(previous is not None)
+            return frames.mean(axis=(1, 2, 3))[:, None].astype(np.float32)
+
+    frames = make_frames(70, seed=3)  # longer than max_frames: sampled, so predecessors are extra frames
+    path = write_video(tmp_path / "v" / "c.avi", frames)
+    alone, flow = Brightness(), FlowStream(grid=2, width=32)
+    got, _ = FeatureCache(tmp_path / "a", [alone], max_frames=16).extract([path], progress=False)
+    assert alone.previous_given == [False]
+    idx = kept_indices(70, 16)
+    np.testing.assert_allclose(got[path].features[:, 0], frames[idx].mean(axis=(1, 2, 3)), rtol=1e-3)
+    both = Brightness()
+    FeatureCache(tmp_path / "b", [both, flow], max_frames=16).extract([path], progress=False)
+    assert both.previous_given == [True]  # decoded once for flow, handed to every stream
+
+
 def test_cache_reuses_entries_and_survives_interruption(tmp_path, write_video, make_frames):
     paths = [write_video(tmp_path / "v" / f"c{i}.avi", make_frames(6, seed=i)) for i in range(4)]
     stream = FlowStream(grid=2, width=32)

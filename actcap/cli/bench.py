@@ -63,18 +63,16 @@ def format_report(r: dict) -> str:
         serve = r.get(key)
         if serve is None:
             continue
-        if "skipped" in serve:
-            lines.append(f"service: skipped — {serve['skipped']}")
-            continue
         for c in ("1", "4", "16"):
             v = serve[c]
             lines.append(f"service ({what}) {c:>2} clients: {v['rps']} req/s, p50 {v['p50_ms']} ms, "
                          f"p99 {v['p99_ms']} ms, errors {v['errors']}/{v['requests']}")
-        for k, label in (("stream_30fps", "at 30 frames/s"), ("stream_max", "as fast as it can")):
+        for k in (k for k in serve if k.startswith("stream_")):
             v = serve[k]
-            lines.append(f"service ({what}) /stream, one client sending {label} ({v['sent_fps']}/s): "
+            lines.append(f"service ({what}) /stream, one client sending {v['sent_fps']} frames/s: "
                          f"{v['processed_fps']} frames/s processed, {v['updates_per_s']} updates/s, "
                          f"latency p50 {v['latency_p50_ms']} ms, {v['frames_dropped']} dropped")
+        lines.append(f"service ({what}) peak memory (server process): {serve['server_peak_rss_mb']} MB")
     if "graph_levels_ms" in r:
         lines.append("ONNX Runtime levels (16 frames): " + ", ".join(
             f"{k} {v} ms (start {r['session_start_ms'][k]} ms)" for k, v in r["graph_levels_ms"].items()))

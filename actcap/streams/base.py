@@ -17,6 +17,8 @@ STREAMS: Registry = Registry("stream")
 class Stream:
     name: str = ""
     dim: int = 0
+    uses_previous: bool = False
+    """Whether `extract` looks at the frame before each one (motion); if not, callers need not decode it."""
 
     def config(self) -> dict:
         raise NotImplementedError

@@ -24,6 +24,7 @@ from actcap.streams.base import STREAMS, Stream, previous_frames
 @STREAMS.register("flow")
 class FlowStream(Stream):
     name = "flow"
+    uses_previous = True
 
     METHOD = "farneback-hof-v2"
 
