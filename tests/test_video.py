@@ -221,3 +221,47 @@ def test_decode_image_bytes_truncated():
     data = _encode(Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)))
     with pytest.raises(ImageDecodeError, match=r"^t.png: image data is truncated or corrupt \("):
         decode_image_bytes(data[: len(data) // 2], "t.png", max_pixels=10_000)
+
+
+def _pillow_reference(data: bytes) -> np.ndarray:
+    from PIL import ImageOps
+
+    return np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+
+
+@pytest.mark.parametrize("mode, subsampling", [("RGB", 0), ("RGB", 1), ("RGB", 2), ("L", -1)])
+def test_jpeg_fast_path_gives_pillows_pixels(mode, subsampling, monkeypatch):
+    """Complete JPEGs are decoded by OpenCV (5x faster); the pixels must be Pillow's, bit for bit."""
+    calls = []
+    real = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(subsampling + 1)
+    smooth = cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), (64, 48), interpolation=cv2.INTER_CUBIC)
+    im = Image.fromarray(smooth).convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=85, **({"subsampling": subsampling} if subsampling >= 0 else {}))
+    out = decode_image_bytes(buf.getvalue(), "f.jpg", max_pixels=10_000)
+    assert calls == [1]  # the fast path was taken
+    assert out.shape == (48, 64, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, _pillow_reference(buf.getvalue()))
+
+
+@pytest.mark.parametrize("orientation, shape", [(1, (48, 64, 3)), (3, (48, 64, 3)), (6, (64, 48, 3)),
+                                                (8, (64, 48, 3))])
+def test_jpeg_exif_orientation_is_applied(orientation, shape):
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:8, :8] = 255  # a white corner shows where the top-left went
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, "JPEG", quality=95, exif=exif)
+    out = decode_image_bytes(buf.getvalue(), "phone.jpg", max_pixels=10_000)
+    assert out.shape == shape
+    np.testing.assert_array_equal(out, _pillow_reference(buf.getvalue()))
+
+
+def test_truncated_jpeg_is_an_error_not_a_grey_frame():
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "JPEG")
+    with pytest.raises(ImageDecodeError, match=r"^cut.jpg: image data is truncated or corrupt \("):
+        decode_image_bytes(buf.getvalue()[: len(buf.getvalue()) // 2], "cut.jpg", max_pixels=10_000)
