@@ -16,10 +16,12 @@ from actcap.predict import Predictor
 def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir):
     p = Predictor.load(tiny_model_dir)
     frames = np.concatenate([moving_frames(6, seed=s) for s in range(4)])  # 24 frames
-    r = stream_run(p, frames, batch=3, every=3)
+    r = stream_run(p, frames, batch=3, every=3, min_interval_s=0)
     assert r["computed_per_frame"] == 1.0  # features of a frame are never recomputed for a later window
     assert r["fps"] > 0 and r["refresh_per_s"] == pytest.approx(r["fps"] / 3, rel=0.01)  # 8 predictions
-    one = stream_run(p, frames, batch=1, every=3)
+    capped = stream_run(p, frames, batch=3, every=3, min_interval_s=0.05)
+    assert capped["refresh_per_s"] <= 20.5 and capped["computed_per_frame"] == 1.0
+    one = stream_run(p, frames, batch=1, every=3, min_interval_s=0)
     assert one["computed_per_frame"] == 1.0 and one["refresh_per_s"] == pytest.approx(one["fps"] / 3, rel=0.01)
     assert "features" not in vars(p)  # the counting wrapper is gone afterwards
 

@@ -21,6 +21,7 @@ def receive_prediction(ws) -> dict:
 def test_ready_message(make_client):
     with make_client().websocket_connect("/stream") as ws:
         assert ws.receive_json() == {"type": "ready", "model": "tiny", "window": 8, "every": 3, "interval_ms": 150.0,
+                                     "min_interval_ms": 100.0,
                                      "classes": ["clap", "swipe_left", "swipe_right", "throw", "wave"]}
 
 
@@ -43,13 +44,30 @@ def test_flush_matches_the_predictors_live_stream(make_client):
 
 
 def test_updates_every_k_frames(make_client):
-    client = make_client(stream_every=3, stream_interval_ms=1e6, stream_queue=32)
+    client = make_client(stream_every=3, stream_interval_ms=1e6, stream_min_interval_ms=0, stream_queue=32)
     with client.websocket_connect("/stream") as ws:
         ws.receive_json()
         for f in moving_frames(9, seed=2):
             ws.send_bytes(encode(f, "JPEG"))
         seen = [receive_prediction(ws)["frames_received"] for _ in range(3)]
     assert seen == [3, 6, 9]
+
+
+def test_updates_never_come_faster_than_the_minimum_interval_and_the_last_is_not_lost(make_client):
+    client = make_client(stream_every=3, stream_interval_ms=1e6, stream_min_interval_ms=200, stream_queue=64)
+    with client.websocket_connect("/stream") as ws:
+        ws.receive_json()
+        t0 = time.perf_counter()
+        for f in moving_frames(9, seed=2):  # far faster than one update per 200 ms
+            ws.send_bytes(encode(f, "JPEG"))
+        got = [receive_prediction(ws)]
+        times = [time.perf_counter() - t0]
+        while got[-1]["frames_received"] < 9:
+            got.append(receive_prediction(ws))
+            times.append(time.perf_counter() - t0)
+    assert got[-1]["frames_received"] == 9  # held back, then sent although no further frame came
+    assert len(got) <= 2 and times[0] >= 0.18
+    assert all(b - a >= 0.19 for a, b in zip(times, times[1:]))
 
 
 def test_updates_at_least_every_interval(make_client):

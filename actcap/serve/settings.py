@@ -56,7 +56,10 @@ class ServeSettings:
     stream_every: int = 3
     """A live prediction is sent after this many new frames …"""
     stream_interval_ms: float = 150.0
-    """… or this long after the previous one, whichever comes first (and only if a new frame arrived)."""
+    """… or this long after the previous one, whichever comes first (and only if a new frame arrived) …"""
+    stream_min_interval_ms: float = 100.0
+    """… but never sooner than this after the previous one: at most 10 updates a second, however fast frames
+    come (a caption changing faster cannot be read; the CNN gets the time, and the queued frames as a batch)."""
     stream_queue: int = 4
     """Live frames waiting to be processed per connection; when a client sends faster, the oldest is dropped."""
     stream_idle_s: float = 60.0
@@ -70,6 +73,8 @@ class ServeSettings:
         for name in ("max_upload_mb", "stream_interval_ms", "stream_idle_s"):
             if not getattr(self, name) > 0:
                 issues.append(f"{source(name)} must be greater than 0; got {getattr(self, name)}")
+        if not self.stream_min_interval_ms >= 0:
+            issues.append(f"{source('stream_min_interval_ms')} must be 0 or more; got {self.stream_min_interval_ms}")
         if not 0 <= self.port <= 65535:
             issues.append(f"--port must be between 0 and 65535; got {self.port}")
         if issues:

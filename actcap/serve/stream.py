@@ -1,6 +1,6 @@
 """Live video over the /stream WebSocket: frames in, prediction updates out, several times a second.
 
-    server → {"type": "ready", "model", "classes", "window", "every", "interval_ms"}
+    server → {"type": "ready", "model", "classes", "window", "every", "interval_ms", "min_interval_ms"}
     client → a binary message: one JPEG (or PNG/WebP) frame, unmirrored, ideally at the training frame rate
     client → the text "flush": finish the queued frames and send a prediction now; "reset": forget the window
     server → {"type": "prediction", <the /predict fields>, "fps", "latency_ms", "frames_dropped"}
@@ -81,7 +81,8 @@ class Session:
         p = self.service.predictor
         await self.ws.send_json({"type": "ready", "model": p.name, "classes": p.classes,
                                  "window": self.live.window.maxlen, "every": self.settings.stream_every,
-                                 "interval_ms": self.settings.stream_interval_ms})
+                                 "interval_ms": self.settings.stream_interval_ms,
+                                 "min_interval_ms": self.settings.stream_min_interval_ms})
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._process)
             await self._receive()
@@ -115,7 +116,16 @@ class Session:
         while True:
             if not self.queue:
                 self.wake = anyio.Event()  # no await between the check and here, so no wake-up is missed
-                await self.wake.wait()
+                held_ms = None  # frames due for a prediction by count, held back by the minimum interval
+                if new >= self.settings.stream_every:
+                    held_ms = self.settings.stream_min_interval_ms - (time.perf_counter() - last_sent) * 1000
+                with anyio.move_on_after(None if held_ms is None else max(0.0, held_ms) / 1000):
+                    await self.wake.wait()
+                if held_ms is not None and not self.queue:  # no newer frame came: predict on what there is
+                    result = await self.service.run(self.live.predict)
+                    if result is not None:
+                        await self._send(result, newest)
+                    new, last_sent = 0, time.perf_counter()
                 continue
             item, received_at, number = self.queue.popleft()
             if isinstance(item, str):
@@ -124,13 +134,15 @@ class Session:
                 continue
             # frames that queued up while the last batch ran go through the CNN together (cheaper per
             # frame), but never past the next prediction that is due by count
+            every = self.settings.stream_every
             batch = [(item, number)]
-            room = max(1, self.settings.stream_every - new)
+            room = every - new if new < every else len(self.queue) + 1  # due by count: wait for the clock only
             while len(batch) < room and self.queue and isinstance(self.queue[0][0], bytes):
                 item, received_at, number = self.queue.popleft()
                 batch.append((item, number))
             waited_ms = (time.perf_counter() - last_sent) * 1000
-            due = new + len(batch) >= self.settings.stream_every or waited_ms >= self.settings.stream_interval_ms
+            due = ((new + len(batch) >= every or waited_ms >= self.settings.stream_interval_ms)
+                   and waited_ms >= self.settings.stream_min_interval_ms)
             result, errors, pushed = await self.service.run(self._step, batch, due)
             for detail in errors:
                 await self.ws.send_json({"type": "error", "detail": detail})
