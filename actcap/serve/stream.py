@@ -140,10 +140,7 @@ class Session:
             while len(batch) < room and self.queue and isinstance(self.queue[0][0], bytes):
                 item, received_at, number = self.queue.popleft()
                 batch.append((item, number))
-            waited_ms = (time.perf_counter() - last_sent) * 1000
-            due = ((new + len(batch) >= every or waited_ms >= self.settings.stream_interval_ms)
-                   and waited_ms >= self.settings.stream_min_interval_ms)
-            result, errors, pushed = await self.service.run(self._step, batch, due)
+            result, errors, pushed = await self.service.run(self._step, batch, new, last_sent)
             for detail in errors:
                 await self.ws.send_json({"type": "error", "detail": detail})
             if not pushed:
@@ -169,8 +166,10 @@ class Session:
                                      f"JPEG frames, or the text {' or '.join(map(repr, COMMANDS))}"})
         return 0
 
-    def _step(self, batch: list[tuple[bytes, int]], predict: bool) -> tuple[dict | None, list[str], int]:
-        """In a worker thread: decode the frames, add their features, and predict when due.
+    def _step(self, batch: list[tuple[bytes, int]], new: int, last_sent: float
+              ) -> tuple[dict | None, list[str], int]:
+        """In a worker thread: decode the frames, add their features, and predict when due (decided after
+        the features, so the minimum interval is measured up to now). `new`: frames since the last update.
 
         Returns (prediction or None, an error line per undecodable frame, frames added)."""
         frames, errors = [], []
@@ -179,9 +178,13 @@ class Session:
                 frames.append(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels))
             except ImageDecodeError as e:
                 errors.append(f"{e.name}: {e.reason}")
-        if frames:
-            self.live.push_many(frames)
-        return (self.live.predict() if predict and frames else None), errors, len(frames)
+        if not frames:
+            return None, errors, 0
+        self.live.push_many(frames)
+        s, waited_ms = self.settings, (time.perf_counter() - last_sent) * 1000
+        due = ((new + len(frames) >= s.stream_every or waited_ms >= s.stream_interval_ms)
+               and waited_ms >= s.stream_min_interval_ms)
+        return (self.live.predict() if due else None), errors, len(frames)
 
     def _tick(self, frames: int) -> None:
         now = time.perf_counter()
