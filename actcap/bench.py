@@ -152,7 +152,6 @@ def bench_engines(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     ImageNet top-1 of every sampled frame of every clip (1000 classes) and, when the model has a CNN
     stream, the model's own top-1 per clip."""
     from actcap.engine import create_engine
-    from actcap.features import read_with_previous
     from actcap.frames import resize_frames
     from actcap.models.backbones import create_backbone, imagenet_classifier
     from actcap.predict import Predictor
@@ -198,13 +197,13 @@ def bench_engines(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     if has_cnn(model_dir):
         predictors = {k: Predictor.load(model_dir, engine=e) for k, e in ENGINES.items()}
         agree, prob_gap = dict.fromkeys(ENGINES, 0), dict.fromkeys(ENGINES, 0.0)
-        for path in clips:
-            c = open_clip(path)
-            fr, prev = read_with_previous(c, uniform_indices(len(c), predictors["torch_fp32"].num_frames))
-            probs = {k: p.scores(p.features(fr, prev)) for k, p in predictors.items()}
+        for path in clips:  # the path `actcap predict` takes
+            res = {k: p.predict_clip(open_clip(path)) for k, p in predictors.items()}
+            ref_top = res["torch_fp32"]["top_k"]
             for k in ENGINES:
-                agree[k] += int(probs[k].argmax() == probs["torch_fp32"].argmax())
-                prob_gap[k] = max(prob_gap[k], float(np.abs(probs[k] - probs["torch_fp32"]).max()))
+                agree[k] += int(res[k]["prediction"] == res["torch_fp32"]["prediction"])
+                conf = {t["label"]: t["confidence"] for t in res[k]["top_k"]}
+                prob_gap[k] = max(prob_gap[k], *(abs(conf.get(t["label"], 0.0) - t["confidence"]) for t in ref_top))
         out["top1_agreement"] = {k: f"{v}/{len(clips)}" for k, v in agree.items()}
         out["probs_max_abs_diff"] = {k: round(v, 5) for k, v in prob_gap.items()}
     return out

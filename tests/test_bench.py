@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from onnx_fixtures import SHARED_UTD, real_clips
 from serve_fixtures import moving_frames
 
 from actcap.bench import BenchPlan, run_bench, stream_run
@@ -24,6 +25,29 @@ def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir
     one = stream_run(p, frames, batch=1, every=3, min_interval_s=0)
     assert one["computed_per_frame"] == 1.0 and one["refresh_per_s"] == pytest.approx(one["fps"] / 3, rel=0.01)
     assert "features" not in vars(p)  # the counting wrapper is gone afterwards
+
+
+def test_engines_section_compares_a_cnn_models_answers_too(model_dir):
+    from actcap.bench import bench_engines
+    from actcap.quantize import synthetic_frames
+
+    if SHARED_UTD.is_dir():
+        clips = real_clips(2)
+    else:  # two synthetic clips written as videos
+        import cv2
+
+        clips = []
+        for k in range(2):
+            path = model_dir.parent / f"synthetic_{k}.avi"
+            w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (160, 120))
+            for f in synthetic_frames(20, (120, 160), seed=k):
+                w.write(f)
+            w.release()
+            clips.append(path)
+    r = bench_engines(model_dir, clips, BenchPlan(trials=1, clips=2))
+    assert r["top1_agreement"]["onnx_fp32"] == r["top1_agreement"]["torch_fp32"] == "2/2"
+    assert r["probs_max_abs_diff"]["onnx_fp32"] <= 2e-4  # PROB_ATOL + the 4-decimal rounding of results
+    assert r["imagenet_top1_agreement"]["onnx_fp32"] == "32/32"
 
 
 def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp_path):
