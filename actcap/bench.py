@@ -118,18 +118,17 @@ def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], st
 
 # --- sections ---------------------------------------------------------------------------------------------
 
+def model_cnn(model_dir) -> str | None:
+    """The backbone of the model's appearance stream, or None when the model runs no frame CNN."""
+    from actcap.models.recognizer import Recognizer
+
+    streams = Recognizer.load(model_dir).config.streams
+    return next((s["backbone"] for s in streams if s["name"] == "appearance"), None)
+
+
 def cnn_backbone(model_dir) -> str:
-    """The model's frame-CNN backbone, or the default one when the model has no appearance stream."""
-    from actcap.models.recognizer import Recognizer
-
-    cfg = Recognizer.load(model_dir).config
-    return next((s["backbone"] for s in cfg.streams if s["name"] == "appearance"), "efficientnet_lite0")
-
-
-def has_cnn(model_dir) -> bool:
-    from actcap.models.recognizer import Recognizer
-
-    return any(s["name"] == "appearance" for s in Recognizer.load(model_dir).config.streams)
+    """The frame CNN to time: the model's, or the default backbone when the model has none."""
+    return model_cnn(model_dir) or "efficientnet_lite0"
 
 
 def cnn_timing_model(backbone: str, workdir: Path, head: str = "lstm", num_frames: int = 16) -> Path:
@@ -194,7 +193,7 @@ def bench_engines(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     out["features_median_rel_diff"] = {
         k: round(float(np.median(np.linalg.norm(f - ref, axis=1) / np.linalg.norm(ref, axis=1))), 6)
         for k, f in feats.items()}
-    if has_cnn(model_dir):
+    if model_cnn(model_dir) is not None:
         predictors = {k: Predictor.load(model_dir, engine=e) for k, e in ENGINES.items()}
         agree, prob_gap = dict.fromkeys(ENGINES, 0), dict.fromkeys(ENGINES, 0.0)
         for path in clips:  # the path `actcap predict` takes
@@ -222,7 +221,7 @@ def bench_stream(model_dir, clips: list[Path], plan: BenchPlan, every: int = 3) 
     frames = np.concatenate([frames] * (1 + plan.stream_frames // len(frames)))[: plan.stream_frames]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        cnn_model = model_dir if has_cnn(model_dir) else cnn_timing_model(cnn_backbone(model_dir), Path(tmp))
+        cnn_model = model_dir if model_cnn(model_dir) else cnn_timing_model(cnn_backbone(model_dir), Path(tmp))
         runs = {"stream": cnn_model} | ({} if cnn_model == model_dir else {"model_stream": model_dir})
         for prefix, path in runs.items():
             p = Predictor.load(path)
@@ -281,7 +280,7 @@ def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     from actcap.predict import Predictor
     from actcap.streams import create_stream
 
-    if has_cnn(model_dir):
+    if model_cnn(model_dir):
         stream = next(s for s in Predictor.load(model_dir).streams if s.name == "appearance")
     else:
         stream = create_stream("appearance", backbone=cnn_backbone(model_dir))
@@ -420,7 +419,7 @@ def run_bench(model: str | Path | None = None, data: str | Path | None = None, q
                  ("batching", lambda: bench_batching(plan)),
                  ("serve", lambda: {"serve": bench_serve.bench_serve(model_dir, clips[0], plan.serve_requests,
                                                                       stream_seconds=plan.live_seconds)})]
-        if plan.decode and not has_cnn(model_dir):  # the service once more, with a frame CNN in the model
+        if plan.decode and not model_cnn(model_dir):  # the service once more, with a frame CNN in the model
             steps.append(("serve_cnn", lambda: {"serve_cnn": bench_serve.bench_serve(
                 cnn_timing_model(cnn_backbone(model_dir), Path(tmp)), clips[0], plan.serve_requests,
                 stream_seconds=plan.live_seconds)}))

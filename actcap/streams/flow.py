@@ -51,7 +51,10 @@ class FlowStream(Stream):
 
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         cur = to_gray_small(frames, self.width)  # (T, h, w)
-        prev = self._previous_gray(frames, previous_frames(frames, previous), cur)
+        if previous is None:  # each frame's predecessor is the one before it in `frames` (the first its own)
+            prev = np.concatenate([cur[:1], cur[:-1]])
+        else:
+            prev = self._previous_gray(frames, previous_frames(frames, previous), cur)
         return np.stack([self._pooled(p, c) for p, c in zip(prev, cur)]).astype(np.float32)  # (T, dim)
 
     def _previous_gray(self, frames: np.ndarray, previous: np.ndarray, cur: np.ndarray) -> np.ndarray:
