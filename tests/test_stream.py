@@ -18,6 +18,24 @@ def receive_prediction(ws) -> dict:
     return msg
 
 
+def stream_and_flush(client, frames) -> dict:
+    """Send `frames` on one /stream connection, then "flush"; the prediction that answers it."""
+    with client.websocket_connect("/stream") as ws:
+        ws.receive_json()
+        for f in frames:
+            ws.send_bytes(encode(f))
+        ws.send_text("flush")
+        return receive_prediction(ws)
+
+
+def pushed_one_at_a_time(predictor, frames) -> dict:
+    """The Predictor's own live stream fed the same frames one by one, directly (no service)."""
+    live = predictor.new_stream()
+    for f in frames:
+        live.push(f)
+    return live.predict()
+
+
 def test_ready_message(make_client):
     with make_client().websocket_connect("/stream") as ws:
         assert ws.receive_json() == {"type": "ready", "model": "tiny", "window": 8, "every": 3, "interval_ms": 150.0,
@@ -28,16 +46,8 @@ def test_ready_message(make_client):
 def test_flush_matches_the_predictors_live_stream(make_client):
     client = make_client(**QUIET)
     frames = moving_frames(11, seed=1)
-    with client.websocket_connect("/stream") as ws:
-        ws.receive_json()
-        for f in frames:
-            ws.send_bytes(encode(f))
-        ws.send_text("flush")
-        got = receive_prediction(ws)
-    want = client.app.state.service.predictor.new_stream()  # the same code path, fed directly
-    for f in frames:
-        want.push(f)
-    want = want.predict()
+    got = stream_and_flush(client, frames)
+    want = pushed_one_at_a_time(client.app.state.service.predictor, frames)  # the same code path, fed directly
     assert got["top_k"] == want["top_k"] and got["caption"] == want["caption"]
     assert (got["frames_received"], got["frames_used"], got["frames_dropped"]) == (11, 8, 0)  # window of 8 kept
     assert got["fps"] > 0 and got["latency_ms"] >= 0 and got["timing_ms"] >= 0
@@ -156,12 +166,7 @@ def test_a_fast_sender_has_frames_dropped_not_queued(make_client, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(predictor, "features", slow)
-    with client.websocket_connect("/stream") as ws:
-        ws.receive_json()
-        for f in moving_frames(12, seed=6):
-            ws.send_bytes(encode(f))
-        ws.send_text("flush")
-        got = receive_prediction(ws)
+    got = stream_and_flush(client, moving_frames(12, seed=6))
     assert got["frames_dropped"] > 0
     assert got["frames_received"] + got["frames_dropped"] == 12  # every frame either processed or dropped
 
@@ -178,18 +183,10 @@ def test_queued_frames_go_through_the_streams_as_one_batch_with_the_same_answer(
 
     monkeypatch.setattr(predictor, "features", slow)
     frames = moving_frames(9, seed=8)
-    with client.websocket_connect("/stream") as ws:
-        ws.receive_json()
-        for f in frames:
-            ws.send_bytes(encode(f))
-        ws.send_text("flush")
-        got = receive_prediction(ws)
+    got = stream_and_flush(client, frames)
     monkeypatch.undo()
     assert sum(batches) == 9 and max(batches) > 1  # every frame once; the backlog in batches
-    one_by_one = predictor.new_stream()
-    for f in frames:
-        one_by_one.push(f)
-    want = one_by_one.predict()
+    want = pushed_one_at_a_time(predictor, frames)
     assert [t["label"] for t in got["top_k"]] == [t["label"] for t in want["top_k"]]
     assert [t["confidence"] for t in got["top_k"]] == pytest.approx([t["confidence"] for t in want["top_k"]],
                                                                      abs=1e-4)
