@@ -25,6 +25,30 @@ def check_thwc(frames: np.ndarray, what: str = "frames") -> np.ndarray:
     return frames
 
 
+MAX_WORKING_SIDE = 640
+"""Longest side, in pixels, of a frame as actcap holds it after decoding. Larger frames (720p, 4K, big uploads)
+are reduced as soon as they are decoded, before the next one is read, so memory is bounded by the frame count
+alone; nothing downstream needs more (the CNN sees 224-260 px squares, optical flow 160 px wide). HMDB51 and
+UCF101 (320x240) and UTD-MHAD (640x480) clips are kept as they are."""
+
+
+def working_size(height: int, width: int, max_side: int = MAX_WORKING_SIDE) -> tuple[int, int]:
+    """(height, width) of a frame reduced so that its longest side is at most `max_side`, aspect ratio kept
+    (each side at least 1 pixel); frames already within the bound keep their size."""
+    longest = max(height, width)
+    if longest <= max_side:
+        return height, width
+    return max(1, round(height * max_side / longest)), max(1, round(width * max_side / longest))
+
+
+def shrink_to_working(frame: np.ndarray, max_side: int = MAX_WORKING_SIDE) -> np.ndarray:
+    """One (H, W, 3) uint8 frame reduced to `working_size` with the area filter; returned as is when within it."""
+    h, w = working_size(frame.shape[0], frame.shape[1], max_side)
+    if (h, w) == frame.shape[:2]:
+        return frame
+    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+
+
 def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(T, H, W, 3) → (T, h, w, 3) with (h, w) = size; area filter when shrinking.
 

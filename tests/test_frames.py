@@ -39,3 +39,20 @@ def test_wrong_frames_are_named(bad, expected):
     with pytest.raises(ValueError, match="frames must be") as e:
         check_thwc(bad)
     assert expected in str(e.value)
+
+
+def test_working_size_bounds_the_longest_side_and_keeps_small_frames():
+    from actcap.frames import MAX_WORKING_SIDE, shrink_to_working, working_size
+
+    assert MAX_WORKING_SIDE == 640
+    assert working_size(480, 640) == (480, 640)  # UTD-MHAD: unchanged
+    assert working_size(240, 320) == (240, 320)  # HMDB51 / UCF101: unchanged
+    assert working_size(720, 1280) == (360, 640)
+    assert working_size(1280, 720) == (640, 360)  # portrait
+    assert working_size(2160, 3840) == (360, 640)
+    assert working_size(16, 4096) == (2, 640)  # a sliver keeps at least one pixel a side
+    big = np.full((720, 1280, 3), 7, np.uint8)
+    small = shrink_to_working(big)
+    assert small.shape == (360, 640, 3) and small.dtype == np.uint8 and (small == 7).all()
+    same = np.zeros((480, 640, 3), np.uint8)
+    assert shrink_to_working(same) is same
