@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from actcap.cli.common import add_open_set_arg
 from actcap.serve.settings import ENV_VARS, ServeSettings, flag
 
 # largest WebSocket message accepted: one live frame (a 2048x2048 JPEG is a few MiB)
@@ -27,6 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--host", default=d.host, help=f"interface to bind (default {d.host}; 0.0.0.0 = all "
                                                   "interfaces, i.e. reachable from the network)")
     p.add_argument("--port", type=int, default=d.port, help=f"TCP port (default {d.port})")
+    add_open_set_arg(p, "use")
     limits = p.add_argument_group("limits (each also read from its environment variable)")
     for name, kind, text in (("max_frames", int, "image files per request"),
                              ("max_upload_mb", float, "MiB per request body"),
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = resolve_settings(model=args.model, engine=args.engine, host=args.host, port=args.port,
                                 max_frames=args.max_frames, max_upload_mb=args.max_upload_mb,
-                                max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers)
+                                max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers,
+                                open_set=args.open_set)
     Recognizer.load(resolve_model_dir(settings.model))  # a bad model: one-line error here, not a lifespan traceback
     if settings.host in ("0.0.0.0", "::"):
         print(f"warning: listening on all interfaces ({settings.host}); anyone on the network can use the "

@@ -69,7 +69,7 @@ class Service:
 
 def load_service(settings: ServeSettings) -> Service:
     path = resolve_model_dir(settings.model)
-    predictor = Predictor.load(path, engine=settings.engine)
+    predictor = Predictor.load(path, engine=settings.engine, open_set=settings.open_set)
     # one throw-away prediction builds the frame-CNN engine now (ONNX export on a first run), not during
     # the first request, and never lazily in two threads at once
     predictor.predict_frames(np.zeros((2, 64, 64, 3), np.uint8))

@@ -42,6 +42,8 @@ class ServeSettings:
     """Interface to bind; 0.0.0.0 exposes the service to the network, so it is never the default."""
     port: int = 5000
     """TCP port."""
+    open_set: bool = True
+    """Answer state "unknown" when the model's open-set score says so (`--open-set off`: never)."""
     max_frames: int = 64
     """Most image files one POST /predict may carry; more is refused with 413 (the model samples its own count)."""
     max_upload_mb: float = 32.0
