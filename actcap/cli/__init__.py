@@ -1,6 +1,6 @@
 """`actcap` command line: one subcommand per pipeline stage.
 
-    actcap train | evaluate | predict | caption | serve | export | bench
+    actcap train | evaluate | predict | caption | serve | export | bench | cv | teach | models
 
 Each subcommand lives in its own module with `add_parser(subparsers)` and `run(args) -> int`.
 Only this layer prints; library code logs.
@@ -15,7 +15,7 @@ import sys
 
 from actcap import __version__
 
-COMMANDS = ["train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv"]
+COMMANDS = ["train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv", "teach", "models"]
 
 
 def build_parser() -> argparse.ArgumentParser:
