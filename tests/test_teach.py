@@ -229,3 +229,25 @@ def test_a_failed_job_keeps_the_store_as_it_was(tmp_path, clips):
         teach(TeachRequest("arrows", ex, "none"), store, store.shipped)
     assert str(e.value).startswith("videos[]: 1 example video(s) could not be read: broken.avi: ")
     assert store.names() == [SHIPPED] and list((tmp_path / "home" / "staging").iterdir()) == []
+
+
+# --- the command line --------------------------------------------------------------------------------------
+
+def test_cli_teach_models_and_predict_by_name(tmp_path, clips, monkeypatch, capsys):
+    from actcap.cli import main
+
+    monkeypatch.setenv("ACTCAP_HOME", str(tmp_path / "home"))
+    folder = clips["left"][0].parent
+    assert main(["teach", "--name", "arrows", "--base", "none", "--group-by", r"_p(\d+)_", f"left={folder}",
+                 *(f"right={p}" for p in clips["right"])]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["model"], out["path"], out["classes"], out["check"]) == (
+        "arrows", str(tmp_path / "home" / "models" / "arrows"), ["left", "right"], "leave-one-person-out")
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"models in {tmp_path / 'home'} (`--model NAME` uses one; * = what `actcap serve` starts with)"
+    assert lines[1].split()[:2] == ["*", "default"] and lines[2].split()[0] == "arrows"
+    assert main(["predict", "--model", "arrows", str(clips["right"][1])]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "arrows"
+    assert main(["teach", "--name", "x", "--base", "none", f"left={folder}", f"up={tmp_path / 'nope'}"]) == 2
+    assert capsys.readouterr().err == f"error: up={tmp_path / 'nope'}: no such file or folder\n"

@@ -63,7 +63,9 @@ class Teaching:
             if key not in self.loaded:
                 if len(self.loaded) >= CACHED_MODELS:
                     self.loaded.pop(next(iter(self.loaded)))
-                self.loaded[key] = Predictor.load(path, engine=self.settings.engine, name=name)
+                # the shipped one keeps its folder's name (default_model), as when a server starts with it
+                self.loaded[key] = Predictor.load(path, engine=self.settings.engine,
+                                                  name=name if name != SHIPPED else None)
             return self.loaded[key]
 
     def activate(self, name: str) -> None:

@@ -11,7 +11,6 @@ examples plus the new ones, with the base model's own training settings.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from actcap.data.folders import ClipRecord
+from actcap.fileio import atomic_path
 
 EXAMPLES_FILE = "examples.safetensors"
 FORMAT = "actcap-examples-1"
@@ -57,9 +57,8 @@ def save_examples(ex: Examples, path: str | Path) -> Path:
                "lengths": torch.from_numpy(lengths)}
     meta = {"format": FORMAT, "labels": json.dumps(ex.labels), "groups": json.dumps(ex.groups),
             "names": json.dumps(ex.names), "streams": json.dumps(ex.streams), "max_frames": str(ex.max_frames)}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path
 
 

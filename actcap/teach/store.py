@@ -18,10 +18,11 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from actcap.fileio import atomic_write_json
 
 log = logging.getLogger(__name__)
 SHIPPED = "default"
@@ -60,13 +61,6 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 class ModelStore:
     def __init__(self, root: str | Path | None = None, shipped: str | Path = SHIPPED_DIR):
         self.root = Path(root) if root is not None else home_dir()
@@ -85,7 +79,7 @@ class ModelStore:
         problem = name_problem(name)
         if problem:
             raise ValueError(problem)
-        write_json_atomic(staged / TEACH_FILE, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+        atomic_write_json(staged / TEACH_FILE, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                       time.gmtime()), **info})
         self.models.mkdir(parents=True, exist_ok=True)
         target = self.models / name
@@ -142,7 +136,7 @@ class ModelStore:
     def activate(self, name: str) -> Path:
         path = self.get_path(name)
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.root / "active.json", {"model": name})
+        atomic_write_json(self.root / "active.json", {"model": name})
         return path
 
     def delete(self, name: str) -> None:
