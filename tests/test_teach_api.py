@@ -132,7 +132,8 @@ def test_lifecycle_and_serving_during_a_job(teach_client, videos):
 # --- a real job end to end: models, model=NAME, activate, persistence, delete --------------------------------
 
 def test_teach_use_activate_restart_delete(teach_client, videos, make_client, tmp_path):
-    r = teach_client.post("/teach", **form(videos, name="arrows", **{"people[]": [n.split("_")[1] for _, n, _ in videos]}))
+    people = [n.split("_")[1] for _, n, _ in videos]
+    r = teach_client.post("/teach", **form(videos, name="arrows", **{"people[]": people}))
     job = wait_job(teach_client, r.json()["job"])
     assert job["state"] == "done", job
     assert job["metrics"]["method"] == "leave-one-person-out"
