@@ -154,14 +154,16 @@ def test_docs_show_swagger_ui_5_which_renders_openapi_3_1(client):
 
 # --- no server paths in any reply ------------------------------------------------------------------------------
 
-def server_paths(tiny_model_dir: Path) -> list[str]:
-    return [str(tiny_model_dir), str(tiny_model_dir.parent), tempfile.gettempdir(), str(Path.home()),
+def server_paths(tiny_model_dir: Path, home: Path) -> list[str]:
+    return [str(tiny_model_dir), str(tiny_model_dir.parent), str(home), tempfile.gettempdir(), str(Path.home()),
             str(Path(__file__).resolve().parents[1]), "site-packages", "/tmp/", "actcap-upload-"]
 
 
-def test_no_reply_names_a_server_path(client, tiny_model_dir, write_video, tmp_path):
+def test_no_reply_names_a_server_path(make_client, tiny_model_dir, write_video, tmp_path):
+    client = make_client(home=tmp_path / "home")  # the model store: GET /models lists what is in it
     short = write_video(tmp_path / "short.avi", moving_frames(3, seed=8)).read_bytes()
-    replies = [client.get(u).text for u in ("/health", "/labels", "/openapi.json", "/docs", "/redoc", "/nope")]
+    replies = [client.get(u).text for u in ("/health", "/labels", "/openapi.json", "/docs", "/redoc", "/nope",
+                                            "/models")]
     replies += [client.post("/predict", files=frame_files(moving_frames(3, seed=2))).text,
                 client.post("/predict", files={"video": ("short.avi", short, "video/x-msvideo")}).text,
                 client.post("/predict", files={"video": ("cut.avi", short[: len(short) // 2], "video/avi")}).text,
@@ -176,9 +178,10 @@ def test_no_reply_names_a_server_path(client, tiny_model_dir, write_video, tmp_p
         ws.send_bytes(encode(moving_frames(1, seed=3)[0]))
         ws.send_text("flush")
         replies.append(str(ws.receive_json()))
-    assert "short.avi" in replies[7]  # the warning names the client's file instead
+    assert "short.avi" in replies[8]  # the warning names the client's file instead
+    assert '"name":"default"' in replies[6]  # the shipped model is listed, by name only
     for reply in replies:
-        for path in server_paths(tiny_model_dir):
+        for path in server_paths(tiny_model_dir, tmp_path / "home"):
             assert path not in reply, (path, reply)
 
 
