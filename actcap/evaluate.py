@@ -8,7 +8,6 @@ confusion_matrix.png and confusion_matrix.csv. Features come from the same cache
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.engine import cache_root
 from actcap.features import FeatureCache
+from actcap.fileio import atomic_write_json
 from actcap.metrics import classification_metrics, write_confusion
 from actcap.models.recognizer import Recognizer
 from actcap.reliability import honesty_report
@@ -62,7 +62,7 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     metrics["predictions"] = [{"clip": str(r.path), "label": r.label, "predicted": classes[int(i)]}
                               for r, i in zip(data.records, probs.argmax(1))]
     if out is not None:
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        atomic_write_json(out / "metrics.json", metrics)
         write_confusion(metrics, out)
     return metrics
 

@@ -26,7 +26,7 @@ from actcap.data.folders import ClipRecord
 from actcap.data.splits import get_groups
 from actcap.data.video import open_clip
 from actcap.features import FeatureCache, kept_indices
-from actcap.held_out import fit_head, held_out_answers, outputs
+from actcap.held_out import fit_head, held_out_answers, one_thread, outputs
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.negatives import blend, make_negative
 from actcap.openset import DEFAULT_SCORE, auroc, create_score, list_scores, threshold_for
@@ -74,6 +74,11 @@ def _frames(r: ClipRecord, max_frames: int) -> np.ndarray:
 def open_set_protocol(records: list[ClipRecord], classes: list[str], cfg: TrainConfig, group_by: str,
                       score_names: tuple[str, ...] = tuple(list_scores()), negatives: bool = True) -> dict:
     """Every (left-out action, left-out group) fold; figures per score, per action and their mean."""
+    with one_thread():
+        return _protocol(records, classes, cfg, group_by, score_names, negatives)
+
+
+def _protocol(records, classes, cfg, group_by, score_names, negatives) -> dict:
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     cache = FeatureCache(cfg.cache_dir, streams, cfg.max_frames)
     data = load_features(records, classes, cache, cfg.num_frames, cfg.progress)
@@ -114,6 +119,7 @@ def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg,
     for name in score_names:
         s = create_score(name).fit(em_tr, lg_tr, np.array(y_tr))
         out["scores"][name] = {"threshold": threshold_for(held["scores"][name]),
+                               "held_out": held["scores"][name].tolist(),
                                "known": s.score(em_k, lg_k).tolist(), "unknown": s.score(em_u, lg_u).tolist(),
                                "negatives": s.score(em_n, lg_n).tolist() if negs else []}
     return out

@@ -50,19 +50,26 @@ def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[i
 
 
 def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.ndarray], out: Path | None = None,
-                   title: str = "") -> dict:
-    """ECE over several folds' calibrated answers: [(logits, temperature)] per fold, pooled."""
+                   title: str = "", accepted: list[np.ndarray] | None = None) -> dict:
+    """ECE over several folds' calibrated answers: [(logits, temperature)] per fold, pooled; with `accepted`
+    masks, the known accuracy that counts only clips answered as an action with the right label."""
     probs = np.concatenate([softmax(lg / t) for lg, t in logits_t])
     raw = np.concatenate([softmax(lg) for lg, _ in logits_t])
     y = np.concatenate(labels)
     if out is not None:
         plot_reliability(probs, y, Path(out) / "reliability.png", title)
-    return {"ece_uncalibrated": expected_calibration_error(raw, y), "ece": expected_calibration_error(probs, y),
-            "reliability": reliability_bins(probs, y)}
+    report = {"ece_uncalibrated": expected_calibration_error(raw, y), "ece": expected_calibration_error(probs, y),
+              "reliability": reliability_bins(probs, y)}
+    if accepted is not None:
+        ok = np.concatenate(accepted)
+        report.update({"known_accuracy": float((ok & (probs.argmax(1) == y)).mean()),
+                       "known_rejected": float(1 - ok.mean())})
+    return report
 
 
-def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float], np.ndarray]:
-    """A cross-validation fold's model on its validation clips: ((logits, temperature), labels)."""
+def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float], np.ndarray, np.ndarray]:
+    """A cross-validation fold's model on its validation clips: ((logits, temperature), labels, accepted) where
+    accepted says which clips the open-set score lets through as an action (all, without one)."""
     from actcap.engine import cache_root
     from actcap.features import FeatureCache
     from actcap.streams import create_streams
@@ -72,5 +79,10 @@ def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float
     streams = create_streams(model.config.streams, engine=cfg.engine, model_dir=model_dir)
     data = load_features(records, model.config.classes, FeatureCache(cfg.cache_dir or cache_root(), streams,
                                                                      cfg.max_frames), cfg.num_frames, False)
-    logits, _ = outputs(model, data.features)
-    return (logits, float(model.config.calibration.get("temperature", 1.0))), np.array(data.labels)
+    logits, emb = outputs(model, data.features)
+    accepted = np.ones(len(logits), bool)
+    spec = model.config.open_set
+    if spec:
+        tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
+        accepted = create_score(spec["score"]).load(tensors).score(emb, logits) <= spec["threshold"]
+    return (logits, float(model.config.calibration.get("temperature", 1.0))), np.array(data.labels), accepted

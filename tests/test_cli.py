@@ -38,7 +38,7 @@ def test_train_writes_run_dir_and_resume_continues(motion_dataset, tmp_path, cap
     assert config["train"]["epochs"] == 3 and config["actcap_version"] == "0.1.0"
     # calibrated on held-out people (s1, s2: the training side), and an open-set threshold by the documented rule
     assert config["calibration"]["held_out_folds"] == 2 and config["calibration"]["temperature"] > 0
-    assert config["open_set"]["score"] == "knn" and config["open_set"]["rule"].startswith("quantile 0.95")
+    assert config["open_set"]["score"] == "prototype" and config["open_set"]["rule"].startswith("quantile 0.95")
     metrics = json.loads((out / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3]
     assert metrics["validation"]["num_clips"] == 4  # subject 3: two clips per class

@@ -102,11 +102,11 @@ def test_training_stores_temperature_and_threshold_that_survive_saving(trained, 
     model = trained
     cal, spec = model.config.calibration, model.config.open_set
     assert cal["held_out_folds"] == 4 and cal["held_out_clips"] == 36 and 0.05 <= cal["temperature"] <= 20
-    assert spec["score"] == "knn" and spec["threshold"] > 0 and "quantile 0.95" in spec["rule"]
+    assert spec["score"] == "prototype" and spec["threshold"] > 0 and "quantile 0.95" in spec["rule"]
     model.save(tmp_path / "m")
     loaded = Recognizer.load(tmp_path / "m")
     assert loaded.config.open_set == spec and set(loaded.extra_tensors) == {"open_set.bank"}
-    assert loaded.extra_tensors["open_set.bank"].shape == (36, D)
+    assert loaded.extra_tensors["open_set.means"].shape == (3, D)
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +138,12 @@ def test_open_set_off_never_answers_unknown(trained, tmp_path):
     assert [judge(_slots(x, 0.05)).state for x in _ood(3, seed=6)] == ["action"] * 3
     switched_off = Judge(trained, open_set=False)
     assert switched_off(_slots(_ood(1, seed=7)[0], 0.05)).open_set_score is None
+
+
+def test_one_clip_per_class_is_saved_uncalibrated_with_a_warning(tmp_path, caplog):
+    feats, labels = _clips(1, seed=0)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=1, progress=False)
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean"))
+    fit_honesty(model, feats, labels, None, cfg)
+    assert (model.config.calibration, model.config.open_set, model.extra_tensors) == ({}, {}, {})
+    assert "too few clips to hold any out with every class still in training" in caplog.text

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     s = cross_validate(records, class_names(records), cfg, args.group_by, args.groups_per_fold,
                        [tuple(p.split("/")) for p in args.pairs], args.compare_random)
     print_json({k: s[k] for k in ("config", "mean_top1", "std_top1", "pairs")}
+               | {k: round(s["calibration"][k], 4) for k in ("known_accuracy", "known_rejected")}
                | {"ece": round(s["calibration"]["ece"], 4),
                   "ece_uncalibrated": round(s["calibration"]["ece_uncalibrated"], 4)}
                | {"folds": {",".join(f["val_groups"]): round(f["top1"], 3) for f in s["folds"]},
