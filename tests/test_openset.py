@@ -105,7 +105,7 @@ def test_training_stores_temperature_and_threshold_that_survive_saving(trained, 
     assert spec["score"] == "prototype" and spec["threshold"] > 0 and "quantile 0.95" in spec["rule"]
     model.save(tmp_path / "m")
     loaded = Recognizer.load(tmp_path / "m")
-    assert loaded.config.open_set == spec and set(loaded.extra_tensors) == {"open_set.bank"}
+    assert loaded.config.open_set == spec and set(loaded.extra_tensors) == {"open_set.means"}
     assert loaded.extra_tensors["open_set.means"].shape == (3, D)
 
 
