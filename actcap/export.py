@@ -187,6 +187,7 @@ class BundlePredictor:
 def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = False, calibration=None) -> dict:
     """Write the bundle for the model in `model_dir` (None: the shipped model) to `out`; return its config."""
     from actcap.engine import prepare_onnx
+    from actcap.fileio import atomic_write_json
     from actcap.predict import Predictor
 
     out = Path(out)
@@ -213,13 +214,13 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
               "head": {"file": "head.onnx", "name": cfg.head, "input": "features (B, T, ΣD)", "output": "probs (B, C)"},
               "captions": dict(cfg.captions), "actcap_version": cfg.actcap_version,
               "files": {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}}
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_json(out / "config.json", config)
     shutil.copyfile(Path(__file__), out / "runner.py")
     flow_note = (" (this model's flow stream also needs actcap and OpenCV)"
                  if any(s["name"] == "flow" for s in streams) else "")
     (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), n=cfg.num_frames, flow_note=flow_note))
     config["verification"] = verify_bundle(out, predictor)
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_json(out / "config.json", config)
     log.info("exported %s to %s", model_dir, out)
     return config
 
