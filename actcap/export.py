@@ -26,9 +26,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 BUNDLE_FORMAT = "actcap-onnx-bundle/1"
-# measured tolerances (docs/benchmarks.md): ONNX Runtime fp32 vs torch eager on real frames
-FP32_FEATURE_ATOL = 1e-3
-PROB_ATOL = 1e-3
 
 
 # --- running a bundle: numpy + onnxruntime --------------------------------------------------------------
@@ -237,14 +234,14 @@ def export_head(model, path: Path) -> Path:
         def forward(self, x):
             return self.m(x).softmax(-1)
 
-    from actcap.engine import quiet_export
+    from actcap.engine import OPSET, quiet_export
 
     cfg = model.config
     x = torch.zeros(1, cfg.num_frames, cfg.feature_dim)
     with quiet_export():
         torch.onnx.export(Probs(model.eval()).eval(), x, str(path), input_names=["features"],
                           output_names=["probs"], dynamic_axes={"features": {0: "b"}, "probs": {0: "b"}},
-                          opset_version=17, dynamo=False)
+                          opset_version=OPSET, dynamo=False)
     return path
 
 

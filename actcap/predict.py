@@ -35,8 +35,13 @@ DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:
-    """`--model` if given, else the model shipped inside the package."""
+    """`--model` if given (a run directory, or the name of a taught model: see actcap/teach/store.py), else
+    the model shipped inside the package."""
     if model is not None:
+        from actcap.teach.store import is_model_name, resolve_taught
+
+        if not Path(model).exists() and is_model_name(str(model)):
+            return resolve_taught(str(model))
         return Path(model)
     if not (DEFAULT_MODEL / "config.json").is_file():
         raise ModelFileError(f"no model given and the shipped default model is missing ({DEFAULT_MODEL}); "

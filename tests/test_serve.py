@@ -23,7 +23,8 @@ from actcap.serve.settings import ServeSettings, resolve_settings
 NO_FILES = ("no files received; send images in form field 'frames[]' (or 'frames') or one video in field "
             "'video', as multipart/form-data")
 ACCEPTED = ("accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), "
-            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video)")
+            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video), "
+            "'model' (a model name from GET /models)")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_docs_and_openapi_describe_predict(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert set(body["properties"]) == {"frames[]", "video", "order", "timeline"}
+    assert set(body["properties"]) == {"frames[]", "video", "order", "timeline", "model"}
     assert {"200", "400", "413", "422"} <= set(spec["paths"]["/predict"]["post"]["responses"])
     assert {"/health", "/labels", "/predict"} <= set(spec["paths"])
 

@@ -14,17 +14,6 @@ from actcap.data.video import VideoError, VideoFileClip, open_clip
 from actcap.serve.settings import source
 
 CLASSES = ["clap", "swipe_left", "swipe_right", "throw", "wave"]  # the tiny model's (serve_fixtures)
-# geometry's flow fix makes every size work; until it lands, a non-integer scale crashes cv2.resize in the flow
-# stream (issue 10: "cv2.resize(..., INTER_AREA) on the 8-channel flow-vote array asserts cn <= 4")
-# (the tiny model's flow is 32 px wide: 240 → 32 for the upright phone video, 306 → 32, 360 → 32)
-FLOW_SCALE_CRASH = {"mp4_h264_phone_rotated_90", "mp4_306x256", "mp4_720x1280_portrait"}
-FLOW_XFAIL = pytest.mark.xfail(reason="flow stream: cv2.resize(INTER_AREA) of the 8-channel vote array asserts "
-                                      "cn <= 4 on a non-integer scale (issue 10, the `geometry` fix)",
-                               raises=Exception, strict=False)
-
-
-def _cases():
-    return [pytest.param(c, id=c.name, marks=[FLOW_XFAIL] if c.name in FLOW_SCALE_CRASH else []) for c in TORTURE]
 
 
 def test_corpus_has_the_kinds_issue_10_asks_for():
@@ -53,7 +42,7 @@ def test_reader(case, torture_corpus):
     np.testing.assert_array_equal(np.stack(list(clip.iter_frames())), frames)  # the timeline's reader agrees
 
 
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", TORTURE, ids=[c.name for c in TORTURE])
 def test_cli_predict(case, torture_corpus, tiny_model_dir, capsys):
     path = torture_corpus[case.name]
     rc = main(["predict", str(path), "--model", str(tiny_model_dir)])
@@ -70,7 +59,7 @@ def test_cli_predict(case, torture_corpus, tiny_model_dir, capsys):
         assert any(case.warning in w for w in answer["warnings"]), answer["warnings"]
 
 
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", TORTURE, ids=[c.name for c in TORTURE])
 def test_service_predict(case, torture_corpus, client):
     path = torture_corpus[case.name]
     r = client.post("/predict", files={"video": (path.name, path.read_bytes(), "application/octet-stream")})

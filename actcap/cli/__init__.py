@@ -1,6 +1,6 @@
 """`actcap` command line: one subcommand per pipeline stage.
 
-    actcap train | evaluate | predict | caption | serve | export | bench
+    actcap train | evaluate | predict | caption | serve | export | bench | cv | teach | models
 
 Each subcommand lives in its own module with `add_parser(subparsers)` and `run(args) -> int`.
 Only this layer prints; library code logs.
@@ -16,7 +16,7 @@ import sys
 
 from actcap import __version__
 
-COMMANDS = ["train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv"]
+COMMANDS = ["train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv", "teach", "models"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"actcap.cli.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"actcap.cli.{name}":
-                raise
-            continue  # a stage not built yet
-        module.add_parser(sub)
+        importlib.import_module(f"actcap.cli.{name}").add_parser(sub)  # a missing module is a packaging bug: fail
     return parser
 
 

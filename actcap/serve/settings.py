@@ -64,13 +64,20 @@ class ServeSettings:
     """Live frames waiting to be processed per connection; when a client sends faster, the oldest is dropped."""
     stream_idle_s: float = 60.0
     """A live connection that sends nothing for this long is closed, freeing its slot."""
+    home: Path | None = None
+    """Where taught models are kept (None: $ACTCAP_HOME or the user data folder; see actcap/teach/store.py)."""
+    base_model: Path | None = None
+    """The model whose actions and training examples POST /teach with base=default extends (None: the shipped
+    one); it needs an examples.safetensors beside its config.json."""
+    max_teach_mb: float = 256.0
+    """Most bytes one POST /teach body (all its example videos) may have, in MiB; more is refused with 413."""
 
     def __post_init__(self):
         issues = []
         for name in ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue"):
             if getattr(self, name) < 1:
                 issues.append(f"{source(name)} must be at least 1; got {getattr(self, name)}")
-        for name in ("max_upload_mb", "stream_interval_ms", "stream_idle_s"):
+        for name in ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb"):
             if not getattr(self, name) > 0:
                 issues.append(f"{source(name)} must be greater than 0; got {getattr(self, name)}")
         if not self.stream_min_interval_ms >= 0:
