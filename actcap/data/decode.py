@@ -75,11 +75,9 @@ def _video_stream(container, path: Path):
     return stream
 
 
-def iter_decoded(path: Path, scan: FrameScan | None = None) -> Iterator[np.ndarray]:
-    """Every frame that decodes, in presentation order, upright RGB at working size; a packet the decoder
-    refuses is skipped (counted in `scan`), and reading stops where the container can no longer be demuxed."""
-    scan = scan if scan is not None else FrameScan()
-    to_rgb = VideoReformatter()
+def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
+    """Every frame that decodes, in presentation order; a packet the decoder refuses is skipped (counted in
+    `scan`), and decoding stops where the container can no longer be demuxed."""
     with av.open(str(path)) as container:
         stream = _video_stream(container, path)
         scan.header = max(0, stream.frames)
@@ -102,15 +100,22 @@ def iter_decoded(path: Path, scan: FrameScan | None = None) -> Iterator[np.ndarr
                 continue
             for frame in frames:
                 scan.decoded += 1
-                yield to_upright_rgb(frame, to_rgb)
+                yield frame
     if scan.first_bad is None:
         scan.first_bad = scan.decoded
 
 
+def iter_decoded(path: Path) -> Iterator[np.ndarray]:
+    """The frames `scan_frames` counts, one at a time: upright RGB at working size."""
+    to_rgb = VideoReformatter()
+    for frame in _decode_tolerantly(path, FrameScan()):
+        yield to_upright_rgb(frame, to_rgb)
+
+
 def scan_frames(path: Path) -> FrameScan:
-    """Decode a whole file once (nothing kept) and report what decodes; see FrameScan."""
+    """Decode a whole file once (no frame converted or kept) and report what decodes; see FrameScan."""
     scan = FrameScan()
-    for _ in iter_decoded(path, scan):
+    for _ in _decode_tolerantly(path, scan):
         pass
     return scan
 
