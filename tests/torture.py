@@ -40,10 +40,11 @@ def scene(t: int, h: int, w: int, seed: int = 0) -> np.ndarray:
 
 def encode(path: Path, frames: np.ndarray, codec: str, pix_fmt: str = "yuv420p", fps: int = 15,
            container: str | None = None, options: dict | None = None, pts: list[int] | None = None,
-           gray: bool = False) -> Path:
-    """Write `frames` (T, H, W, 3) with a PyAV encoder; `pts` in milliseconds makes a variable frame rate."""
+           gray: bool = False, muxer: dict | None = None) -> Path:
+    """Write `frames` (T, H, W, 3) with a PyAV encoder (`options`) and muxer (`muxer` options); `pts` in
+    milliseconds makes a variable frame rate."""
     h, w = frames.shape[1:3]
-    with av.open(str(path), "w", format=container) as out:
+    with av.open(str(path), "w", format=container, options=muxer or {}) as out:
         stream = out.add_stream(codec, rate=fps, options=options or {})
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         if pts is not None:
@@ -201,6 +202,12 @@ TORTURE = [
     Case("webm_vp9_mediarecorder", ".webm",
          lambda p: encode(p, scene(20, 120, 160), "libvpx-vp9", container="webm", options={"deadline": "realtime",
                                                                                               "cpu-used": "8"}),
+         size=(120, 160), frames=20),
+    Case("webm_vp8_live_no_duration", ".webm",  # MediaRecorder streams: no duration, no cues, no frame count
+         lambda p: encode(p, scene(20, 120, 160), "libvpx", fps=30, container="webm", muxer={"live": "1"}),
+         size=(120, 160), frames=20),
+    Case("mp4_fragmented", ".mp4",  # a browser's or a camera's streamed MP4: empty moov, one index per fragment
+         _mp4(120, 160, t=20, options={"preset": "veryfast", "g": "8"}, muxer={"movflags": "frag_keyframe+empty_moov"}),
          size=(120, 160), frames=20),
     Case("mkv_h264", ".mkv", _mp4(120, 160), size=(120, 160), frames=16),
     Case("mov_h264", ".mov", _mp4(120, 160), size=(120, 160), frames=16),
