@@ -133,7 +133,7 @@ class Predictor:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
         t0 = time.perf_counter()
         n = len(clip)
-        warnings = []
+        warnings = list(clip.warnings)
         if n < self.num_frames:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
                             "frames were repeated")
@@ -192,7 +192,7 @@ class Predictor:
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
                                   min_confidence=min_confidence, captions=self.captions)
-        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=[])
+        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=list(clip.warnings))
         out.update(timeline.to_dict())
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

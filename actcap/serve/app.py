@@ -26,6 +26,8 @@ from actcap import __version__
 from actcap.caption import caption_for
 from actcap.predict import Predictor
 from actcap.serve import stream, teach, uploads
+from actcap.serve.docs import add_docs
+from actcap.serve.hosts import HostCheck, resolve_allowed_hosts
 from actcap.serve.schemas import Error, Health, Labels, Limits, Prediction
 from actcap.serve.settings import ServeSettings
 from actcap.serve.uploads import UploadError
@@ -95,11 +97,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         app.state.service.teaching.jobs.close()
         app.state.service = None
 
-    app = FastAPI(title="actcap", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="actcap", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Human action recognition with natural-language captions. The page is at `/`.")
+    app.add_middleware(HostCheck, allowed=resolve_allowed_hosts(settings.host, settings.allowed_hosts))
     app.add_exception_handler(UploadError, _upload_error)
     app.add_exception_handler(Exception, _internal_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_docs(app)  # /docs and /redoc from files in the environment, never a CDN
     app.include_router(teach.router)
 
     @app.get("/", include_in_schema=False)
@@ -111,7 +115,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         """Whether the model is loaded and warmed up, which model it is, and the service's limits."""
         s: Service = request.app.state.service
         p, cfg = s.predictor, s.settings
-        return {"status": "ready", "model": p.name, "model_path": str(s.model_path), "classes": len(p.classes),
+        return {"status": "ready", "model": p.name, "classes": len(p.classes),
                 "num_frames": p.num_frames, "streams": [st.name for st in p.streams],
                 "live_streams": s.live_streams, "version": __version__,
                 "limits": Limits(max_frames=cfg.max_frames, max_upload_mb=cfg.max_upload_mb,

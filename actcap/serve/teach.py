@@ -87,7 +87,9 @@ class Teaching:
             self.activate(SHIPPED)
 
     def models(self) -> list[dict]:
-        return [{**m, "active": m["name"] == self.service.active_name} for m in self.store.list_models()]
+        # the store's "path" is for `actcap models` on the server's own terminal; replies never show server paths
+        return [{**{k: v for k, v in m.items() if k != "path"}, "active": m["name"] == self.service.active_name}
+                for m in self.store.list_models()]
 
 
 def _teaching(request: Request) -> Teaching:
@@ -187,9 +189,12 @@ def _check_videos(req: TeachRequest) -> None:
 def get_job(job_id: str, request: Request) -> dict:
     """A teach job: state (queued, running, done, failed), progress 0..1, message, model, metrics."""
     try:
-        return _teaching(request).jobs.get(job_id).to_dict()
+        job = _teaching(request).jobs.get(job_id).to_dict()
     except UnknownJobError as e:
         raise UploadError(404, str(e)) from None
+    # a failed job's message is its error's text, which may name files in the model store
+    store = str(_teaching(request).store.root)
+    return {**job, "message": job["message"].replace(store, "(model store)")} if job.get("message") else job
 
 
 @router.get("/models")

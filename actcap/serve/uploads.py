@@ -215,7 +215,7 @@ def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
             _check_video_size(path, video.name, settings.max_pixels)
             yield open_clip(path)
         except VideoError as e:
-            raise UploadError(422, f"{video.name}: {e.reason}") from None
+            raise UploadError(422, f"{video.name}: {hide_temp_path(e.reason, path, video.name)}") from None
 
 
 def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
@@ -230,7 +230,13 @@ def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
                                f"({source('max_pixels')})")
 
 
+def hide_temp_path(text: str, path: Path, name: str) -> str:
+    """`text` with the upload's temporary file named as the client named it, and no trace of the temporary
+    folder: a client never learns a path on the server."""
+    return text.replace(str(path), name).replace(str(path.parent), "(upload)")
+
+
 def rename_temp_paths(result: dict, clip: Clip, name: str) -> dict:
     """Predictor warnings name the clip's path; a client should read its own file name instead."""
-    result["warnings"] = [w.replace(str(clip.path), name) for w in result.get("warnings", [])]
+    result["warnings"] = [hide_temp_path(w, Path(clip.path), name) for w in result.get("warnings", [])]
     return result
