@@ -35,8 +35,13 @@ DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:
-    """`--model` if given, else the model shipped inside the package."""
+    """`--model` if given (a run directory, or the name of a taught model: see actcap/teach/store.py), else
+    the model shipped inside the package."""
     if model is not None:
+        from actcap.teach.store import is_model_name, resolve_taught
+
+        if not Path(model).exists() and is_model_name(str(model)):
+            return resolve_taught(str(model))
         return Path(model)
     if not (DEFAULT_MODEL / "config.json").is_file():
         raise ModelFileError(f"no model given and the shipped default model is missing ({DEFAULT_MODEL}); "
@@ -131,7 +136,7 @@ class Predictor:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
         t0 = time.perf_counter()
         n = len(clip)
-        warnings = []
+        warnings = list(clip.warnings)
         if n < self.num_frames:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
                             "frames were repeated")
@@ -190,7 +195,7 @@ class Predictor:
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
                                   min_confidence=min_confidence, captions=self.captions)
-        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=[])
+        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=list(clip.warnings))
         out.update(timeline.to_dict())
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

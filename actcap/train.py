@@ -149,8 +149,11 @@ def _load_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer) -
 
 
 def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[ClipRecord],
-          classes: list[str]) -> dict:
-    """Train and save the best model into cfg.out; returns the final metrics dict."""
+          classes: list[str], extra: LabelledFeatures | None = None) -> dict:
+    """Train and save the best model into cfg.out; returns the final metrics dict.
+
+    `extra`: training clips whose features are already at hand (a taught model's examples, see
+    actcap/teach), added to `train_records`; their features must come from the same streams."""
     cfg.check()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -159,6 +162,9 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.max_frames)
     tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
     va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
+    if extra is not None:
+        tr = LabelledFeatures(tr.features + extra.features, tr.labels + extra.labels, tr.records + extra.records,
+                              tr.skipped + extra.skipped, tr.short + extra.short)
     if not tr.features:
         raise ValueError("no training clip could be read; see the skipped list above")
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import httpx
 import pytest
-from serve_fixtures import encode, moving_frames
+from serve_fixtures import encode, moving_frames, serve
 
-from actcap.serve import ServeSettings, create_app
+from actcap.serve import ServeSettings
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -34,29 +31,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
 TIMEOUT_MS = 60_000
-
-
-@contextmanager
-def serve(settings: ServeSettings):
-    """uvicorn in a background thread; yields the base URL once the model is loaded."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 180
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start (see the log above)")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +169,25 @@ def test_timeline_renderer_and_text_only_rendering(launch, tiny_url):
         assert page.text_content("#narrative") == result["narrative"]
         page.evaluate("r => render(r)", {**result, "segments": None})
         assert page.locator("#timeline").is_hidden()
+
+
+def test_api_docs_render_with_no_network(launch, tiny_url):
+    """/docs and /redoc in a browser that may reach nothing but this server: both render the API."""
+    ctx = launch().new_context()
+    outside = []
+    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(tiny_url)
+              else (outside.append(route.request.url), route.abort()))
+    try:
+        page = ctx.new_page()
+        page.goto(f"{tiny_url}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("actcap", timeout=TIMEOUT_MS)
+        expect(page.locator(".opblock-summary-path", has_text="/predict")).to_be_visible(timeout=TIMEOUT_MS)
+        page.goto(f"{tiny_url}/redoc")
+        expect(page.locator("h1", has_text="actcap")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.get_by_text("/predict").first).to_be_attached(timeout=TIMEOUT_MS)
+    finally:
+        ctx.close()
+    assert outside == []
 
 
 def test_webcam_streams_live_captions(launch, tiny_url):

@@ -23,7 +23,8 @@ from actcap.serve.settings import ServeSettings, resolve_settings
 NO_FILES = ("no files received; send images in form field 'frames[]' (or 'frames') or one video in field "
             "'video', as multipart/form-data")
 ACCEPTED = ("accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), "
-            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video)")
+            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video), "
+            "'model' (a model name from GET /models)")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def same_answer(got: dict, want: dict) -> None:
 def test_health_says_ready_and_which_model(make_client, tiny_model_dir):
     r = make_client(max_frames=10, max_streams=2).get("/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "model": "tiny", "model_path": str(tiny_model_dir), "classes": 5,
+    assert r.json() == {"status": "ready", "model": "tiny", "classes": 5,  # a name, never a path on the server
                         "num_frames": TINY_FRAMES, "streams": ["flow"], "live_streams": 0, "version": "0.1.0",
                         "limits": {"max_frames": 10, "max_upload_mb": 32.0, "max_pixels": 4194304,
                                    "max_streams": 2}}
@@ -59,7 +60,7 @@ def test_docs_and_openapi_describe_predict(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert set(body["properties"]) == {"frames[]", "video", "order", "timeline"}
+    assert set(body["properties"]) == {"frames[]", "video", "order", "timeline", "model"}
     assert {"200", "400", "413", "422"} <= set(spec["paths"]["/predict"]["post"]["responses"])
     assert {"/health", "/labels", "/predict"} <= set(spec["paths"])
 
