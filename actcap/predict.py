@@ -114,9 +114,12 @@ class Predictor:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
                             "frames were repeated")
         idx = self._frames_to_read(n)
-        # the frame before each one only for streams that compare frames (as features.read_for decodes it)
-        prev = frames[previous_indices(idx)] if any(s.uses_previous for s in self.streams) else None
-        probs = self._probs(self.features(frames[idx], prev))
+        if idx == list(range(n)):  # every frame in order (dense sampling, up to 64): each one's predecessor is
+            probs = self._probs(self.features(frames))  # the frame before it, so no (T, H, W, 3) copies are made
+        else:
+            # the frame before each one only for streams that compare frames (as features.read_for decodes it)
+            prev = frames[previous_indices(idx)] if any(s.uses_previous for s in self.streams) else None
+            probs = self._probs(self.features(frames[idx], prev))
         return self.result(probs, frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
