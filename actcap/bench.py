@@ -359,7 +359,7 @@ def bench_decode(clips: list[Path], plan: BenchPlan, workdir: Path) -> dict:
     """OpenCV sequential, OpenCV seeking and PyAV (actcap's reader) fetching 16 frames + the frame before each."""
     import cv2
 
-    from actcap.data.video import read_packets
+    from actcap.data.decode import read_packets
 
     def opencv_seek(path, wanted):
         cap, out, pos = cv2.VideoCapture(str(path)), {}, -1

@@ -130,9 +130,11 @@ class Predictor:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
                             "frames were repeated")
         idx = self._frames_to_read(n)
-        prev = frames[previous_indices(idx)]  # the frame before each: flow and the motion level compare them
-        return self.result(self._verdict(self.inputs(frames[idx], prev)), frames_received=n,
-                           frames_used=len(set(idx)), warnings=warnings,
+        if idx == list(range(n)):  # every frame in order (dense sampling, up to 64): each one's predecessor is
+            inputs = self.inputs(frames)  # the frame before it, so no (T, H, W, 3) copies are made
+        else:  # the frame before each: flow and the motion level compare them
+            inputs = self.inputs(frames[idx], frames[previous_indices(idx)])
+        return self.result(self._verdict(inputs), frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
     def _frames_to_read(self, n: int) -> list[int]:
@@ -148,7 +150,7 @@ class Predictor:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
         t0 = time.perf_counter()
         n = len(clip)
-        warnings = []
+        warnings = list(clip.warnings)
         if n < self.num_frames:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
                             "frames were repeated")
@@ -210,7 +212,8 @@ class Predictor:
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
                                   min_confidence=min_confidence, captions=self.captions,
                                   states=[v.state for v in verdicts])
-        out = self.result(self.judge.combine(verdicts), frames_received=n, frames_used=n, warnings=[])
+        out = self.result(self.judge.combine(verdicts), frames_received=n, frames_used=n,
+                          warnings=list(clip.warnings))
         out.update(timeline.to_dict())
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-# fixtures of the engine/export tests and of the service tests, available to every test module
-pytest_plugins = ["onnx_fixtures", "serve_fixtures"]
+# fixtures of the engine/export tests, the service tests and the decode-torture corpus, for every test module
+pytest_plugins = ["onnx_fixtures", "serve_fixtures", "torture"]
 
 
 @pytest.fixture(scope="session", autouse=True)
