@@ -58,13 +58,14 @@ def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter) -> np.ndarray
 class FrameScan:
     """What decoding a whole file found: `decoded` frames, `packets` demuxed, `damaged` packets the decoder
     refused (skipped), `first_bad` the frame number where decoding first failed or ended, `header` the frame
-    count the container stores (0 when it stores none: Matroska, WebM)."""
+    count the container stores (0 when it stores none: Matroska, WebM), `fps` its average frame rate."""
 
     decoded: int = 0
     packets: int = 0
     damaged: int = 0
     first_bad: int | None = None
     header: int = 0
+    fps: float | None = None
 
 
 def _video_stream(container, path: Path):
@@ -81,6 +82,8 @@ def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
     with av.open(str(path)) as container:
         stream = _video_stream(container, path)
         scan.header = max(0, stream.frames)
+        rate = stream.average_rate or stream.guessed_rate
+        scan.fps = float(rate) if rate else None
         packets = container.demux(stream)
         while True:
             try:
