@@ -62,6 +62,31 @@ def encode(path: Path, frames: np.ndarray, codec: str, pix_fmt: str = "yuv420p",
     return path
 
 
+def resolution_change(path: Path) -> Path:
+    """An H.264 MKV whose picture drops from 160x120 to 128x96 after 10 frames (a browser recording adapting
+    to load): two encoders' packets, in-band headers, muxed into one stream that declares 160x120."""
+    packets, codecs = [], []
+    for start, frames in ((0, scene(10, 120, 160)), (10, scene(10, 96, 128, seed=1))):
+        codec = av.CodecContext.create("libx264", "w")
+        codec.width, codec.height, codec.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        codec.time_base = Fraction(1, 15)
+        codec.options = {"preset": "veryfast", "x264-params": "repeat-headers=1", "bf": "0"}
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = start + i
+            packets += codec.encode(frame)
+        packets += codec.encode(None)
+        codecs.append(codec)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("h264", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.extradata = codecs[0].extradata
+        for packet in packets:
+            packet.stream, packet.time_base = stream, Fraction(1, 15)
+            out.mux(packet)
+    return path
+
+
 # --- byte patches for damaged AVIs and rotated MP4s ---------------------------------------------------------
 
 def _patch_u32(data: bytearray, at: int, value: int) -> None:
@@ -220,6 +245,7 @@ TORTURE = [
          lambda p: _quiet_svt() and encode(p, scene(12, 120, 160), "libsvtav1", options={"preset": "12"}),
          size=(120, 160), frames=12),
     Case("mkv_h264", ".mkv", _mp4(120, 160), size=(120, 160), frames=16),
+    Case("mkv_h264_resolution_change", ".mkv", resolution_change, size=(120, 160), frames=20),
     Case("mov_h264", ".mov", _mp4(120, 160), size=(120, 160), frames=16),
     Case("mp4_h264_10bit", ".mp4", _mp4(120, 160, pix_fmt="yuv420p10le"), size=(120, 160), frames=16),
     Case("mp4_h264_444", ".mp4", _mp4(120, 160, pix_fmt="yuv444p"), size=(120, 160), frames=16),
