@@ -42,6 +42,8 @@ def add_parser(sub) -> None:
         limits.add_argument(flag(name), type=kind, metavar="N",
                             help=f"{text} (default {default}; env {ENV_VARS[name]})")
     limits.add_argument("--workers", type=int, metavar="N", help=f"inference calls at once (default {d.workers})")
+    limits.add_argument("--max-teach-mb", type=float, metavar="N",
+                        help=f"MiB per POST /teach body, all its example videos (default {d.max_teach_mb:g})")
     p.set_defaults(run=run)
 
 
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(model=args.model, engine=args.engine, host=args.host, port=args.port,
                                 max_frames=args.max_frames, max_upload_mb=args.max_upload_mb,
                                 max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers,
-                                allowed_hosts=args.allowed_hosts)
+                                allowed_hosts=args.allowed_hosts, max_teach_mb=args.max_teach_mb)
     Recognizer.load(resolve_model_dir(settings.model))  # a bad model: one-line error here, not a lifespan traceback
     if settings.host in ("0.0.0.0", "::"):
         print(f"warning: listening on all interfaces ({settings.host}); anyone on the network can use the "
