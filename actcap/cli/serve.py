@@ -43,7 +43,8 @@ def add_parser(sub) -> None:
         default = f"{default:g}" if isinstance(default, float) else default
         limits.add_argument(flag(name), type=kind, metavar="N",
                             help=f"{text} (default {default}; env {ENV_VARS[name]})")
-    limits.add_argument("--workers", type=int, metavar="N", help=f"inference calls at once (default {d.workers})")
+    limits.add_argument("--workers", type=int, metavar="N",
+                        help=f"inference calls (with decoding) at once (default {d.workers})")
     limits.add_argument("--max-teach-mb", type=float, metavar="N",
                         help=f"MiB per POST /teach body, all its example videos (default {d.max_teach_mb:g})")
     p.set_defaults(run=run)
