@@ -128,7 +128,7 @@ def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg,
 def summarize(folds: list[dict], classes: list[str], score_names) -> dict:
     """Per score and left-out action: AUROC (known vs left-out action, and vs negatives), known accuracy
     (accepted and right), unknown and negative rejection; ECE of the calibrated known answers."""
-    result = {"folds": len(folds), "scores": {}}
+    result = {"folds": len(folds), "scores": {}, "fold_details": folds}  # raw scores: other threshold rules
     for name in score_names:
         per_action = {}
         for action in classes:

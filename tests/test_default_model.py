@@ -55,6 +55,7 @@ def test_shipped_model_recognises_real_clips(clip, label):
         pytest.skip("../shared/data is not here")
     out = Predictor.load().predict_paths([SHARED / clip])
     assert out["prediction"] == label, out
+    assert out["state"] == "action" and out["motion"] > 0.004, out
 
 
 @pytest.mark.slow
@@ -74,7 +75,32 @@ def test_timeline_narrates_two_real_actions_in_order(tmp_path):
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     out = Predictor.load().predict_timeline(open_clip(joined))
-    labels = [s["label"] for s in out["segments"]]
+    labels = [s["label"] for s in out["segments"] if s["state"] == "action"]
     assert labels[0] == "wave" and labels[-1] == "clap", out["segments"]
     assert out["narrative"].startswith("A person waves") and "claps their hands" in out["narrative"]
     assert out["narrative"].index("waves") < out["narrative"].index("claps")
+
+
+def test_blank_and_frozen_frames_are_idle_not_an_action():
+    p = Predictor.load()
+    blank = np.full((16, 480, 640, 3), 128, np.uint8)  # once "swiping left" at 0.94
+    frozen = np.repeat(np.random.default_rng(0).integers(0, 255, (1, 480, 640, 3), dtype=np.uint8), 16, axis=0)
+    for frames in (blank, frozen):
+        out = p.predict_frames(frames)
+        assert (out["state"], out["caption"], out["motion"]) == ("idle", "Nobody is moving.", 0.0)
+        assert out["prediction"] in CLASSES
+
+
+@pytest.mark.slow
+def test_a_still_person_is_idle():
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not here")
+    from actcap.data.video import open_clip
+
+    p = Predictor.load()
+    clip = open_clip(SHARED / "wave" / "a3_s1_t1_color.avi")
+    still = clip.read(list(range(6)))  # the person stands still before waving
+    out = p.predict_frames(still)
+    assert out["state"] == "idle" and out["motion"] < 0.004, out
+    frozen = np.repeat(clip.read([20]), 16, axis=0)  # a frozen frame in the middle of the wave
+    assert p.predict_frames(frozen)["state"] == "idle"
