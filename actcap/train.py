@@ -28,6 +28,7 @@ from actcap.data.folders import ClipRecord
 from actcap.engine import cache_root
 from actcap.features import FeatureCache
 from actcap.fileio import atomic_write_bytes, atomic_write_json
+from actcap.held_out import calibrate_run
 from actcap.metrics import classification_metrics, plot_curve, write_confusion
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.streams import create_stream
@@ -214,6 +215,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         state["epoch"] = epoch
         _save_checkpoint(out, model, opt, state)
 
+    calibrate_run(out, cfg, tr.features, tr.labels, tr.records)  # confidence and "unknown" (held_out.py)
     return _finish(out, state, va, classes, cfg, tr)
 
 

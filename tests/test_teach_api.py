@@ -183,3 +183,14 @@ def test_teach_use_activate_restart_delete(teach_client, videos, make_client, tm
     r = again.delete("/models/arrows")
     assert r.status_code == 200 and [m["name"] for m in r.json()["models"]] == ["default"]
     assert again.get("/health").json()["model"] == "default_model"  # the deleted active one: back to shipped
+
+
+def test_a_damaged_active_model_falls_back_to_the_shipped_one(make_client, tmp_path, caplog):
+    home = tmp_path / "home"
+    (home / "models" / "broken").mkdir(parents=True)
+    (home / "models" / "broken" / "teach.json").write_text("{}")  # listed, but config.json and weights are gone
+    (home / "active.json").write_text('{"model": "broken"}')
+    client = make_client(model=None, home=home)
+    assert client.get("/health").json()["model"] == "default_model"
+    assert "the active model broken cannot be loaded" in caplog.text
+    assert [m["name"] for m in client.get("/models").json()["models"]] == ["default"]

@@ -157,3 +157,28 @@ def test_4k_frames_are_reduced_as_they_are_decoded(torture_corpus, monkeypatch, 
 def test_large_images_in_a_folder_are_reduced(tmp_path, write_frame_folder):
     folder = write_frame_folder(tmp_path / "clip", scene(2, 800, 1000))
     assert open_clip(folder).read([0, 1]).shape == (2, 512, 640, 3)
+
+
+def test_extraction_over_a_tree_skips_only_files_that_cannot_be_read(torture_corpus, tmp_path):
+    from actcap.features import FeatureCache
+    from actcap.streams.flow import FlowStream
+
+    names = ["avi_mpeg4_header_plus_one", "avi_mpeg4_damaged_packet", "webm_vp8_mediarecorder",
+             "avi_mpeg4_cut_short", "png_named_mp4"]
+    paths = [torture_corpus[n] for n in names]
+    feats, skipped = FeatureCache(tmp_path / "cache", [FlowStream(grid=2, width=32)], 64).extract(
+        paths, progress=False)
+    assert list(feats) == paths[:3]
+    assert [f.num_source_frames for f in feats.values()] == [24, 23, 20]
+    assert skipped == [(str(paths[3]), CASES["avi_mpeg4_cut_short"].error),
+                       (str(paths[4]), CASES["png_named_mp4"].error)]
+
+
+@pytest.mark.parametrize("name", ["avi_mpeg4_damaged_packet", "mp4_one_frame", "mp4_h264_vfr", "mp4_3840x2160"])
+def test_timeline_answers_and_keeps_the_warnings(name, torture_corpus, tiny_model_dir, capsys):
+    path = torture_corpus[name]
+    assert main(["predict", str(path), "--model", str(tiny_model_dir), "--timeline"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["frames_received"] == CASES[name].frames and answer["prediction"] in CLASSES
+    recovered = CASES[name].recovered
+    assert answer["warnings"] == ([f"{path}: {recovered}"] if recovered else [])

@@ -179,7 +179,11 @@ class VideoFileClip(Clip):
             raise VideoError(self.path, IMAGE_REASON.format(kind=kind))
         self.warnings: list[str] = []
         self._scan: FrameScan | None = None  # set when the header could not be trusted
-        cap = self._open()
+        try:
+            cap = self._open()
+        except VideoError as e:
+            self._open_with_pyav(e)
+            return
         try:
             fps = cap.get(cv2.CAP_PROP_FPS)
             self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else None
@@ -199,6 +203,17 @@ class VideoFileClip(Clip):
             raise VideoError(self.path, "OpenCV could not open the file (not a video or unsupported codec)")
         return cap
 
+    def _open_with_pyav(self, refusal: VideoError) -> None:
+        """A file OpenCV can't open may still decode with PyAV's FFmpeg (it has more decoders); else `refusal`."""
+        try:
+            scan = scan_frames(self.path)
+        except av.FFmpegError:
+            raise refusal from None
+        if not scan.decoded:
+            raise refusal
+        log.info("%s: OpenCV could not open the file; PyAV decodes %d frames", self.path, scan.decoded)
+        self.fps, self._len, self._scan = scan.fps, scan.decoded, scan
+
     def _recount(self, count: int, opencv_ok: bool) -> None:
         """Decode the whole file once and make the frames that decode the clip (see the class docstring)."""
         try:
@@ -213,8 +228,8 @@ class VideoFileClip(Clip):
         self._len = n
         if n == count and not scan.damaged and opencv_ok:
             return  # OpenCV's seek was off, not the file: keep the exact fast paths
-        self._scan = scan
-        if scan.header or scan.damaged:
+        self._scan = scan  # OpenCV's reader disagrees with the file (or can't decode it, as AV1): PyAV reads it
+        if scan.damaged or (scan.header and n != count):
             plural = "s" if scan.damaged > 1 else ""
             skipped = f" ({scan.damaged} damaged packet{plural} skipped)" if scan.damaged else ""
             message = f"{self.path}: the header reports {count} frames; {n} decode{skipped}; using the {n} that do"

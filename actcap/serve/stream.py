@@ -26,6 +26,7 @@ import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from actcap.data.video import ImageDecodeError, decode_image_bytes
+from actcap.frames import shrink_to_working
 from actcap.serve.schemas import LivePrediction
 from actcap.serve.settings import source
 from actcap.serve.teach import resolve_model
@@ -184,7 +185,8 @@ class Session:
         frames, errors = [], []
         for data, number in batch:
             try:
-                frames.append(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels))
+                # reduced to working size before the next frame is decoded: a connection holds small frames
+                frames.append(shrink_to_working(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels)))
             except ImageDecodeError as e:
                 errors.append(f"{e.name}: {e.reason}")
         if not frames:

@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
+from actcap.models.recognizer import ModelFileError, Recognizer
 from actcap.predict import Predictor
 from actcap.serve.settings import ServeSettings
 from actcap.serve.uploads import UploadError, limit_body
@@ -65,7 +66,8 @@ class Teaching:
                     self.loaded.pop(next(iter(self.loaded)))
                 # the shipped one keeps its folder's name (default_model), as when a server starts with it
                 self.loaded[key] = Predictor.load(path, engine=self.settings.engine,
-                                                  name=name if name != SHIPPED else None)
+                                                  name=name if name != SHIPPED else None,
+                                                  open_set=self.settings.open_set)
             return self.loaded[key]
 
     def activate(self, name: str) -> None:
@@ -242,4 +244,11 @@ def startup_model(settings: ServeSettings) -> tuple[Path, str | None]:
     if model is not None and (Path(model).exists() or not is_model_name(str(model))):
         return Path(model), None
     name = str(model) if model is not None else store.get_active()
-    return store.get_path(name), name
+    path = store.get_path(name)
+    if model is None and name != SHIPPED:
+        try:  # the remembered model may have been damaged by hand: serve the shipped one rather than nothing
+            Recognizer.load(path)
+        except (ModelFileError, OSError, ValueError) as e:
+            log.warning("the active model %s cannot be loaded (%s); starting with the shipped model", name, e)
+            return store.shipped, SHIPPED
+    return path, name

@@ -31,6 +31,7 @@ from actcap.data.video import (
     natural_key,
     open_clip,
 )
+from actcap.frames import shrink_to_working
 from actcap.serve.settings import ServeSettings, source
 
 FRAME_FIELDS = ("frames[]", "frames")
@@ -169,31 +170,40 @@ def _named(upload: UploadFile, index: int) -> NamedFile:
 # --- decoding (blocking: called in a worker thread) -----------------------------------------------------
 
 def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.ndarray, list[str]]:
-    """Decode every image to RGB; frames of another size are resized to the first good frame's size.
+    """Decode every image to RGB at working size; frames of another size are resized to the first good frame's.
 
-    Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422) listing every file that failed.
+    Memory is bounded by design: each image is checked against max_pixels from its header, decoded, and
+    reduced to working size (longest side <= 640, `actcap.frames.shrink_to_working`) before the next one is
+    decoded, straight into the one (T, H, W, 3) array returned; so a request holds at most `max_frames` working
+    frames plus one full-size image. Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422)
+    listing every file that failed.
     """
-    decoded, problems = [], []
-    for f in files:
+    out, sizes, problems = None, [], []
+    for i, f in enumerate(files):
         try:
-            decoded.append(decode_image_bytes(f.data, f.name, settings.max_pixels))
+            frame = shrink_to_working(decode_image_bytes(f.data, f.name, settings.max_pixels))  # (h, w, 3)
         except ImageDecodeError as e:
             problems.append(f"{e.name}: {e.reason}")
+            continue
+        if out is None:  # the first good frame sets the size of all
+            out = np.empty((len(files),) + frame.shape, np.uint8)  # (T, H, W, 3)
+        sizes.append((i, frame.shape[:2]))
+        if not problems:  # once a file failed the request is refused: the others are only checked
+            # same rule as ImageListClip for image files on disk: area filter to frame 0's size
+            h, w = out.shape[1:3]
+            out[i] = frame if frame.shape[:2] == (h, w) else cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
     if problems:
         listed = "; ".join(problems[:MAX_LISTED]) + ("; …" if len(problems) > MAX_LISTED else "")
         raise UploadError(422, f"{len(problems)} of {len(files)} file{'s' if len(files) > 1 else ''} could not be "
                                f"used: {listed}")
-    h, w = decoded[0].shape[:2]
-    resized = [i for i, im in enumerate(decoded) if im.shape[:2] != (h, w)]
+    h, w = out.shape[1:3]
+    resized = [i for i, size in sizes if size != (h, w)]
     warnings = []
     if resized:
-        # same rule as ImageListClip for image files on disk: area filter to frame 0's size
-        for i in resized:
-            decoded[i] = cv2.resize(decoded[i], (w, h), interpolation=cv2.INTER_AREA)
         names = ", ".join(files[i].name for i in resized[:5]) + (", …" if len(resized) > 5 else "")
         warnings.append(f"frame sizes differ; {len(resized)} frame{'s' if len(resized) > 1 else ''} ({names}) "
                         f"resized to {w}x{h}, the size of {files[0].name}")
-    return np.stack(decoded), warnings  # (T, H, W, 3)
+    return out, warnings  # (T, H, W, 3)
 
 
 @contextlib.contextmanager

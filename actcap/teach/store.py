@@ -116,7 +116,13 @@ class ModelStore:
                 "path": str(path)}
 
     def list_models(self) -> list[dict]:
-        return [self.get_info(n) for n in self.names()]
+        out = []
+        for n in self.names():
+            try:
+                out.append(self.get_info(n))
+            except (OSError, ValueError, KeyError) as e:  # damaged by hand: listed in the log, not fatal
+                log.warning("skipping model %s in %s: %s", n, self.models, e)
+        return out
 
     # --- the active model and deleting --------------------------------------------------------------
     def get_active(self) -> str:
