@@ -1,0 +1,74 @@
+"""How often the open-set score rejects windows that cut a known action somewhere else than a clip does.
+
+    ACTCAP_CACHE=/path/to/cache python bench/openset_windows.py ../shared/data/utd-mhad-5
+
+Flow features of the clips (cached), then for every left-out action × left-out subject of the open-set
+protocol: prototypes of the normalised 4-segment embedding (what the shipped segments head's `prototype`
+score uses; no head training needed, its input normaliser is the training features' mean/std), the threshold
+by the training rule (0.95 quantile of held-out subjects' scores), and the share rejected of (a) the test
+subject's known clips, (b) 45-frame windows every 5 frames over those clips played forward-back-forward (a
+live window or a timeline window), (c) the left-out action. docs/model-card.md, "Limitations".
+"""
+
+import sys
+
+import numpy as np
+
+from actcap.data.folders import class_names, scan_dataset
+from actcap.data.pooling import slot_features
+from actcap.data.splits import get_groups
+from actcap.engine import cache_root
+from actcap.features import FeatureCache
+from actcap.openset import KNOWN_QUANTILE
+from actcap.train import build_streams, load_features
+
+
+def embedding(f: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    z = (slot_features(f, 16, "dense")[0] - mu) / sd  # (16, D)
+    e = z.reshape(4, 4, -1).mean(1).ravel()  # 4 ordered segment means, as the segments head's fc reads them
+    return e / max(np.linalg.norm(e), 1e-8)
+
+
+def prototypes(feats, labels, mu, sd) -> np.ndarray:
+    e = np.stack([embedding(f, mu, sd) for f in feats])
+    p = np.stack([e[labels == c].mean(0) for c in np.unique(labels)])
+    return p / np.linalg.norm(p, axis=1, keepdims=True)
+
+
+def score(f, protos, mu, sd) -> float:
+    return float(1 - (protos @ embedding(f, mu, sd)).max())
+
+
+def windows(f: np.ndarray, length: int = 45, step: int = 5) -> list[np.ndarray]:
+    looped = np.concatenate([f, f[::-1], f])
+    return [looped[a:a + length] for a in range(0, len(looped) - length, step)]
+
+
+def main(root: str) -> None:
+    records = scan_dataset(root)
+    data = load_features(records, class_names(records), FeatureCache(cache_root(), build_streams(
+        ["flow"], "efficientnet_lite0"), 64), 16, False)
+    groups, labels, feats = np.array(get_groups(data.records, r"_s(\d+)_")), np.array(data.labels), data.features
+    known, looped, unknown = [], [], []
+    for action in range(len(set(labels))):
+        for g in sorted(set(groups)):
+            tr = np.flatnonzero((labels != action) & (groups != g))
+            allf = np.concatenate([feats[i] for i in tr])
+            mu, sd = allf.mean(0), np.maximum(allf.std(0), 1e-3)
+            held = []
+            for h in sorted(set(groups[tr])):
+                fit, out = tr[groups[tr] != h], tr[groups[tr] == h]
+                p = prototypes([feats[i] for i in fit], labels[fit], mu, sd)
+                held += [score(feats[i], p, mu, sd) for i in out]
+            thr = np.quantile(held, KNOWN_QUANTILE)
+            p = prototypes([feats[i] for i in tr], labels[tr], mu, sd)
+            test = np.flatnonzero((labels != action) & (groups == g))
+            known += [score(feats[i], p, mu, sd) > thr for i in test]
+            looped += [score(w, p, mu, sd) > thr for i in test for w in windows(feats[i])]
+            unknown += [score(feats[i], p, mu, sd) > thr for i in np.flatnonzero((labels == action) & (groups == g))]
+    print(f"rejected: known clips {np.mean(known):.3f} ({len(known)}), sliding windows over known clips "
+          f"{np.mean(looped):.3f} ({len(looped)}), left-out action {np.mean(unknown):.3f} ({len(unknown)})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/utd-mhad-5")
