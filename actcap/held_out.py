@@ -148,9 +148,15 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
 def calibrate_run(out, cfg: TrainConfig, features: list[np.ndarray], labels: list[int], records) -> None:
     """train.py's one hook: fit calibration and the open-set score on the run's training clips, and save
     them into the model in `out` (the saved epoch)."""
+    from actcap.data.folders import DatasetError
     from actcap.data.splits import get_groups
 
     model = Recognizer.load(out)
-    groups = get_groups(records, cfg.group_by) if cfg.group_by else None
+    groups = None
+    if cfg.group_by:
+        try:
+            groups = get_groups(records, cfg.group_by)
+        except DatasetError as e:  # e.g. a taught model: the base's subjects plus a user's own clip names
+            log.info("calibration holds out clips, not groups: %s", str(e).splitlines()[0])
     fit_honesty(model, features, labels, groups, cfg)
     model.save(out)

@@ -147,3 +147,18 @@ def test_one_clip_per_class_is_saved_uncalibrated_with_a_warning(tmp_path, caplo
     fit_honesty(model, feats, labels, None, cfg)
     assert (model.config.calibration, model.config.open_set, model.extra_tensors) == ({}, {}, {})
     assert "too few clips to hold any out with every class still in training" in caplog.text
+
+
+def test_clips_the_group_regex_does_not_match_fall_back_to_clip_folds(tmp_path, caplog):
+    from actcap.data.folders import ClipRecord
+    from actcap.held_out import calibrate_run
+
+    feats, labels = _clips(4, seed=0)
+    records = [ClipRecord(Path(f"{CLASSES[y]}_{i}.avi"), CLASSES[y], f"{CLASSES[y]}_{i}")  # no _s<k>_ in names
+               for i, y in enumerate(labels)]
+    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=2, group_by=r"_s(\d+)_", progress=False)
+    Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean")).save(tmp_path)
+    with caplog.at_level("INFO"):
+        calibrate_run(tmp_path, cfg, feats, labels, records)
+    assert "calibration holds out clips, not groups" in caplog.text
+    assert Recognizer.load(tmp_path).config.calibration["held_out_folds"] == 4  # 4 clips per class, dealt
