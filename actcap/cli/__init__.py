@@ -1,6 +1,6 @@
 """`actcap` command line: one subcommand per pipeline stage.
 
-    actcap train | evaluate | predict | caption | serve | export | bench
+    actcap extract | train | evaluate | predict | caption | serve | export | bench
 
 Each subcommand lives in its own module with `add_parser(subparsers)` and `run(args) -> int`.
 Only this layer prints; library code logs.
@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from actcap import __version__
 
-COMMANDS = ["train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv"]
+COMMANDS = ["extract", "train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,11 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(verbose: bool) -> None:
+    """Under torchrun, info comes from rank 0 only; other ranks log warnings, tagged with their rank."""
+    from actcap.distributed import env_rank, is_main_process
+
+    level = logging.DEBUG if verbose else logging.INFO
+    tag = "" if os.environ.get("WORLD_SIZE", "1") == "1" else f"[rank {env_rank()}] "
+    logging.basicConfig(level=level if is_main_process() else max(level, logging.WARNING),
+                        format=f"{tag}%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configure_logging(args.verbose)
     from actcap.cli.common import USER_ERRORS
 
     try:
