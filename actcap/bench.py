@@ -26,6 +26,7 @@ import numpy as np
 
 from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VIDEO_EXTENSIONS, open_clip
+from actcap.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
 ENGINES = {"torch_fp32": "torch", "onnx_fp32": "onnx", "onnx_int8": "onnx-int8"}
@@ -45,6 +46,9 @@ class BenchPlan:
     """How long one client streams to /stream, at 30 frames/s and as fast as it can."""
     decode: bool = True
     """Compare decoders on long MJPEG and H.264 videos."""
+    stream_min_interval_s: float = ServeSettings.stream_min_interval_ms / 1000
+    """Least time between two live-stream predictions, as the service's default (0: predict every `every`
+    frames, however fast they come; what tests use, so their prediction count never depends on speed)."""
 
     @classmethod
     def quick(cls) -> BenchPlan:
@@ -228,7 +232,7 @@ def bench_stream(model_dir, clips: list[Path], plan: BenchPlan, every: int = 3) 
             runs_of = {every: [], 1: []}
             for _ in range(max(1, plan.trials // 3)):  # interleaved, so load from elsewhere hits both alike
                 for batch in runs_of:
-                    runs_of[batch].append(stream_run(p, frames, batch, every))
+                    runs_of[batch].append(stream_run(p, frames, batch, every, plan.stream_min_interval_s))
             for batch, key in ((every, prefix), (1, f"{prefix}_one_at_a_time")):
                 r = sorted(runs_of[batch], key=lambda x: x["fps"])[len(runs_of[batch]) // 2]  # the median run
                 out[f"{key}_fps"], out[f"{key}_refresh_per_s"] = r["fps"], r["refresh_per_s"]
@@ -244,9 +248,13 @@ def bench_stream(model_dir, clips: list[Path], plan: BenchPlan, every: int = 3) 
     return out
 
 
-def stream_run(p, frames: np.ndarray, batch: int, every: int, min_interval_s: float = 0.1) -> dict:
+def stream_run(p, frames: np.ndarray, batch: int, every: int, min_interval_s: float = 0.1,
+               clock=time.perf_counter) -> dict:
     """Push `frames` in batches of `batch`, predicting once `every` new frames arrived and `min_interval_s`
-    passed since the last prediction (the service's policy and defaults); time it all."""
+    passed since the last prediction (the service's policy and defaults); time it all.
+
+    `clock` (seconds) is read at the start, once after each batch, once after each prediction and at the
+    end; tests pass a ticking fake, so the count of predictions never depends on the machine's speed."""
     computed = []  # frames each features() call saw: every pushed frame must be computed exactly once
     features = p.features
     p.features = lambda f, prev=None: computed.append(len(f)) or features(f, prev)
@@ -255,20 +263,22 @@ def stream_run(p, frames: np.ndarray, batch: int, every: int, min_interval_s: fl
         live.push_many(list(frames[:batch]))  # warm up (builds the engine)
         computed.clear()
         predictions, predict_ms, new = 0, [], 0
-        t0 = last = time.perf_counter()
+        t0 = last = clock()
         for i in range(0, len(frames), batch):
             chunk = frames[i : i + batch]
             live.push_many(list(chunk))
             new += len(chunk)
-            if new >= every and time.perf_counter() - last >= min_interval_s:
-                last = time.perf_counter()
+            now = clock()
+            if new >= every and now - last >= min_interval_s:
                 live.predict()
-                predict_ms.append((time.perf_counter() - last) * 1000)
+                last = clock()  # the service measures the interval from when it sent the last update
+                predict_ms.append((last - now) * 1000)
                 predictions, new = predictions + 1, 0
-        wall = time.perf_counter() - t0
+        wall = clock() - t0
     finally:
         del p.features
     return {"fps": round(len(frames) / wall, 1), "refresh_per_s": round(predictions / wall, 1),
+            "predictions": predictions,
             "predict_ms": round(statistics.median(predict_ms), 2) if predict_ms else None,
             "computed_per_frame": round(sum(computed) / len(frames), 3)}
 
@@ -349,7 +359,7 @@ def bench_decode(clips: list[Path], plan: BenchPlan, workdir: Path) -> dict:
     """OpenCV sequential, OpenCV seeking and PyAV (actcap's reader) fetching 16 frames + the frame before each."""
     import cv2
 
-    from actcap.data.video import read_packets
+    from actcap.data.decode import read_packets
 
     def opencv_seek(path, wanted):
         cap, out, pos = cv2.VideoCapture(str(path)), {}, -1

@@ -120,13 +120,17 @@ def load(url: str, files: list[tuple[str, bytes]], clients: int, requests: int) 
             "errors": len(errors), **({"first_error": errors[0]} if errors else {})}
 
 
-def stream_load(url: str, frames: list[bytes], fps: float, seconds: float) -> dict:
-    """One live client on /stream sending JPEG frames at `fps` for `seconds`:
-    predictions received per second, frames the server processed per second, latency and drops."""
+def stream_load(url: str, frames: list[bytes], fps: float, seconds: float, patience_s: float = 300) -> dict:
+    """One live client on /stream sending JPEG frames at `fps` for `seconds`, then "flush": frames sent
+    per second (never more than `fps`), frames the server processed per second and predictions received
+    per second (both up to the prediction that covers the last frame), latency and drops.
+
+    Waiting for that last prediction, rather than a fixed moment, keeps the figures meaningful on a loaded
+    machine; `patience_s` only stops a server that never answers from hanging the benchmark."""
     from websockets.sync.client import connect
 
     ws_url = url.replace("http://", "ws://") + "/stream"
-    updates, lock = [], threading.Lock()
+    updates, arrived = [], threading.Condition()
     with connect(ws_url, max_size=None) as ws:
         ws.recv()  # ready
 
@@ -134,8 +138,9 @@ def stream_load(url: str, frames: list[bytes], fps: float, seconds: float) -> di
             for message in ws:
                 m = json.loads(message)
                 if m.get("type") == "prediction":
-                    with lock:
+                    with arrived:
                         updates.append(m)
+                        arrived.notify()
 
         reader = threading.Thread(target=receive, daemon=True)
         reader.start()
@@ -143,18 +148,22 @@ def stream_load(url: str, frames: list[bytes], fps: float, seconds: float) -> di
         while time.perf_counter() - t0 < seconds:
             ws.send(frames[sent % len(frames)])
             sent += 1
-            time.sleep(max(0.0, t0 + sent / fps - time.perf_counter()))
+            time.sleep(max(0.0, t0 + sent / fps - time.perf_counter()))  # so the n-th frame goes at n/fps or later
         wall = time.perf_counter() - t0
-        time.sleep(0.3)  # the last updates
+        ws.send("flush")  # the frames still queued get their prediction now
+        with arrived:
+            # every frame sent was either processed (frames_received) or dropped for a newer one
+            if not arrived.wait_for(lambda: updates and updates[-1]["frames_received"]
+                                    + updates[-1]["frames_dropped"] >= sent, timeout=patience_s):
+                raise RuntimeError(f"/stream: no prediction covering the {sent} frames sent came within "
+                                   f"{patience_s:g} s of the end; the server is stuck or far too slow")
+            done, got = time.perf_counter() - t0, list(updates)
         ws.close()
         reader.join(timeout=5)
-    with lock:
-        got = list(updates)
-    processed = got[-1]["frames_received"] if got else 0
-    return {"sent_fps": round(sent / wall, 1), "processed_fps": round(processed / wall, 1),
-            "updates_per_s": round(len(got) / wall, 1),
-            "latency_p50_ms": round(float(np.median([m["latency_ms"] for m in got])), 1) if got else None,
-            "frames_dropped": got[-1]["frames_dropped"] if got else None}
+    return {"sent_fps": round(sent / wall, 1), "processed_fps": round(got[-1]["frames_received"] / done, 1),
+            "updates_per_s": round(len(got) / done, 1),
+            "latency_p50_ms": round(float(np.median([m["latency_ms"] for m in got])), 1),
+            "frames_dropped": got[-1]["frames_dropped"]}
 
 
 def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: str | None = None,

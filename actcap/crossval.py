@@ -10,7 +10,6 @@ swipe_right). `--compare-random` also runs the naive random 80/20 clip split on 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
 from actcap.data.splits import leave_groups_out_folds, split_by_fraction
+from actcap.fileio import atomic_write_json
 from actcap.metrics import pair_accuracy, write_confusion
 from actcap.train import train
 
@@ -64,5 +64,5 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
         tr, va = split_by_fraction(records, 0.2, None, cfg.seed)
         summary["random_80_20_top1"] = train(replace(cfg, out=out / "random_80_20"), tr, va, classes
                                              )["validation"]["top1"]
-    (out / "cv.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(out / "cv.json", summary)
     return summary

@@ -8,7 +8,6 @@ confusion_matrix.png and confusion_matrix.csv. Features come from the same cache
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.engine import cache_root
 from actcap.features import FeatureCache
+from actcap.fileio import atomic_write_json
 from actcap.metrics import classification_metrics, write_confusion
 from actcap.models.recognizer import Recognizer
 from actcap.streams import create_streams
@@ -51,7 +51,7 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        atomic_write_json(out / "metrics.json", metrics)
         write_confusion(metrics, out)
     return metrics
 

@@ -26,9 +26,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 BUNDLE_FORMAT = "actcap-onnx-bundle/1"
-# measured tolerances (docs/benchmarks.md): ONNX Runtime fp32 vs torch eager on real frames
-FP32_FEATURE_ATOL = 1e-3
-PROB_ATOL = 1e-3
 
 
 # --- running a bundle: numpy + onnxruntime --------------------------------------------------------------
@@ -187,6 +184,7 @@ class BundlePredictor:
 def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = False, calibration=None) -> dict:
     """Write the bundle for the model in `model_dir` (None: the shipped model) to `out`; return its config."""
     from actcap.engine import prepare_onnx
+    from actcap.fileio import atomic_write_json
     from actcap.predict import Predictor
 
     out = Path(out)
@@ -213,13 +211,13 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
               "head": {"file": "head.onnx", "name": cfg.head, "input": "features (B, T, ΣD)", "output": "probs (B, C)"},
               "captions": dict(cfg.captions), "actcap_version": cfg.actcap_version,
               "files": {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}}
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_json(out / "config.json", config)
     shutil.copyfile(Path(__file__), out / "runner.py")
     flow_note = (" (this model's flow stream also needs actcap and OpenCV)"
                  if any(s["name"] == "flow" for s in streams) else "")
     (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), n=cfg.num_frames, flow_note=flow_note))
     config["verification"] = verify_bundle(out, predictor)
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_json(out / "config.json", config)
     log.info("exported %s to %s", model_dir, out)
     return config
 
@@ -236,14 +234,14 @@ def export_head(model, path: Path) -> Path:
         def forward(self, x):
             return self.m(x).softmax(-1)
 
-    from actcap.engine import quiet_export
+    from actcap.engine import OPSET, quiet_export
 
     cfg = model.config
     x = torch.zeros(1, cfg.num_frames, cfg.feature_dim)
     with quiet_export():
         torch.onnx.export(Probs(model.eval()).eval(), x, str(path), input_names=["features"],
                           output_names=["probs"], dynamic_axes={"features": {0: "b"}, "probs": {0: "b"}},
-                          opset_version=17, dynamo=False)
+                          opset_version=OPSET, dynamo=False)
     return path
 
 

@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from actcap.atomic import replace_atomic, temporary_path, write_text_atomic
 from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
+from actcap.fileio import atomic_path, atomic_write_text
 from actcap.locks import claim_free, claim_waiting, create_lock
 from actcap.streams.base import Stream
 
@@ -115,7 +115,7 @@ class FeatureCache:
                                          "delete the folder to rebuild it")
         else:
             d.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")  # a concurrent reader sees all or none
+            atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")  # a concurrent reader sees all or none
 
     def _entry(self, d: Path, cid: str) -> Path:
         return d / f"{cid}.npz"
@@ -129,12 +129,12 @@ class FeatureCache:
             return None
 
     def _save(self, path: Path, cf: ClipFeatures, source: Path) -> None:
-        tmp = temporary_path(path, ".npz")
-        np.savez(tmp, features=cf.features.astype(np.float16), indices=cf.frame_indices,
-                 num_frames=np.int64(cf.num_source_frames), source=np.str_(str(source)))
-        if self._kill_after is not None and self.counts["extracted"] == self._kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)  # test hook: die mid-write, leaving a temporary file behind
-        replace_atomic(tmp, path)  # an interrupted write never looks like an entry
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # an interrupted write never looks like an entry
+            np.savez(f, features=cf.features.astype(np.float16), indices=cf.frame_indices,
+                     num_frames=np.int64(cf.num_source_frames), source=np.str_(str(source)))
+            if self._kill_after is not None and self.counts["extracted"] == self._kill_after:
+                f.flush()
+                os.kill(os.getpid(), signal.SIGKILL)  # test hook: die mid-write, leaving the temporary file
 
     def get(self, path: Path) -> ClipFeatures | None:
         """Concatenated features of every stream for one clip, or None if any stream lacks it."""
@@ -190,7 +190,7 @@ class FeatureCache:
 
     def _remove_stale(self, cid: str) -> None:
         for d in self.dirs:
-            for tmp in d.glob(f".{cid}.npz.*.tmp.npz"):
+            for tmp in d.glob(f".{cid}.npz.*.tmp"):
                 tmp.unlink(missing_ok=True)
 
     def _extract_missing(self, todo, results, skipped, progress, workers) -> None:
@@ -252,7 +252,7 @@ class FeatureCache:
         with create_lock(self.root / "skipped.json.lock"):  # read-modify-write: one process at a time
             old = json.loads(path.read_text()) if path.is_file() else {}
             old.update({p: r for p, r in skipped})
-            write_text_atomic(path, json.dumps(old, indent=2) + "\n")
+            atomic_write_text(path, json.dumps(old, indent=2) + "\n")
 
 
 def _kill_after() -> int | None:

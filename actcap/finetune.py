@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
@@ -24,6 +24,7 @@ from actcap.data.folders import ClipRecord
 from actcap.data.sampling import segment_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
 from actcap.distributed import check_global_batch, current
+from actcap.fileio import atomic_write_bytes
 from actcap.frames import to_model_input
 from actcap.models.backbones import create_backbone
 from actcap.models.recognizer import ModelConfig, Recognizer
@@ -161,8 +162,8 @@ def _accuracy(net, dl, device, ctx_amp, ctx) -> float:
 
 
 def _save(out: Path, backbone, model: Recognizer, stream: AppearanceStream, epoch: int, row: dict) -> None:
-    save_file({k: v.detach().cpu().contiguous() for k, v in backbone.state_dict().items()},
-              str(out / BACKBONE_FILE))
+    atomic_write_bytes(out / BACKBONE_FILE, safetensors_bytes(
+        {k: v.detach().cpu().contiguous() for k, v in backbone.state_dict().items()}))
     stream.weights_sha1 = file_sha1(out / BACKBONE_FILE)
     model.config.streams = [stream.config()]
     model.config.metrics = {"epoch": epoch, **{k: v for k, v in row.items() if k != "epoch"}}

@@ -8,6 +8,7 @@ that conversion happens, shared by the torch and ONNX Runtime engines.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,14 +32,21 @@ are reduced as soon as they are decoded, before the next one is read, so memory 
 alone; nothing downstream needs more (the CNN sees 224-260 px squares, optical flow 160 px wide). HMDB51 and
 UCF101 (320x240) and UTD-MHAD (640x480) clips are kept as they are."""
 
+MIN_WORKING_SIDE = 16
+"""Reducing a frame never takes a side below this (or below its own size, if smaller): a 4096x16 sliver
+becomes 640x16, not 640x2, so the short side keeps enough pixels for the CNN and optical flow to see."""
 
-def working_size(height: int, width: int, max_side: int = MAX_WORKING_SIDE) -> tuple[int, int]:
-    """(height, width) of a frame reduced so that its longest side is at most `max_side`, aspect ratio kept
-    (each side at least 1 pixel); frames already within the bound keep their size."""
+
+def working_size(height: int, width: int, max_side: int = MAX_WORKING_SIDE,
+                 min_side: int = MIN_WORKING_SIDE) -> tuple[int, int]:
+    """(height, width) of a frame reduced so that its longest side is at most `max_side`, aspect ratio kept,
+    except that no side is reduced below `min_side` (aspect ratios beyond 640:16 = 40:1 are squeezed along the
+    long side); frames already within the bound keep their size."""
     longest = max(height, width)
     if longest <= max_side:
         return height, width
-    return max(1, round(height * max_side / longest)), max(1, round(width * max_side / longest))
+    h, w = round(height * max_side / longest), round(width * max_side / longest)
+    return max(h, min(height, min_side)), max(w, min(width, min_side))
 
 
 def shrink_to_working(frame: np.ndarray, max_side: int = MAX_WORKING_SIDE) -> np.ndarray:
@@ -93,9 +101,33 @@ def to_model_input(frames: np.ndarray, size: int, mean, std) -> np.ndarray:
     return x  # (T, 3, S, S)
 
 
+FLOW_MAX_ASPECT = 4
+"""Optical flow runs on an image `width` pixels wide whose height keeps the frame's aspect ratio while it lies
+between 1:4 and 4:1; flatter or taller frames are squeezed to that ratio, so the flow image stays between
+`width`/4 and 4·`width` pixels high (a 4096x16 sliver does not become 160x1, nor a 16x4096 one 160x40960)."""
+
+
+def flow_size(height: int, width: int, flow_width: int) -> tuple[int, int]:
+    """(height, width) of the grayscale image optical flow runs on for a `height` x `width` frame."""
+    low, high = math.ceil(flow_width / FLOW_MAX_ASPECT), flow_width * FLOW_MAX_ASPECT
+    return min(max(round(height * flow_width / width), low), high), flow_width
+
+
 def to_gray_small(frames: np.ndarray, width: int) -> np.ndarray:
-    """uint8 (T, H, W, 3) RGB → uint8 (T, h, width) grayscale, aspect ratio kept (for optical flow)."""
-    t, h, w, _ = frames.shape
-    height = max(1, round(h * width / w))
-    small = resize_frames(frames, (height, width))
+    """uint8 (T, H, W, 3) RGB → uint8 (T, h, width) grayscale of `flow_size` (aspect kept up to 4:1)."""
+    small = resize_frames(frames, flow_size(frames.shape[1], frames.shape[2], width))
     return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in small])
+
+
+def area_pool(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """float32 (H, W, C) → (h, w, C) with (h, w) = size <= (H, W): the mean of each cell of an h x w grid laid
+    over the image, pixels that straddle two cells shared by area (OpenCV's area filter, any channel count).
+
+    OpenCV's area filter refuses more than 4 channels unless the scale is a whole number, so channels go
+    through it four at a time; each channel's result is the same as one call on all of them."""
+    h, w = size
+    if h > x.shape[0] or w > x.shape[1]:
+        raise ValueError(f"area_pool reduces an image; {x.shape[:2]} is smaller than the grid {size}")
+    parts = [cv2.resize(np.ascontiguousarray(x[..., c:c + 4]), (w, h), interpolation=cv2.INTER_AREA)
+             for c in range(0, x.shape[2], 4)]
+    return np.concatenate([p.reshape(h, w, -1) for p in parts], axis=2)  # (h, w, C)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
+
+from actcap.fileio import atomic_path, atomic_write_text
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -61,11 +64,12 @@ def write_confusion(metrics: dict, out_dir: Path, title: str = "") -> None:
     import matplotlib.pyplot as plt
 
     classes, cm = metrics["classes"], np.asarray(metrics["confusion_matrix"])
-    with open(out_dir / "confusion_matrix.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["true \\ predicted", *classes])
-        for name, row in zip(classes, cm):
-            w.writerow([name, *row.tolist()])
+    rows = io.StringIO(newline="")
+    w = csv.writer(rows)
+    w.writerow(["true \\ predicted", *classes])
+    for name, row in zip(classes, cm):
+        w.writerow([name, *row.tolist()])
+    atomic_write_text(out_dir / "confusion_matrix.csv", rows.getvalue())
     size = max(4.0, 0.45 * len(classes) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(cm, cmap="Blues")
@@ -78,7 +82,8 @@ def write_confusion(metrics: dict, out_dir: Path, title: str = "") -> None:
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
     ax.set_title(title or f"top-1 {metrics['top1']:.1%} on {metrics['num_clips']} clips")
     fig.tight_layout()
-    fig.savefig(out_dir / "confusion_matrix.png", dpi=110)
+    with atomic_path(out_dir / "confusion_matrix.png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -102,5 +107,6 @@ def plot_curve(history: list[dict], path: Path) -> None:
         ax2.legend(loc="center right")
     ax.legend(loc="upper right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)

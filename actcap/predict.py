@@ -35,8 +35,13 @@ DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:
-    """`--model` if given, else the model shipped inside the package."""
+    """`--model` if given (a run directory, or the name of a taught model: see actcap/teach/store.py), else
+    the model shipped inside the package."""
     if model is not None:
+        from actcap.teach.store import is_model_name, resolve_taught
+
+        if not Path(model).exists() and is_model_name(str(model)):
+            return resolve_taught(str(model))
         return Path(model)
     if not (DEFAULT_MODEL / "config.json").is_file():
         raise ModelFileError(f"no model given and the shipped default model is missing ({DEFAULT_MODEL}); "
@@ -109,9 +114,12 @@ class Predictor:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
                             "frames were repeated")
         idx = self._frames_to_read(n)
-        # the frame before each one only for streams that compare frames (as features.read_for decodes it)
-        prev = frames[previous_indices(idx)] if any(s.uses_previous for s in self.streams) else None
-        probs = self._probs(self.features(frames[idx], prev))
+        if idx == list(range(n)):  # every frame in order (dense sampling, up to 64): each one's predecessor is
+            probs = self._probs(self.features(frames))  # the frame before it, so no (T, H, W, 3) copies are made
+        else:
+            # the frame before each one only for streams that compare frames (as features.read_for decodes it)
+            prev = frames[previous_indices(idx)] if any(s.uses_previous for s in self.streams) else None
+            probs = self._probs(self.features(frames[idx], prev))
         return self.result(probs, frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
@@ -128,7 +136,7 @@ class Predictor:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
         t0 = time.perf_counter()
         n = len(clip)
-        warnings = []
+        warnings = list(clip.warnings)
         if n < self.num_frames:
             warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
                             "frames were repeated")
@@ -187,7 +195,7 @@ class Predictor:
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
                                   min_confidence=min_confidence, captions=self.captions)
-        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=[])
+        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=list(clip.warnings))
         out.update(timeline.to_dict())
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

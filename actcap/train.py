@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch.utils.data import DataLoader, Subset
 
 from actcap.config import TrainConfig
@@ -27,6 +29,7 @@ from actcap.distributed import Context, GlobalBatchLoss, check_global_batch, cur
 from actcap.engine import cache_root
 from actcap.extract import extract_shards
 from actcap.features import FeatureCache
+from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.metrics import classification_metrics, plot_curve, write_confusion
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.streams import create_stream
@@ -134,16 +137,20 @@ def _save_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer, s
     for pid, s in opt.state_dict()["state"].items():
         for name, v in s.items():
             tensors[f"opt.{pid}.{name}"] = v.detach().clone() if torch.is_tensor(v) else torch.tensor(v)
-    save_file(tensors, str(out / "checkpoint.safetensors.tmp"))
-    (out / "checkpoint.safetensors.tmp").replace(out / "checkpoint.safetensors")
-    (out / "checkpoint.json").write_text(json.dumps(state, indent=2) + "\n")
+    # the state rides in the tensors' file too: one atomic replace holds everything `--resume` needs, so an
+    # interruption between the two files cannot pair epoch N's weights with epoch N-1's state
+    atomic_write_bytes(out / "checkpoint.safetensors",
+                       safetensors_bytes(tensors, metadata={"state": json.dumps(state)}))
+    atomic_write_json(out / "checkpoint.json", state)  # the same state, for people
 
 
 def _load_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer) -> dict:
     if not (out / "checkpoint.json").is_file() or not (out / "checkpoint.safetensors").is_file():
         raise FileNotFoundError(f"`--resume`: no checkpoint in {out} (expected checkpoint.json and "
                                 "checkpoint.safetensors from an earlier `actcap train --out` run)")
-    state = json.loads((out / "checkpoint.json").read_text())
+    with safe_open(str(out / "checkpoint.safetensors"), "pt") as f:
+        saved = (f.metadata() or {}).get("state")  # absent in checkpoints written before it was added
+    state = json.loads(saved if saved is not None else (out / "checkpoint.json").read_text())
     tensors = load_file(str(out / "checkpoint.safetensors"))
     model.head.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_state = opt.state_dict()
@@ -156,8 +163,11 @@ def _load_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer) -
 
 
 def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[ClipRecord],
-          classes: list[str]) -> dict:
-    """Train and save the best model into cfg.out; returns the final metrics dict."""
+          classes: list[str], extra: LabelledFeatures | None = None) -> dict:
+    """Train and save the best model into cfg.out; returns the final metrics dict.
+
+    `extra`: training clips whose features are already at hand (a taught model's examples, see
+    actcap/teach), added to `train_records`; their features must come from the same streams."""
     cfg.check()
     ctx = current()  # one process, or this rank of a torchrun job (see distributed.py)
     check_global_batch(cfg.batch_size, ctx)
@@ -168,6 +178,9 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.max_frames)
     tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
     va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
+    if extra is not None:
+        tr = LabelledFeatures(tr.features + extra.features, tr.labels + extra.labels, tr.records + extra.records,
+                              tr.skipped + extra.skipped, tr.short + extra.short)
     if not tr.features:
         raise ValueError("no training clip could be read; see the skipped list above")
 
@@ -243,7 +256,7 @@ def _finish(out: Path, state: dict, va: LabelledFeatures | None, classes: list[s
         best.config.metrics = {k: metrics["validation"][k] for k in
                                ("top1", "top5", "mean_class_accuracy", "num_clips")}
         best.save(out)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (out / "history.json").write_text(json.dumps(state["history"], indent=2) + "\n")
+    atomic_write_json(out / "metrics.json", metrics)
+    atomic_write_json(out / "history.json", state["history"])
     plot_curve(state["history"], out / "training_curve.png")
     return metrics

@@ -15,8 +15,22 @@ import numpy as np
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-# fixtures of the engine/export tests and of the service tests, available to every test module
-pytest_plugins = ["onnx_fixtures", "serve_fixtures"]
+# fixtures of the engine/export tests, the service tests and the decode-torture corpus, for every test module
+pytest_plugins = ["onnx_fixtures", "serve_fixtures", "torture"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def actcap_home(tmp_path_factory):
+    """Taught models and the active-model pointer go to a throw-away folder, never the user's own."""
+    import os
+
+    old = os.environ.get("ACTCAP_HOME")
+    os.environ["ACTCAP_HOME"] = str(tmp_path_factory.mktemp("actcap-home"))
+    yield Path(os.environ["ACTCAP_HOME"])
+    if old is None:
+        del os.environ["ACTCAP_HOME"]
+    else:
+        os.environ["ACTCAP_HOME"] = old
 
 
 # --- synthetic frames, frame folders and videos -------------------------------------------------------

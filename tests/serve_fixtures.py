@@ -8,7 +8,12 @@ Tests that need right answers on real footage use the shipped model and skip unt
 from __future__ import annotations
 
 import io
+import socket
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
 import pytest
@@ -23,6 +28,7 @@ from actcap.streams.flow import FlowStream
 
 UTD_CLASSES = ["clap", "swipe_left", "swipe_right", "throw", "wave"]
 TINY_FRAMES = 8
+BASE_URL = "http://127.0.0.1:5000"
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +56,22 @@ def make_client(tiny_model_dir):
         yield factory
 
 
+class LoopbackClient(TestClient):
+    """A TestClient whose WebSocket connections, too, name the loopback host (Starlette's use 'testserver')."""
+
+    def websocket_connect(self, url: str, *args, **kwargs):
+        return super().websocket_connect(urljoin(BASE_URL.replace("http", "ws", 1), url), *args, **kwargs)
+
+
 class _ClientFactory:
     def __init__(self, model: Path):
         self.model, self.clients = model, []
 
     def __call__(self, raise_server_exceptions: bool = True, **settings) -> TestClient:
         settings.setdefault("model", self.model)
-        client = TestClient(create_app(ServeSettings(**settings)), raise_server_exceptions=raise_server_exceptions)
+        # the URL a user of the default loopback bind types; the service refuses TestClient's 'testserver' Host
+        client = LoopbackClient(create_app(ServeSettings(**settings)), base_url=BASE_URL,
+                                raise_server_exceptions=raise_server_exceptions)
         client.__enter__()
         self.clients.append(client)
         return client
@@ -102,3 +117,27 @@ def frame_files(frames: np.ndarray, field: str = "frames[]", names: list[str] | 
     ext = fmt.lower().replace("jpeg", "jpg")
     names = names or [f"frame_{i}.{ext}" for i in range(1, len(frames) + 1)]
     return [(field, (n, encode(f, fmt), f"image/{fmt.lower()}")) for n, f in zip(names, frames)]
+
+
+@contextmanager
+def serve(settings: ServeSettings):
+    """A real uvicorn server in a background thread on a free port of 127.0.0.1; yields the base URL once
+    the model is loaded (the 180 s only stops a broken start from hanging)."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start (see the log above)")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

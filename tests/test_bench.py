@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -14,16 +15,25 @@ from actcap.cli.bench import format_report
 from actcap.predict import Predictor
 
 
+def ticking(step: float):
+    """A fake clock that advances `step` seconds each time it is read."""
+    reads = itertools.count()
+    return lambda: next(reads) * step
+
+
 def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir):
     p = Predictor.load(tiny_model_dir)
     frames = np.concatenate([moving_frames(6, seed=s) for s in range(4)])  # 24 frames
     r = stream_run(p, frames, batch=3, every=3, min_interval_s=0)
     assert r["computed_per_frame"] == 1.0  # features of a frame are never recomputed for a later window
-    assert r["fps"] > 0 and r["refresh_per_s"] == pytest.approx(r["fps"] / 3, rel=0.01)  # 8 predictions
-    capped = stream_run(p, frames, batch=3, every=3, min_interval_s=0.05)
-    assert capped["refresh_per_s"] <= 20.5 and capped["computed_per_frame"] == 1.0
+    assert r["predictions"] == 8 and r["refresh_per_s"] == pytest.approx(r["fps"] / 3, abs=0.1)  # both rounded
     one = stream_run(p, frames, batch=1, every=3, min_interval_s=0)
-    assert one["computed_per_frame"] == 1.0 and one["refresh_per_s"] == pytest.approx(one["fps"] / 3, rel=0.01)
+    assert one["computed_per_frame"] == 1.0 and one["predictions"] == 8
+    # the clock reads 0.02 s more each time: batches at .02 .04 .06 …, predictions due by count at each,
+    # but the 50 ms minimum lets only the batch at .06 (done .08) and the one at .14 (done .16) through
+    capped = stream_run(p, frames, batch=3, every=3, min_interval_s=0.05, clock=ticking(0.02))
+    assert capped["predictions"] == 2 and capped["computed_per_frame"] == 1.0
+    assert capped["refresh_per_s"] == round(2 / 0.22, 1) and capped["predict_ms"] == pytest.approx(20)
     assert "features" not in vars(p)  # the counting wrapper is gone afterwards
 
 
@@ -51,7 +61,8 @@ def test_engines_section_compares_a_cnn_models_answers_too(model_dir):
 
 
 def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp_path):
-    plan = BenchPlan(trials=1, clips=2, stream_frames=12, serve_requests=2, live_seconds=1.0, decode=False)
+    plan = BenchPlan(trials=1, clips=2, stream_frames=12, serve_requests=2, live_seconds=1.0, decode=False,
+                     stream_min_interval_s=0)  # 12 frames: 4 predictions however fast the machine streams them
     r = run_bench(None, plan=plan)  # the shipped flow-only model; the CNN sections use its default backbone
     engines = {"torch_fp32", "onnx_fp32", "onnx_int8"}
     assert set(r["clip_ms"]) == engines and all(v > 0 for v in r["clip_ms"].values())
@@ -69,7 +80,8 @@ def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp
     for live in ("stream_30fps", "stream_100fps"):  # one client on /stream through a real WebSocket
         s = r["serve"][live]
         assert s["processed_fps"] > 0 and s["updates_per_s"] > 0 and s["latency_p50_ms"] >= 0
-    assert r["serve"]["stream_30fps"]["sent_fps"] == pytest.approx(30, rel=0.2)
+    # the client paces itself (the n-th frame goes at n/30 s or later), so never faster, however loaded
+    assert 0 < r["serve"]["stream_30fps"]["sent_fps"] <= 30 and 0 < r["serve"]["stream_100fps"]["sent_fps"] <= 100
     assert r["peak_rss_mb"] > 100 and r["serve"]["server_peak_rss_mb"] > 100
     json.dumps(r)  # all plain values: what --json writes
     report = format_report(r)

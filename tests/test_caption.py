@@ -26,8 +26,9 @@ from actcap.caption import (
     split_words,
     third_person,
 )
+from actcap.caption.files import markdown_table
 from actcap.caption.grammar import base_form, present_from_ing
-from actcap.caption.sentences import BUILTIN, markdown_table
+from actcap.caption.sentences import BUILTIN
 from actcap.cli import caption as caption_cli
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "captions.md"

@@ -46,7 +46,7 @@ def torchrun(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 
 
 def entries(cache: Path) -> list[Path]:
-    """The finished entries (temporary files are hidden: .<name>.<pid>.tmp.npz)."""
+    """The finished entries (temporary files are hidden: .<name>.<pid>.<random>.tmp)."""
     return sorted(p for p in cache.glob("features/flow-*/*.npz") if not p.name.startswith("."))
 
 
@@ -79,7 +79,7 @@ def test_a_killed_rank_leaves_nothing_corrupt_and_a_rerun_does_only_what_is_miss
     assert r.returncode != 0
     before = entries(cache)
     assert 2 <= len(before) < 12 and all(loads(p) for p in before)
-    assert list(cache.glob("features/flow-*/.*.tmp.npz"))  # the half-written entry is there, not as an entry
+    assert list(cache.glob("features/flow-*/.*.npz.*.tmp"))  # the half-written entry is there, not as an entry
 
     again = subprocess.run([sys.executable, "-m", "actcap", "extract", "--data", str(motion_dataset),
                             "--cache-dir", str(cache), *FLOW], capture_output=True, text=True, timeout=600,

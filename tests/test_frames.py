@@ -30,6 +30,7 @@ def test_gray_small_keeps_the_aspect_ratio():
     frames[:, :, :, 0] = 255  # pure red
     g = to_gray_small(frames, 160)
     assert g.shape == (2, 120, 160) and g.dtype == np.uint8
+    assert to_gray_small(frames[:, :4], 160).shape == (2, 40, 160)  # 160:1 squeezed to 4:1
     assert int(g[0, 0, 0]) == 76  # BT.601 luma of red: 0.299 * 255
 
 
@@ -50,9 +51,51 @@ def test_working_size_bounds_the_longest_side_and_keeps_small_frames():
     assert working_size(720, 1280) == (360, 640)
     assert working_size(1280, 720) == (640, 360)  # portrait
     assert working_size(2160, 3840) == (360, 640)
-    assert working_size(16, 4096) == (2, 640)  # a sliver keeps at least one pixel a side
+    assert working_size(16, 4096) == (16, 640)  # a sliver keeps MIN_WORKING_SIDE pixels: 256:1 becomes 40:1
+    assert working_size(4096, 16) == (640, 16)
+    assert working_size(8, 4096) == (8, 640)  # a side already under the minimum is never reduced
+    assert working_size(2160, 4096) == (338, 640)
     big = np.full((720, 1280, 3), 7, np.uint8)
     small = shrink_to_working(big)
     assert small.shape == (360, 640, 3) and small.dtype == np.uint8 and (small == 7).all()
     same = np.zeros((480, 640, 3), np.uint8)
     assert shrink_to_working(same) is same
+
+
+@pytest.mark.parametrize("frame, expected", [
+    ((480, 640), (120, 160)),  # UTD-MHAD: 4x, as the shipped model was trained
+    ((360, 640), (90, 160)),  # 16:9 webcams and phones
+    ((256, 306), (134, 160)), ((256, 452), (91, 160)),
+    ((640, 360), (284, 160)),  # portrait
+    ((16, 640), (40, 160)),  # flatter than 4:1 → squeezed to 4:1
+    ((640, 16), (640, 160)),  # taller than 1:4 → squeezed to 1:4
+    ((16, 16), (160, 160)),  # tiny frames are enlarged to the flow width
+])
+def test_flow_size_keeps_the_aspect_ratio_between_1_4_and_4_1(frame, expected):
+    from actcap.frames import flow_size
+
+    assert flow_size(*frame, 160) == expected
+
+
+def test_area_pool_equals_opencv_at_whole_scales_and_averages_by_area_otherwise():
+    from actcap.frames import area_pool
+
+    votes = np.random.default_rng(0).random((120, 160, 8), dtype=np.float32)  # 8 channels: more than OpenCV's 4
+    whole = cv2.resize(votes, (4, 4), interpolation=cv2.INTER_AREA)  # OpenCV takes any channel count at 30x40
+    assert np.array_equal(area_pool(votes, (4, 4)), whole)  # bit for bit: the shipped model's features
+    odd = votes[:90]  # 90 rows into 4 cells: 22.5 rows each, the row between two cells shared by half
+    pooled = area_pool(odd, (4, 4))
+    assert pooled.shape == (4, 4, 8)
+    col = odd[:, :40].mean(axis=1)  # (90, 8): the first column of cells
+    first, second = col[:22].sum(0) + col[22] / 2, col[22] / 2 + col[23:45].sum(0)
+    np.testing.assert_allclose(pooled[0, 0], first / 22.5, rtol=1e-5)
+    np.testing.assert_allclose(pooled[1, 0], second / 22.5, rtol=1e-5)
+    np.testing.assert_allclose(area_pool(votes[:, :, :5], (3, 7)).mean((0, 1)), votes[:, :, :5].mean((0, 1)),
+                               rtol=1e-5)  # 5 channels, odd grid: the mean is kept
+
+
+def test_area_pool_refuses_to_enlarge():
+    from actcap.frames import area_pool
+
+    with pytest.raises(ValueError, match=r"area_pool reduces an image; \(3, 40\) is smaller than the grid \(4, 4\)"):
+        area_pool(np.zeros((3, 40, 8), np.float32), (4, 4))

@@ -13,13 +13,13 @@ Every problem in a file is collected and reported in one error naming the file a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
 
 from actcap.caption.grammar import is_ing_form, label_key, present_from_ing, short_form
-from actcap.caption.sentences import Caption, derive_caption, get_builtin
+from actcap.caption.sentences import HMDB51_CLASSES, Caption, derive_caption, get_builtin
 
 FIELDS = ("sentence", "verb", "short", "present")
 
@@ -215,3 +215,12 @@ def load_captions(path: str | Path) -> Captions:
     if data is None:
         raise CaptionFileError(source, ["file is empty; expected a mapping of label to sentence"])
     return Captions(data, source=source)
+
+
+def markdown_table(labels: Sequence[str] = HMDB51_CLASSES, captions: Captions | None = None) -> str:
+    """The docs table: label, sentence, either form, timeline form."""
+    rows = ["| label | sentence | short (either) | present (timeline) |", "|---|---|---|---|"]
+    for label in labels:
+        c = captions.get(label) if captions is not None else (get_builtin(label) or derive_caption(label))
+        rows.append(f"| `{label}` | {c.sentence} | {c.short} | {c.present} |")
+    return "\n".join(rows)

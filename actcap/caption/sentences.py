@@ -7,14 +7,9 @@ A label missing from the table gets a caption derived from the label itself (``g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from actcap.caption.grammar import derive_phrase, label_key
-
-if TYPE_CHECKING:
-    from actcap.caption.files import Captions
 
 UNCLEAR = "The action is unclear."
 
@@ -135,12 +130,3 @@ def derive_caption(label: str) -> Caption:
     """A caption built from the label alone: ``ride_bike`` → "A person is riding a bike."."""
     phrase = derive_phrase(label)
     return Caption(f"A person is {phrase.ing_phrase}.", phrase.ing_phrase, phrase.short, phrase.present)
-
-
-def markdown_table(labels: Sequence[str] = HMDB51_CLASSES, captions: Captions | None = None) -> str:
-    """The docs table: label, sentence, either form, timeline form."""
-    rows = ["| label | sentence | short (either) | present (timeline) |", "|---|---|---|---|"]
-    for label in labels:
-        c = captions.get(label) if captions is not None else (get_builtin(label) or derive_caption(label))
-        rows.append(f"| `{label}` | {c.sentence} | {c.short} | {c.present} |")
-    return "\n".join(rows)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from actcap.fileio import atomic_write_json
 
 
 def add_parser(sub) -> None:
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_bench(args.model, args.data, quick=args.quick, progress=lambda m: print(m, file=sys.stderr))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        atomic_write_json(args.json, result)
     print(format_report(result))
     failed = sum(v.get("errors", 0) for key in ("serve", "serve_cnn")
                  for v in result.get(key, {}).values() if isinstance(v, dict))

@@ -39,7 +39,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from actcap.caption import CaptionFileError, Captions, caption_for, load_captions
-    from actcap.caption.sentences import DATASETS, markdown_table
+    from actcap.caption.files import markdown_table
+    from actcap.caption.sentences import DATASETS
 
     if not args.labels and not args.table:
         print("error: give at least one LABEL (e.g. actcap caption clap) or --table hmdb51", file=sys.stderr)

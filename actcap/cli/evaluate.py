@@ -7,6 +7,7 @@ from pathlib import Path
 
 from actcap.cli.common import add_data_args, print_json, split_from_args
 from actcap.data.folders import scan_dataset
+from actcap.fileio import atomic_write_json
 
 
 def add_parser(sub) -> None:
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             per_split[f"split{k}"] = evaluate(model, split.val, args.out / f"split{k}", **kw)
         summary = summarize_splits(per_split)
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "metrics.json").write_text(__import__("json").dumps(summary, indent=2) + "\n")
+        atomic_write_json(args.out / "metrics.json", summary)
         print_json(summary)
         return 0
     model = Recognizer.load(resolve_model_dir(args.model))

@@ -1,9 +1,11 @@
 """`actcap serve`: the HTTP API and web page (http://127.0.0.1:5000/, API docs at /docs).
 
     actcap serve                              # the shipped model, on this machine only
-    actcap serve --model runs/utd5 --host 0.0.0.0 --port 8000 --max-frames 32
+    actcap serve --model runs/utd5 --host 0.0.0.0 --allowed-hosts myhost.lan,192.168.1.5 --port 8000
 
-Limits also come from ACTCAP_MAX_FRAMES, ACTCAP_MAX_UPLOAD_MB, ACTCAP_MAX_PIXELS, ACTCAP_MAX_STREAMS;
+Only requests naming this machine as 127.0.0.1, localhost or [::1] (or the --host address) are answered
+unless --allowed-hosts names more (a guard against DNS rebinding). Limits also come from ACTCAP_MAX_FRAMES,
+ACTCAP_MAX_UPLOAD_MB, ACTCAP_MAX_PIXELS, ACTCAP_MAX_STREAMS, and allowed hosts from ACTCAP_ALLOWED_HOSTS;
 a flag wins over its variable. See docs/api.md.
 """
 
@@ -27,6 +29,9 @@ def add_parser(sub) -> None:
     p.add_argument("--host", default=d.host, help=f"interface to bind (default {d.host}; 0.0.0.0 = all "
                                                   "interfaces, i.e. reachable from the network)")
     p.add_argument("--port", type=int, default=d.port, help=f"TCP port (default {d.port})")
+    p.add_argument("--allowed-hosts", metavar="NAMES",
+                   help="comma-separated host names or addresses the service answers to besides 127.0.0.1, "
+                        f"localhost, [::1] and the --host address; * = any (env {ENV_VARS['allowed_hosts']})")
     limits = p.add_argument_group("limits (each also read from its environment variable)")
     for name, kind, text in (("max_frames", int, "image files per request"),
                              ("max_upload_mb", float, "MiB per request body"),
@@ -37,6 +42,8 @@ def add_parser(sub) -> None:
         limits.add_argument(flag(name), type=kind, metavar="N",
                             help=f"{text} (default {default}; env {ENV_VARS[name]})")
     limits.add_argument("--workers", type=int, metavar="N", help=f"inference calls at once (default {d.workers})")
+    limits.add_argument("--max-teach-mb", type=float, metavar="N",
+                        help=f"MiB per POST /teach body, all its example videos (default {d.max_teach_mb:g})")
     p.set_defaults(run=run)
 
 
@@ -49,11 +56,15 @@ def run(args: argparse.Namespace) -> int:
 
     settings = resolve_settings(model=args.model, engine=args.engine, host=args.host, port=args.port,
                                 max_frames=args.max_frames, max_upload_mb=args.max_upload_mb,
-                                max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers)
+                                max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers,
+                                allowed_hosts=args.allowed_hosts, max_teach_mb=args.max_teach_mb)
     Recognizer.load(resolve_model_dir(settings.model))  # a bad model: one-line error here, not a lifespan traceback
     if settings.host in ("0.0.0.0", "::"):
         print(f"warning: listening on all interfaces ({settings.host}); anyone on the network can use the "
               "service", flush=True)
+        if not settings.allowed_hosts:
+            print("warning: only requests naming 127.0.0.1, localhost or [::1] are answered; to be reached by "
+                  "this machine's name or address, add --allowed-hosts NAME[,NAME…]", flush=True)
     print(f"actcap: http://{settings.host}:{settings.port}/ (API docs at /docs); loading the model…", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES,
                 log_level="info")

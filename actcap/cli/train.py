@@ -9,6 +9,7 @@ from actcap.cli.common import add_data_args, head_args, mirror_pairs, print_json
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names
 from actcap.distributed import alone, is_main_process
+from actcap.fileio import atomic_write_json
 from actcap.models.backbones import list_backbones
 from actcap.models.heads import list_heads
 from actcap.streams import parse_streams
@@ -103,7 +104,6 @@ def _train_one(args: argparse.Namespace) -> dict:
 
 
 def _finetune(cfg: TrainConfig, split, classes: list[str]) -> dict:
-    import json
 
     from actcap.evaluate import evaluate
     from actcap.finetune import finetune
@@ -119,7 +119,7 @@ def _finetune(cfg: TrainConfig, split, classes: list[str]) -> dict:
         with alone():  # only rank 0 gets here; its evaluation must not wait for the others
             metrics["validation"] = evaluate(Recognizer.load(cfg.out), split.val, cfg.out, engine=cfg.engine,
                                              cache_dir=cfg.cache_dir, progress=cfg.progress)
-    (cfg.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    atomic_write_json(cfg.out / "metrics.json", metrics)
     summary = {"out": str(cfg.out), "finetune_backbone": True, "epochs": len(result["history"])}
     if split.val:
         summary.update({k: metrics["validation"][k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")})

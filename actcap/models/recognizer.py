@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
+from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.heads import TemporalHead, create_head
 
 CONFIG_FILE = "config.json"
@@ -78,8 +80,11 @@ class Recognizer(torch.nn.Module):
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
-        save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "actcap-head", "head": self.config.head})
-        (out / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
+        # each file atomically, so a server or `--resume` never reads half a file; weights first, so an
+        # interruption between the two leaves a config that matches the (new) head's shapes
+        atomic_write_bytes(out / WEIGHTS_FILE, safetensors_bytes(
+            state, metadata={"format": "actcap-head", "head": self.config.head}))
+        atomic_write_json(out / CONFIG_FILE, asdict(self.config))
         return out
 
     @classmethod

@@ -24,8 +24,10 @@ from fastapi.staticfiles import StaticFiles
 
 from actcap import __version__
 from actcap.caption import caption_for
-from actcap.predict import Predictor, resolve_model_dir
-from actcap.serve import stream, uploads
+from actcap.predict import Predictor
+from actcap.serve import stream, teach, uploads
+from actcap.serve.docs import add_docs
+from actcap.serve.hosts import HostCheck, resolve_allowed_hosts
 from actcap.serve.schemas import Error, Health, Labels, Limits, Prediction
 from actcap.serve.settings import ServeSettings
 from actcap.serve.uploads import UploadError
@@ -48,6 +50,7 @@ PREDICT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
         "order": {"type": "string", "enum": list(uploads.ORDERS), "default": "name",
                   "description": "'name': natural sort by file name (frame_2 before frame_10); "
                                  "'as_sent': the order of the parts"},
+        "model": {"type": "string", "description": "a model name from GET /models (default: the active one)"},
         "timeline": {"type": "boolean", "default": False,
                      "description": "with a video: slide a 3 s window over it and answer with `segments` and a "
                                     "`narrative` too (every frame is decoded: slower)"},
@@ -61,6 +64,8 @@ class Service:
         self.settings, self.predictor, self.model_path = settings, predictor, model_path
         self.limiter = anyio.CapacityLimiter(settings.workers)
         self.live_streams = 0
+        self.active_name: str | None = None  # the model store's name for `predictor` (None: a run directory)
+        self.teaching = teach.Teaching(settings, self)
 
     async def run(self, fn: Callable, *args):
         """fn(*args) in a worker thread; the event loop never runs inference or decoding itself."""
@@ -68,12 +73,14 @@ class Service:
 
 
 def load_service(settings: ServeSettings) -> Service:
-    path = resolve_model_dir(settings.model)
-    predictor = Predictor.load(path, engine=settings.engine)
+    path, name = teach.startup_model(settings)
+    predictor = Predictor.load(path, engine=settings.engine, name=name if name != teach.SHIPPED else None)
     # one throw-away prediction builds the frame-CNN engine now (ONNX export on a first run), not during
     # the first request, and never lazily in two threads at once
     predictor.predict_frames(np.zeros((2, 64, 64, 3), np.uint8))
-    return Service(settings, predictor, path)
+    service = Service(settings, predictor, path)
+    service.active_name = name
+    return service
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
@@ -87,13 +94,17 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         log.info("model %s ready in %.1f s: %d classes, %d frames per clip", p.name, time.perf_counter() - t0,
                  len(p.classes), p.num_frames)
         yield
+        app.state.service.teaching.jobs.close()
         app.state.service = None
 
-    app = FastAPI(title="actcap", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="actcap", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Human action recognition with natural-language captions. The page is at `/`.")
+    app.add_middleware(HostCheck, allowed=resolve_allowed_hosts(settings.host, settings.allowed_hosts))
     app.add_exception_handler(UploadError, _upload_error)
     app.add_exception_handler(Exception, _internal_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_docs(app)  # /docs and /redoc from files in the environment, never a CDN
+    app.include_router(teach.router)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -104,7 +115,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         """Whether the model is loaded and warmed up, which model it is, and the service's limits."""
         s: Service = request.app.state.service
         p, cfg = s.predictor, s.settings
-        return {"status": "ready", "model": p.name, "model_path": str(s.model_path), "classes": len(p.classes),
+        return {"status": "ready", "model": p.name, "classes": len(p.classes),
                 "num_frames": p.num_frames, "streams": [st.name for st in p.streams],
                 "live_streams": s.live_streams, "version": __version__,
                 "limits": Limits(max_frames=cfg.max_frames, max_upload_mb=cfg.max_upload_mb,
@@ -125,14 +136,16 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         Frames are ordered by file name with a natural sort unless `order=as_sent`; any count from 1 to the
         limit is accepted and the model samples its own frame count from them (repeating frames when fewer).
         With a video, `timeline=true` adds `segments` and a `narrative` (the same as `actcap predict --timeline`).
+        `model=NAME` (a form field or query parameter) uses that model from GET /models instead of the active one.
         """
         t0 = time.perf_counter()
         s: Service = request.app.state.service
         upload = await uploads.read_upload(request, s.settings)
+        predictor = await s.run(teach.resolve_model, s.teaching, request.query_params.get("model") or upload.model)
         if upload.video is not None:
-            result = await s.run(predict_video, s.predictor, upload.video, s.settings, upload.timeline)
+            result = await s.run(predict_video, predictor, upload.video, s.settings, upload.timeline)
         else:
-            result = await s.run(predict_images, s.predictor, upload.files, s.settings)
+            result = await s.run(predict_images, predictor, upload.files, s.settings)
         result["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return result
 

@@ -54,8 +54,7 @@ class Limits(BaseModel):
 
 class Health(BaseModel):
     status: str = Field(description="'ready' once the model is loaded and warmed up", examples=["ready"])
-    model: str = Field(description="model name (its run directory's name)")
-    model_path: str
+    model: str = Field(description="model name (its run directory's name; never a path on the server)")
     classes: int
     num_frames: int = Field(description="frames per clip the model samples")
     streams: list[str] = Field(description="input streams, e.g. appearance and flow")

@@ -26,8 +26,11 @@ import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from actcap.data.video import ImageDecodeError, decode_image_bytes
+from actcap.frames import shrink_to_working
 from actcap.serve.schemas import LivePrediction
 from actcap.serve.settings import source
+from actcap.serve.teach import resolve_model
+from actcap.serve.uploads import UploadError
 
 log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
@@ -56,7 +59,13 @@ async def serve(websocket: WebSocket, service) -> None:
     service.live_streams += 1  # no await since the check: two connections can't both take the last slot
     try:
         await websocket.accept()
-        await Session(websocket, service).run()
+        try:  # ?model=NAME: a model from GET /models instead of the active one
+            predictor = await service.run(resolve_model, service.teaching, websocket.query_params.get("model"))
+        except UploadError as e:
+            await websocket.send_json({"type": "error", "detail": e.detail})
+            await websocket.close(code=POLICY_VIOLATION, reason="unknown model")
+            return
+        await Session(websocket, service, predictor).run()
     except* WebSocketDisconnect:
         pass  # the client left while we were sending
     except* Exception as group:  # last line of defence: log it, tell the client in one line, keep serving
@@ -68,9 +77,10 @@ async def serve(websocket: WebSocket, service) -> None:
 
 
 class Session:
-    def __init__(self, websocket: WebSocket, service):
+    def __init__(self, websocket: WebSocket, service, predictor):
         self.ws, self.service, self.settings = websocket, service, service.settings
-        self.live = service.predictor.new_stream()
+        self.predictor = predictor
+        self.live = predictor.new_stream()
         self.queue: deque[tuple[bytes | str, float, int]] = deque()  # (frame or command, time received, frame no.)
         self.wake = anyio.Event()
         self.received = self.dropped = 0
@@ -78,7 +88,7 @@ class Session:
         self.started = time.perf_counter()
 
     async def run(self) -> None:
-        p = self.service.predictor
+        p = self.predictor
         await self.ws.send_json({"type": "ready", "model": p.name, "classes": p.classes,
                                  "window": self.live.window.maxlen, "every": self.settings.stream_every,
                                  "interval_ms": self.settings.stream_interval_ms,
@@ -154,7 +164,7 @@ class Session:
     async def _command(self, command: str, newest: float | None) -> int:
         """Run a text command; returns the count of frames not yet covered by a prediction (0)."""
         if command == "reset":
-            self.live = self.service.predictor.new_stream()
+            self.live = self.predictor.new_stream()
         elif command == "flush":
             result = await self.service.run(self.live.predict)
             if result is None:
@@ -175,7 +185,8 @@ class Session:
         frames, errors = [], []
         for data, number in batch:
             try:
-                frames.append(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels))
+                # reduced to working size before the next frame is decoded: a connection holds small frames
+                frames.append(shrink_to_working(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels)))
             except ImageDecodeError as e:
                 errors.append(f"{e.name}: {e.reason}")
         if not frames:

@@ -31,6 +31,7 @@ from actcap.data.video import (
     natural_key,
     open_clip,
 )
+from actcap.frames import shrink_to_working
 from actcap.serve.settings import ServeSettings, source
 
 FRAME_FIELDS = ("frames[]", "frames")
@@ -38,9 +39,11 @@ VIDEO_FIELD = "video"
 ORDER_FIELD = "order"
 ORDERS = ("name", "as_sent")
 TIMELINE_FIELD = "timeline"
+MODEL_FIELD = "model"
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 ACCEPTED = ("accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), "
-            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video)")
+            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video), "
+            "'model' (a model name from GET /models)")
 MAX_LISTED = 10  # bad files named in one message; the count says how many there were
 
 
@@ -66,22 +69,24 @@ class Upload:
     order: str = "name"
     timeline: bool = False
     """Segment the video over time and narrate it (Predictor.predict_timeline)."""
+    model: str | None = None
+    """The model to use (a name from GET /models); None: the active one."""
 
 
-def too_large(settings: ServeSettings, size: int | None = None) -> UploadError:
-    limit = f"{settings.max_upload_mb:g} MiB ({source('max_upload_mb')})"
+def too_large(settings: ServeSettings, size: int | None = None, setting: str = "max_upload_mb") -> UploadError:
+    limit = f"{getattr(settings, setting):g} MiB ({source(setting)})"
     if size is None:  # a streamed (chunked) body, stopped as soon as it passed the limit
         return UploadError(413, f"request body is larger than the limit of {limit}")
     return UploadError(413, f"request body is {size / 2**20:.2f} MiB; the limit is {limit}")
 
 
-def limit_body(request: Request, settings: ServeSettings) -> Request:
-    """The same request, refusing a body over max_upload_bytes: at once from Content-Length when sent,
-    else while it streams in (chunked uploads), so an oversized body is never read whole."""
-    limit = settings.max_upload_bytes
+def limit_body(request: Request, settings: ServeSettings, setting: str = "max_upload_mb") -> Request:
+    """The same request, refusing a body over the `setting` limit (MiB): at once from Content-Length when
+    sent, else while it streams in (chunked uploads), so an oversized body is never read whole."""
+    limit = int(getattr(settings, setting) * 1024 * 1024)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise too_large(settings, int(declared))
+        raise too_large(settings, int(declared), setting)
     received = 0
 
     async def receive():
@@ -89,7 +94,7 @@ def limit_body(request: Request, settings: ServeSettings) -> Request:
         message = await request.receive()
         received += len(message.get("body", b""))
         if received > limit:
-            raise too_large(settings)
+            raise too_large(settings, None, setting)
         return message
 
     return Request(request.scope, receive)
@@ -116,7 +121,8 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
     by_field: dict[str, list] = {}
     for key, value in items:
         by_field.setdefault(key, []).append(value)
-    unexpected = [k for k in by_field if k not in (*FRAME_FIELDS, VIDEO_FIELD, ORDER_FIELD, TIMELINE_FIELD)]
+    unexpected = [k for k in by_field if k not in (*FRAME_FIELDS, VIDEO_FIELD, ORDER_FIELD, TIMELINE_FIELD,
+                                                    MODEL_FIELD)]
     if unexpected:
         names = ", ".join(f"'{k}'" for k in unexpected)
         raise UploadError(400, f"unexpected form field{'s' if len(unexpected) > 1 else ''} {names}; {ACCEPTED}")
@@ -145,12 +151,13 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
         raise UploadError(400, f"timeline must be true or false; got {timeline[:40]!r}")
     if timeline in TRUE and not videos:
         raise UploadError(400, "timeline=true needs a video in field 'video'; frames are one short clip")
+    model = str(by_field[MODEL_FIELD][-1]) if MODEL_FIELD in by_field else None
     if videos:
-        return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE)
+        return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE, model=model)
     files = [_named(f, i) for i, f in enumerate(frames, start=1)]
     if order == "name":
         files.sort(key=lambda f: natural_key(f.name))  # stable: equal names keep the order sent
-    return Upload(files=files, order=order)
+    return Upload(files=files, order=order, model=model)
 
 
 def _named(upload: UploadFile, index: int) -> NamedFile:
@@ -163,31 +170,40 @@ def _named(upload: UploadFile, index: int) -> NamedFile:
 # --- decoding (blocking: called in a worker thread) -----------------------------------------------------
 
 def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.ndarray, list[str]]:
-    """Decode every image to RGB; frames of another size are resized to the first good frame's size.
+    """Decode every image to RGB at working size; frames of another size are resized to the first good frame's.
 
-    Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422) listing every file that failed.
+    Memory is bounded by design: each image is checked against max_pixels from its header, decoded, and
+    reduced to working size (longest side <= 640, `actcap.frames.shrink_to_working`) before the next one is
+    decoded, straight into the one (T, H, W, 3) array returned; so a request holds at most `max_frames` working
+    frames plus one full-size image. Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422)
+    listing every file that failed.
     """
-    decoded, problems = [], []
-    for f in files:
+    out, sizes, problems = None, [], []
+    for i, f in enumerate(files):
         try:
-            decoded.append(decode_image_bytes(f.data, f.name, settings.max_pixels))
+            frame = shrink_to_working(decode_image_bytes(f.data, f.name, settings.max_pixels))  # (h, w, 3)
         except ImageDecodeError as e:
             problems.append(f"{e.name}: {e.reason}")
+            continue
+        if out is None:  # the first good frame sets the size of all
+            out = np.empty((len(files),) + frame.shape, np.uint8)  # (T, H, W, 3)
+        sizes.append((i, frame.shape[:2]))
+        if not problems:  # once a file failed the request is refused: the others are only checked
+            # same rule as ImageListClip for image files on disk: area filter to frame 0's size
+            h, w = out.shape[1:3]
+            out[i] = frame if frame.shape[:2] == (h, w) else cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
     if problems:
         listed = "; ".join(problems[:MAX_LISTED]) + ("; …" if len(problems) > MAX_LISTED else "")
         raise UploadError(422, f"{len(problems)} of {len(files)} file{'s' if len(files) > 1 else ''} could not be "
                                f"used: {listed}")
-    h, w = decoded[0].shape[:2]
-    resized = [i for i, im in enumerate(decoded) if im.shape[:2] != (h, w)]
+    h, w = out.shape[1:3]
+    resized = [i for i, size in sizes if size != (h, w)]
     warnings = []
     if resized:
-        # same rule as ImageListClip for image files on disk: area filter to frame 0's size
-        for i in resized:
-            decoded[i] = cv2.resize(decoded[i], (w, h), interpolation=cv2.INTER_AREA)
         names = ", ".join(files[i].name for i in resized[:5]) + (", …" if len(resized) > 5 else "")
         warnings.append(f"frame sizes differ; {len(resized)} frame{'s' if len(resized) > 1 else ''} ({names}) "
                         f"resized to {w}x{h}, the size of {files[0].name}")
-    return np.stack(decoded), warnings  # (T, H, W, 3)
+    return out, warnings  # (T, H, W, 3)
 
 
 @contextlib.contextmanager
@@ -209,7 +225,7 @@ def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
             _check_video_size(path, video.name, settings.max_pixels)
             yield open_clip(path)
         except VideoError as e:
-            raise UploadError(422, f"{video.name}: {e.reason}") from None
+            raise UploadError(422, f"{video.name}: {hide_temp_path(e.reason, path, video.name)}") from None
 
 
 def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
@@ -224,7 +240,13 @@ def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
                                f"({source('max_pixels')})")
 
 
+def hide_temp_path(text: str, path: Path, name: str) -> str:
+    """`text` with the upload's temporary file named as the client named it, and no trace of the temporary
+    folder: a client never learns a path on the server."""
+    return text.replace(str(path), name).replace(str(path.parent), "(upload)")
+
+
 def rename_temp_paths(result: dict, clip: Clip, name: str) -> dict:
     """Predictor warnings name the clip's path; a client should read its own file name instead."""
-    result["warnings"] = [w.replace(str(clip.path), name) for w in result.get("warnings", [])]
+    result["warnings"] = [hide_temp_path(w, Path(clip.path), name) for w in result.get("warnings", [])]
     return result

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from actcap.frames import to_gray_small
+from actcap.frames import FLOW_MAX_ASPECT, area_pool, to_gray_small
 from actcap.streams.base import STREAMS, Stream, previous_frames
 
 
@@ -36,6 +36,8 @@ class FlowStream(Stream):
         if grid < 1 or width < 16 or bins < 4:
             raise ValueError(f"flow stream needs grid >= 1, width >= 16 and bins >= 4; "
                              f"got grid={grid}, width={width}, bins={bins}")
+        if grid > width // FLOW_MAX_ASPECT:  # the flattest flow image is width/4 high: every cell needs a pixel
+            raise ValueError(f"flow stream needs grid <= width / {FLOW_MAX_ASPECT}; got grid={grid}, width={width}")
         self.grid, self.width, self.bins = int(grid), int(width), int(bins)
         # A frame whose mean displacement over the whole image exceeds `cut` percent of the frame width is
         # taken for a cut (two clips joined, a camera jump): its flow counts as none. On UTD-MHAD the largest
@@ -93,5 +95,5 @@ class FlowStream(Stream):
         b = ((ang + np.pi / self.bins) * (self.bins / (2 * np.pi))).astype(np.int64) % self.bins  # (h, w)
         votes = np.zeros(mag.shape + (self.bins,), np.float32)  # (h, w, bins)
         np.put_along_axis(votes, b[..., None], mag[..., None], axis=2)
-        pooled = cv2.resize(votes, (self.grid, self.grid), interpolation=cv2.INTER_AREA)  # (g, g, bins)
+        pooled = area_pool(votes, (self.grid, self.grid))  # (g, g, bins); any (h, w), integer scale or not
         return pooled.transpose(2, 0, 1).reshape(-1)  # (bins·g·g,), bin-major

@@ -1,0 +1,206 @@
+"""Decoding video files with PyAV: the fast packet-level reader, and a tolerant reader that trusts what decodes.
+
+    frames = read_packets(path, [0, 15, 31])   # only the packets those frames need; None where not exact
+    scan = scan_frames(path)                    # every frame decoded once, damaged packets skipped and counted
+    for rgb in iter_decoded(path): …            # the frames scan_frames counted, upright, one at a time
+
+Every frame comes out as (H, W, 3) uint8 RGB, turned upright as a player shows it (a phone's rotation tag) and
+reduced to the working size (`actcap.frames.shrink_to_working`) before the next one is decoded, so a 4K or
+ten-minute video never sits in memory. `sniff_image` tells an image file from a video by its first bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import av
+import cv2
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from actcap.frames import shrink_to_working
+
+log = logging.getLogger(__name__)
+
+# first bytes of the image formats a video decoder would also open (as a one-frame "video")
+IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
+                    (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+                    (b"qoif", "QOI"))
+
+
+def sniff_image(path: Path) -> str | None:
+    """The image format ('PNG', 'JPEG', …) when the file's first bytes are an image's signature, else None."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in IMAGE_SIGNATURES if head.startswith(magic)), None)
+
+
+def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter) -> np.ndarray:
+    """A decoded frame as (H, W, 3) uint8 RGB at working size, rotated as its display matrix says.
+
+    The conversion is the one OpenCV makes (swscale to BGR24 with bicubic filtering, then BGR → RGB: 10-bit
+    video differs by up to 38 levels with swscale's defaults) and so is the rotation (a phone's -90 → a quarter
+    turn clockwise), so frames are bit-identical to OpenCV's."""
+    bgr = to_rgb.reformat(frame, format="bgr24", interpolation="BICUBIC").to_ndarray()  # (H, W, 3)
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    turns = round(getattr(frame, "rotation", 0) / 90) % 4
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, turns))  # (W, H, 3) for a quarter turn
+    return shrink_to_working(rgb)
+
+
+@dataclass
+class FrameScan:
+    """What decoding a whole file found: `decoded` frames, `packets` demuxed, `damaged` packets the decoder
+    refused (skipped), `first_bad` the frame number where decoding first failed or ended, `header` the frame
+    count the container stores (0 when it stores none: Matroska, WebM), `fps` its average frame rate."""
+
+    decoded: int = 0
+    packets: int = 0
+    damaged: int = 0
+    first_bad: int | None = None
+    header: int = 0
+    fps: float | None = None
+
+
+def _video_stream(container, path: Path):
+    if not container.streams.video:
+        raise av.error.InvalidDataError(0, "no video stream", str(path))
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"  # frame and slice threads, as OpenCV decodes
+    return stream
+
+
+def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
+    """Every frame that decodes, in presentation order; a packet the decoder refuses is skipped (counted in
+    `scan`), and decoding stops where the container can no longer be demuxed."""
+    with av.open(str(path)) as container:
+        stream = _video_stream(container, path)
+        scan.header = max(0, stream.frames)
+        rate = stream.average_rate or stream.guessed_rate
+        scan.fps = float(rate) if rate else None
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.FFmpegError as e:  # the container itself breaks off here: keep what came before
+                log.debug("%s: demuxing stopped after %d packets (%s)", path, scan.packets, e)
+                break
+            scan.packets += packet.size > 0
+            try:
+                frames = stream.codec_context.decode(packet)  # the last, empty packet drains the decoder
+            except av.FFmpegError as e:
+                scan.damaged += 1
+                scan.first_bad = scan.decoded if scan.first_bad is None else scan.first_bad
+                log.debug("%s: packet %d does not decode (%s); skipped", path, scan.packets, e)
+                continue
+            for frame in frames:
+                scan.decoded += 1
+                yield frame
+    if scan.first_bad is None:
+        scan.first_bad = scan.decoded
+
+
+def iter_decoded(path: Path) -> Iterator[np.ndarray]:
+    """The frames `scan_frames` counts, one at a time: upright RGB at working size."""
+    to_rgb = VideoReformatter()
+    for frame in _decode_tolerantly(path, FrameScan()):
+        yield to_upright_rgb(frame, to_rgb)
+
+
+def scan_frames(path: Path) -> FrameScan:
+    """Decode a whole file once (no frame converted or kept) and report what decodes; see FrameScan."""
+    scan = FrameScan()
+    for _ in _decode_tolerantly(path, scan):
+        pass
+    return scan
+
+
+def read_decoded(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    """Frames `wanted` as numbered by iter_decoded, decoding from the start up to the last one wanted."""
+    out, last = {}, max(wanted)
+    for i, rgb in enumerate(iter_decoded(path)):
+        if i in wanted:
+            out[i] = rgb
+        if i >= last:
+            break
+    return out
+
+
+def read_packets(path: Path, wanted: list[int]) -> dict[int, np.ndarray] | None:
+    """Frames `wanted` (sorted, unique) of a video, decoding only the packets they need; None where that
+    would not be exact, so the caller decodes sequentially instead.
+
+    Packets are demuxed in order (cheap: no decoding). A GOP — a keyframe and the packets up to the next —
+    is skipped undecoded unless it holds a wanted frame, and is decoded only up to (in decode order) its
+    last wanted frame; with intra-only codecs (MJPEG) every packet is its own GOP. Frame numbers count
+    presentation order as sequential decoding does, and each decoded frame's timestamp is checked against
+    the packets sent, so a stream whose packets don't map one-to-one onto frames falls back rather than
+    shifting indices.
+    """
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError):
+        return None
+    wanted_set, last = set(wanted), wanted[-1]
+    out: dict[int, np.ndarray] = {}
+    expected: list[tuple[int, int]] = []  # (frame number, pts) of the packets sent, in presentation order per GOP
+    decoded = 0
+    to_rgb = VideoReformatter()  # one swscale context for every frame (a new one per frame costs ~1 ms)
+    with container:
+        if not container.streams.video:
+            return None
+        stream = _video_stream(container, path)
+
+        def decode(packet) -> bool:
+            nonlocal decoded
+            for frame in stream.codec_context.decode(packet):
+                if decoded >= len(expected) or frame.pts != expected[decoded][1]:
+                    return False  # not one frame per packet in pts order
+                i = expected[decoded][0]
+                if i in wanted_set:  # the conversion OpenCV makes: bit-identical frames
+                    out[i] = to_upright_rgb(frame, to_rgb)
+                decoded += 1
+            return True
+
+        def send_gop(gop: list, start: int) -> bool:
+            pts = [p.pts for p in gop]
+            if any(t is None for t in pts) or min(pts) != pts[0]:
+                return False  # no timestamps, or leading frames that reference the previous GOP (open GOP)
+            order = sorted(pts)  # presentation order: frame start + k has timestamp order[k]
+            need = [order[i - start] for i in wanted_set if start <= i < start + len(gop)]
+            if not need:
+                return True  # no wanted frame here: skip the GOP undecoded
+            # packets after the last needed one (in decode order) can't be referenced by it: don't send them
+            position = {t: k for k, t in enumerate(pts)}
+            sent = pts[: max(position[t] for t in need) + 1]
+            rank = {t: k for k, t in enumerate(order)}
+            expected.extend((start + rank[t], t) for t in sorted(sent))
+            return all(decode(p) for p in gop[: len(sent)])
+
+        gop, start = [], 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue  # the demuxer's end-of-stream marker
+                if packet.is_keyframe and gop:
+                    if not send_gop(gop, start):
+                        return None
+                    start, gop = start + len(gop), []
+                    if start > last:
+                        break
+                gop.append(packet)
+            if gop and start <= last and not send_gop(gop, start):
+                return None
+            if not decode(None) or decoded != len(expected):  # drain the frames the decoder still holds
+                return None
+        except (av.FFmpegError, ValueError):
+            return None  # let the sequential reader report the damage with its own message
+    return out if len(out) == len(wanted_set) else None

@@ -1,0 +1,81 @@
+"""Uploaded images: bytes → (H, W, 3) uint8 RGB, refusing decompression bombs before any pixel is decoded.
+
+    frame = decode_image_bytes(data, "frame_1.jpg", max_pixels=4_194_304)   # EXIF rotation applied
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+PIL_LOAD_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
+
+
+class ImageDecodeError(ValueError):
+    """An uploaded image that can't be decoded; `name` is the upload's name, `reason` why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+        super().__init__(f"{name}: {reason}")
+
+
+def pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """A PIL image of any mode as (H, W, 3) uint8 RGB; 16/32-bit grey is scaled 0..65535 → 0..255, alpha dropped."""
+    if im.mode.startswith("I") or im.mode == "F":
+        grey = np.asarray(im).astype(np.float64)
+        scale = 1.0 if im.mode == "F" else 257.0  # 65535 / 257 = 255
+        grey = np.clip(np.rint(grey / scale), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def decode_image_bytes(data: bytes, name: str, max_pixels: int) -> np.ndarray:
+    """An uploaded image as (H, W, 3) uint8 RGB, EXIF rotation applied.
+
+    The pixel count is read from the header and checked against max_pixels BEFORE any pixel is decoded.
+    Raises ImageDecodeError for empty data, non-images, truncated files and images over the limit.
+    """
+    if not data:
+        raise ImageDecodeError(name, "file is empty (0 bytes)")
+    try:
+        im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        im = _open_header_only(data)  # Pillow's own (larger) limit hit: read the size to report it
+    except UnidentifiedImageError:
+        raise ImageDecodeError(name, "not an image (Pillow could not identify the format)") from None
+    except PIL_LOAD_ERRORS as e:
+        raise ImageDecodeError(name, f"image header is corrupt ({e})") from e
+    if im is None:
+        raise ImageDecodeError(name, f"image is larger than Pillow's safety limit; the limit is {max_pixels} pixels")
+    w, h = im.size
+    if w * h > max_pixels:
+        raise ImageDecodeError(name, f"image is {w}x{h} = {w * h} pixels; the limit is {max_pixels}")
+    if im.format == "JPEG" and im.mode in ("RGB", "L") and data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        # a complete colour or grey JPEG (every webcam frame): OpenCV decodes it to the same pixels, EXIF
+        # orientation applied, in a fifth of Pillow's time (640x480: 1.3 vs 7.5 ms); anything else, and a
+        # truncated file (no end marker), takes the Pillow path with its precise errors
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # (H, W, 3) BGR
+        if arr is not None:
+            return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    try:
+        return pil_to_rgb(ImageOps.exif_transpose(im))
+    except PIL_LOAD_ERRORS as e:
+        raise ImageDecodeError(name, f"image data is truncated or corrupt ({e})") from e
+
+
+def _open_header_only(data: bytes) -> Image.Image | None:
+    """Parse only the header with the matching Pillow plugin (no bomb check, no pixels); None if none fits."""
+    Image.init()
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        result = accept(data[:16]) if accept else True
+        if not result or isinstance(result, str):
+            continue
+        try:
+            return factory(io.BytesIO(data), "")
+        except Exception:  # noqa: BLE001 - any plugin failure just means "not this format"
+            continue
+    return None

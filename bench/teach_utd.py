@@ -1,0 +1,126 @@
+"""Teach through the HTTP API on real UTD-MHAD clips, and measure what the taught models get right.
+
+    python bench/teach_utd.py [--data ../shared/data/utd-mhad-5] [--json runs/teach_utd.json]
+
+1. POST /teach the 5 actions from subjects 1-2 only (8 clips each, base=none, people[] = subject), wait for
+   the job, then POST /predict every clip of subjects 3-6 with model=NAME: top-1 on people it never saw,
+   and how long the job took.
+2. Extend: a base made of the shipped examples without `throw` (same features, the shipped training
+   settings), then POST /teach `throw` on top of it (base=default) from 4 clips of subject 1; report throw
+   recall on subjects 2-6 and the other actions' accuracy on subjects 2-6 (who were in the base's training
+   set for those four actions: this checks that adding throw did not break them).
+
+The app runs in this process (FastAPI's TestClient speaks HTTP to it); ACTCAP_HOME is a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from actcap.serve import ServeSettings, create_app  # noqa: E402
+from actcap.teach.examples import EXAMPLES_FILE, load_examples, save_examples  # noqa: E402
+from actcap.teach.store import SHIPPED_DIR  # noqa: E402
+
+SUBJECT = re.compile(r"_s(\d+)_")
+
+
+def clips(data: Path, subjects: set[str], labels: set[str] | None = None) -> list[tuple[str, Path, str]]:
+    out = []
+    for d in sorted(p for p in data.iterdir() if p.is_dir()):
+        for f in sorted(d.glob("*.avi")):
+            s = SUBJECT.search(f.name).group(1)
+            if s in subjects and (labels is None or d.name in labels):
+                out.append((d.name, f, s))
+    return out
+
+
+def teach(client: TestClient, name: str, examples, base: str) -> tuple[dict, float]:
+    files = [("videos[]", (p.name, p.read_bytes(), "video/x-msvideo")) for _, p, _ in examples]
+    data = {"name": name, "base": base, "labels[]": [lab for lab, _, _ in examples],
+            "people[]": [s for _, _, s in examples]}
+    t0 = time.perf_counter()
+    r = client.post("/teach", data=data, files=files)
+    if r.status_code != 202:
+        raise SystemExit(f"POST /teach: {r.status_code} {r.text}")
+    job = r.json()["job"]
+    while (got := client.get(f"/jobs/{job}").json())["state"] not in ("done", "failed"):
+        time.sleep(0.5)
+    seconds = time.perf_counter() - t0
+    if got["state"] != "done":
+        raise SystemExit(f"job failed: {got['message']}")
+    return got, seconds
+
+
+def predict(client: TestClient, name: str, examples) -> list[tuple[str, str]]:
+    out = []
+    for label, path, _ in examples:
+        r = client.post("/predict", data={"model": name}, files={"video": (path.name, path.read_bytes())})
+        out.append((label, r.json()["prediction"]))
+    return out
+
+
+def recall(pairs, label: str) -> float:
+    hits = [p == t for t, p in pairs if t == label]
+    return sum(hits) / len(hits)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "utd-mhad-5")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    args = p.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="actcap-bench-home-"))
+    base = home / "base-without-throw"
+    base.mkdir()
+    config = json.loads((SHIPPED_DIR / "config.json").read_text())
+    (base / "config.json").write_text(json.dumps({**config, "classes": [c for c in config["classes"] if c != "throw"]}))
+    save_examples(load_examples(SHIPPED_DIR / EXAMPLES_FILE).without({"throw"}), base / EXAMPLES_FILE)
+    result = {}
+    try:
+        with TestClient(create_app(ServeSettings(home=home / "home", base_model=base))) as client:
+            job, seconds = teach(client, "utd_s12", clips(args.data, {"1", "2"}), "none")
+            pairs = predict(client, "utd_s12", clips(args.data, {"3", "4", "5", "6"}))
+            result["five_actions_from_s1_s2"] = {
+                "train_clips": job["metrics"]["examples"], "job_seconds": round(seconds, 1),
+                "job_stages_seconds": job["metrics"]["seconds"], "check": job["metrics"]["method"],
+                "check_top1": job["metrics"]["top1"], "test_clips": len(pairs),
+                "top1_s3_s6": sum(t == q for t, q in pairs) / len(pairs),
+                "recall_s3_s6": {c: recall(pairs, c) for c in sorted({t for t, _ in pairs})},
+                "confusions": dict(Counter(f"{t}->{q}" for t, q in pairs if t != q))}
+            throw = clips(args.data, {"1"}, {"throw"})
+            job, seconds = teach(client, "plus_throw", throw, "default")
+            others = clips(args.data, {"2", "3", "4", "5", "6"})
+            pairs = predict(client, "plus_throw", others)
+            rest = [(t, q) for t, q in pairs if t != "throw"]
+            result["throw_on_top_of_base"] = {
+                "throw_clips": len(throw), "base_clips": job["metrics"]["base_examples"],
+                "job_seconds": round(seconds, 1), "classes": job["metrics"]["classes"],
+                "throw_recall_s2_s6": recall(pairs, "throw"),
+                "others_accuracy_s2_s6": sum(t == q for t, q in rest) / len(rest),
+                "recall_s2_s6": {c: recall(pairs, c) for c in sorted({t for t, _ in pairs})},
+                "confusions": dict(Counter(f"{t}->{q}" for t, q in pairs if t != q))}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

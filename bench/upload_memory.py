@@ -1,0 +1,108 @@
+"""Peak memory of `actcap serve` under the worst POST /predict its limits allow: `--max-frames` PNG images of
+`--max-pixels` each (all zeros, so the body is small), sent alone and then several at once.
+
+    .venv/bin/python bench/upload_memory.py                       # defaults: 64 frames of 2048x2048, 1 and 4 at once
+    .venv/bin/python bench/upload_memory.py --concurrent 1 8 --model runs/utd5
+
+Each scenario starts a fresh server (the peak, VmHWM, only grows), waits for /health, and reads the server
+process's VmRSS / VmHWM from /proc/PID/status: idle, peak during the requests, and resident after them.
+Linux only (reads /proc). Prints one table row per scenario; docs/api.md quotes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+from PIL import Image
+
+
+def status_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak resident set) of a process, in MB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) / 1024  # kB → MB
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, model: str | None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "actcap", "serve", "--port", str(port)] + (["--model", model] if model else [])
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"`{' '.join(cmd)}` exited with {proc.returncode} before it was ready")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"`{' '.join(cmd)}` was not ready after 300 s")
+
+
+def png(side: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((side, side, 3), np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def scenario(concurrent: int, frames: int, side: int, model: str | None) -> str:
+    data = png(side)
+    files = [("frames[]", (f"frame_{i}.png", data, "image/png")) for i in range(1, frames + 1)]
+    port = free_port()
+    proc = start_server(port, model)
+    try:
+        idle = status_mb(proc.pid)["VmRSS"]
+
+        def post(_) -> int:
+            return httpx.post(f"http://127.0.0.1:{port}/predict", files=files, timeout=600).status_code
+
+        with ThreadPoolExecutor(concurrent) as pool:
+            codes = sorted(set(pool.map(post, range(concurrent))))
+        time.sleep(1.0)  # let the worker threads return what they freed
+        after = status_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    body_mb = len(data) * frames / 1e6
+    return (f"| {concurrent} | {frames} x {side}x{side} PNG | {body_mb:.2f} | {','.join(map(str, codes))} | "
+            f"{idle:.0f} | {after['VmHWM']:.0f} | {after['VmRSS']:.0f} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--frames", type=int, default=64, help="images per request (the service's max_frames)")
+    p.add_argument("--side", type=int, default=2048, help="image side in pixels (2048: the default max_pixels)")
+    p.add_argument("--concurrent", type=int, nargs="+", default=[1, 4], help="requests sent at once, per scenario")
+    p.add_argument("--model", help="run directory (default: the shipped model)")
+    args = p.parse_args(argv)
+    if not os.path.isdir("/proc/self"):
+        sys.exit("this benchmark reads /proc/PID/status: Linux only")
+    print("| requests at once | each request | body MB each | status | idle RSS MB | peak RSS MB (VmHWM) | "
+          "RSS after MB |")
+    print("|---|---|---|---|---|---|---|")
+    for n in args.concurrent:
+        print(scenario(n, args.frames, args.side, args.model), flush=True)
+
+
+if __name__ == "__main__":
+    main()
