@@ -92,3 +92,12 @@ def test_skipped_clips_from_two_runs_are_merged_not_overwritten(tmp_path):
     recorded = json.loads((tmp_path / "cache" / "skipped.json").read_text())
     assert sorted(recorded) == [str(tmp_path / "a.avi"), str(tmp_path / "b.avi")]
     assert not list((tmp_path / "cache").rglob("*.tmp*"))
+
+
+def test_extract_on_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    from actcap.cli import main
+
+    assert main(["extract", "--data", str(tmp_path / "nope"), "--no-progress"]) == 2
+    assert capsys.readouterr().err == (f"error: data folder {tmp_path / 'nope'} does not exist; expected "
+                                       f"{tmp_path / 'nope'}/<class>/<clip>.avi or "
+                                       f"{tmp_path / 'nope'}/<class>/<clip>/<frame>.jpg\n")
