@@ -53,6 +53,12 @@ class TrainConfig:
     keep: str = "best"
     """Which epoch to save: `best` on validation, or `last` (`--keep`; cross-validation uses `last`,
     since choosing the epoch on the validation fold would flatter the score)."""
+    open_set: bool = True
+    """Fit an open-set score and threshold so the model can answer "unknown" (`--open-set on|off`);
+    calibration is fitted either way (held_out.py)."""
+    group_by: str | None = None
+    """Regex whose first group names a clip's group (a person, a source video): calibration and the
+    open-set threshold are fitted on held-out groups (`--group-by`); without it, on held-out clips."""
     resume: bool = False
     """Continue an interrupted run in `out` from its last epoch (`--resume`)."""
     progress: bool = True

@@ -21,6 +21,7 @@ from actcap.data.folders import ClipRecord
 from actcap.data.splits import leave_groups_out_folds, split_by_fraction
 from actcap.fileio import atomic_write_json
 from actcap.metrics import pair_accuracy, write_confusion
+from actcap.reliability import fold_answers, pooled_honesty
 from actcap.train import train
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,14 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
     out = Path(cfg.out)
     cfg = replace(cfg, keep="last")  # never pick the epoch on the fold being scored
     folds = leave_groups_out_folds(records, group_by, groups_per_fold)
-    results = []
+    results, answers, answer_labels, accepted = [], [], [], []
     for k, (groups, tr, va) in enumerate(folds, 1):
         log.info("fold %d/%d: validation groups %s (%d clips)", k, len(folds), ",".join(groups), len(va))
         m = train(replace(cfg, out=out / f"fold{k}"), tr, va, classes)["validation"]
+        fold_logits, fold_labels, fold_ok = fold_answers(out / f"fold{k}", va, cfg)  # calibration figures
+        answers.append(fold_logits)
+        answer_labels.append(fold_labels)
+        accepted.append(fold_ok)
         results.append({"fold": k, "val_groups": list(groups), "top1": m["top1"], "num_clips": m["num_clips"],
                         "confusion_matrix": m["confusion_matrix"]})
     top1 = np.array([r["top1"] for r in results])
@@ -58,7 +63,9 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
                           "sampling": cfg.sampling},
                "group_by": group_by, "folds": results, "mean_top1": float(top1.mean()),
                "std_top1": float(top1.std()), "pooled": pooled,
-               "pairs": {f"{a}/{b}": pair_accuracy(pooled, a, b) for a, b in pairs}}
+               "pairs": {f"{a}/{b}": pair_accuracy(pooled, a, b) for a, b in pairs},
+               "calibration": pooled_honesty(answers, answer_labels, out, f"pooled over {len(folds)} folds: ",
+                                             accepted)}
     write_confusion(pooled, out, title=f"{'+'.join(cfg.streams)} / {cfg.head}: pooled over {len(folds)} folds")
     if compare_random:
         tr, va = split_by_fraction(records, 0.2, None, cfg.seed)

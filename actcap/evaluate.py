@@ -20,6 +20,7 @@ from actcap.features import FeatureCache
 from actcap.fileio import atomic_write_json
 from actcap.metrics import classification_metrics, write_confusion
 from actcap.models.recognizer import Recognizer
+from actcap.reliability import honesty_report
 from actcap.streams import create_streams
 from actcap.train import load_features, predict_probs
 
@@ -28,13 +29,17 @@ log = logging.getLogger(__name__)
 
 def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = None, *, num_clips: int = 1,
              engine: str | None = None, cache_dir: Path | None = None, max_frames: int | None = None,
-             progress: bool = True) -> dict:
-    """Metrics of `model` on `records`; labels the model does not know are an error listing them."""
+             progress: bool = True, unknown: list[Path] | None = None) -> dict:
+    """Metrics of `model` on `records`; labels the model does not know are an error listing them. With
+    `unknown` clips (other actions), the open-set figures too (reliability.py)."""
     classes = model.config.classes
-    unknown = sorted({r.label for r in records} - set(classes))
-    if unknown:
-        raise ValueError(f"the data has classes the model does not know: {', '.join(unknown)}; "
+    strangers = sorted({r.label for r in records} - set(classes))
+    if strangers:
+        raise ValueError(f"the data has classes the model does not know: {', '.join(strangers)}; "
                          f"the model knows: {', '.join(classes)} (use --classes to restrict)")
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
     streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
     cache = FeatureCache(cache_dir or cache_root(), streams,
                          max_frames or model.config.train.get("max_frames", 64))
@@ -44,13 +49,19 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     probs = predict_probs(model, FeatureClips(data.features, data.labels, model.config.num_frames, train=False,
                                               num_clips=num_clips, sampling=model.config.sampling))
     metrics = classification_metrics(probs, np.array(data.labels), classes)
+    strange = []
+    if unknown:
+        found, skipped = cache.extract([Path(p) for p in unknown], progress=progress)
+        strange = [found[Path(p)].features for p in unknown if Path(p) in found]
+        data.skipped.extend(skipped)
+    metrics["calibration"] = honesty_report(model, data.features, data.labels, out, strange or None)
+    if "open_set" in metrics["calibration"]:
+        metrics["open_set"] = metrics["calibration"].pop("open_set")
     metrics["skipped"] = [{"path": p, "reason": r} for p, r in data.skipped]
     metrics["short_clips"] = data.short
     metrics["predictions"] = [{"clip": str(r.path), "label": r.label, "predicted": classes[int(i)]}
                               for r, i in zip(data.records, probs.argmax(1))]
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "metrics.json", metrics)
         write_confusion(metrics, out)
     return metrics

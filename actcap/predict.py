@@ -20,14 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from actcap.caption import CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
+from actcap.caption import IDLE, UNKNOWN, CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
 from actcap.data.pooling import slot_features
 from actcap.data.sampling import multi_clip_indices, previous_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
 from actcap.engine import default_engine
 from actcap.features import kept_indices, read_for
 from actcap.frames import check_thwc
+from actcap.judge import Judge, Verdict
 from actcap.models.recognizer import ModelFileError, Recognizer
+from actcap.motion import motion_levels
 from actcap.streams import create_streams
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ def resolve_model_dir(model: str | Path | None) -> Path:
 
 class Predictor:
     def __init__(self, model: Recognizer, engine: str | None = None, captions: Captions | None = None,
-                 policy: CaptionPolicy | None = None, num_clips: int = 1, top_k: int = 5, name: str = ""):
+                 policy: CaptionPolicy | None = None, num_clips: int = 1, top_k: int = 5, name: str = "",
+                 open_set: bool = True):
         self.model = model.eval()
         trained_on = model.config.train.get("engine")
         if trained_on == "onnx-int8" and engine is None:
@@ -73,6 +76,7 @@ class Predictor:
         self.policy = policy or CaptionPolicy()
         self.num_clips, self.top_k = num_clips, top_k
         self.name = name
+        self.judge = Judge(model, open_set=open_set)  # calibration, unknown and idle (judge.py)
 
     @classmethod
     def load(cls, model: str | Path | None = None, **kwargs) -> "Predictor":
@@ -85,9 +89,17 @@ class Predictor:
         check_thwc(frames)
         return np.concatenate([s.extract(frames, previous) for s in self.streams], axis=1)
 
+    def inputs(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """(T, H, W, 3) uint8 → (T, D + 1): the stream features plus each frame's motion level (motion.py)."""
+        return np.concatenate([self.features(frames, previous), motion_levels(frames, previous)[:, None]], axis=1)
+
+    def verdict_of_frames(self, inputs: np.ndarray) -> Verdict:
+        """(L, D + 1) `inputs` of consecutive frames → Verdict (calibrated probabilities and state)."""
+        return self.judge(slot_features(inputs, self.num_frames, self.sampling)[0])
+
     @torch.no_grad()
     def scores(self, features: np.ndarray) -> np.ndarray:
-        """(T, D) features of the model's time slots → (C,) class probabilities."""
+        """(T, D) features of the model's time slots → (C,) uncalibrated class probabilities (the head alone)."""
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
         return self.model(x).softmax(-1)[0].numpy()
 
@@ -95,11 +107,15 @@ class Predictor:
         """(L, D) features of consecutive frames → (C,) probabilities, slots filled as in training."""
         return self.scores(slot_features(features, self.num_frames, self.sampling)[0])
 
-    def result(self, probs: np.ndarray, **extra) -> dict:
+    def result(self, verdict: Verdict, **extra) -> dict:
+        probs = verdict.probs
         order = np.argsort(-probs)[: self.top_k]
         top = [(self.classes[i], float(probs[i])) for i in order]
-        return {"prediction": top[0][0], "confidence": round(top[0][1], 4),
-                "caption": caption_for(top, self.captions, self.policy),
+        caption = {"idle": IDLE, "unknown": UNKNOWN}.get(verdict.state) or caption_for(top, self.captions,
+                                                                                      self.policy)
+        score = None if verdict.open_set_score is None else round(verdict.open_set_score, 4)
+        return {"prediction": top[0][0], "confidence": round(top[0][1], 4), "caption": caption,
+                "state": verdict.state, "open_set_score": score, "motion": round(verdict.motion, 4),
                 "top_k": [{"label": lab, "confidence": round(p, 4)} for lab, p in top],
                 "model": self.name, **extra}
 
@@ -115,12 +131,10 @@ class Predictor:
                             "frames were repeated")
         idx = self._frames_to_read(n)
         if idx == list(range(n)):  # every frame in order (dense sampling, up to 64): each one's predecessor is
-            probs = self._probs(self.features(frames))  # the frame before it, so no (T, H, W, 3) copies are made
-        else:
-            # the frame before each one only for streams that compare frames (as features.read_for decodes it)
-            prev = frames[previous_indices(idx)] if any(s.uses_previous for s in self.streams) else None
-            probs = self._probs(self.features(frames[idx], prev))
-        return self.result(probs, frames_received=n, frames_used=len(set(idx)), warnings=warnings,
+            inputs = self.inputs(frames)  # the frame before it, so no (T, H, W, 3) copies are made
+        else:  # the frame before each: flow and the motion level compare them
+            inputs = self.inputs(frames[idx], frames[previous_indices(idx)])
+        return self.result(self._verdict(inputs), frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
     def _frames_to_read(self, n: int) -> list[int]:
@@ -128,9 +142,9 @@ class Predictor:
         would have kept."""
         return kept_indices(n, self.max_frames) if self.sampling == "dense" else uniform_indices(n, self.num_frames)
 
-    def _probs(self, features: np.ndarray) -> np.ndarray:
-        """Features of the frames `_frames_to_read` chose → probabilities."""
-        return self.scores_of_frames(features) if self.sampling == "dense" else self.scores(features)
+    def _verdict(self, inputs: np.ndarray) -> Verdict:
+        """Inputs of the frames `_frames_to_read` chose → Verdict."""
+        return self.verdict_of_frames(inputs) if self.sampling == "dense" else self.judge(inputs)
 
     def predict_clip(self, clip) -> dict:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
@@ -144,9 +158,10 @@ class Predictor:
             views = [self._frames_to_read(n)]
         else:
             views = multi_clip_indices(n, self.num_frames, self.num_clips)
-        probs = np.mean([self._probs(self.features(*read_for(self.streams, clip, idx))) for idx in views], axis=0)
+        verdict = self.judge.combine([self._verdict(self.inputs(*read_for(self.streams, clip, idx)))
+                                      for idx in views])
         used = len({i for v in views for i in v})
-        return self.result(probs, frames_received=n, frames_used=used, warnings=warnings,
+        return self.result(verdict, frames_received=n, frames_used=used, warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
     def predict_paths(self, inputs: list[str | Path]) -> dict:
@@ -191,11 +206,14 @@ class Predictor:
         starts = list(range(0, max(1, n - win + 1), step))
         if n > win and starts[-1] != n - win:
             starts.append(n - win)  # a window ending on the last frame: the video's end is covered too
-        scores = np.stack([self.scores_of_frames(allf[a:a + win]) for a in starts])  # (W, C)
+        verdicts = [self.verdict_of_frames(allf[a:a + win]) for a in starts]
+        scores = np.stack([v.probs for v in verdicts])  # (W, C)
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
-                                  min_confidence=min_confidence, captions=self.captions)
-        out = self.result(scores.mean(0), frames_received=n, frames_used=n, warnings=list(clip.warnings))
+                                  min_confidence=min_confidence, captions=self.captions,
+                                  states=[v.state for v in verdicts])
+        out = self.result(self.judge.combine(verdicts), frames_received=n, frames_used=n,
+                          warnings=list(clip.warnings))
         out.update(timeline.to_dict())
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out
@@ -204,7 +222,7 @@ class Predictor:
         x = np.stack(frames)  # (t, H, W, 3)
         first = prev[None] if prev is not None else x[:1]  # the frame before this chunk (or its own first)
         before = np.concatenate([first, x[:-1]])  # (t, H, W, 3)
-        out.append(self.features(x, before))
+        out.append(self.inputs(x, before))
         return x[-1]
 
     def new_stream(self, window: int | None = None) -> "LiveStream":
@@ -238,7 +256,7 @@ class LiveStream:
             last = self.last_frame
             first = last if last is not None and last.shape == run.shape[1:] else run[0]
             before = np.concatenate([first[None], run[:-1]])  # each frame's predecessor
-            self.window.extend(self.predictor.features(run, before))  # (t, D) rows
+            self.window.extend(self.predictor.inputs(run, before))  # (t, D + 1) rows
             self.last_frame = run[-1]
             i = j
         self.frames_seen += len(frames)
@@ -247,8 +265,8 @@ class LiveStream:
         if not self.window:
             return None
         t0 = time.perf_counter()
-        feats = np.stack(self.window)  # (W, D)
-        out = self.predictor.result(self.predictor.scores_of_frames(feats), frames_received=self.frames_seen,
+        feats = np.stack(self.window)  # (W, D + 1)
+        out = self.predictor.result(self.predictor.verdict_of_frames(feats), frames_received=self.frames_seen,
                                     frames_used=len(self.window), warnings=[])
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

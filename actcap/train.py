@@ -30,6 +30,7 @@ from actcap.engine import cache_root
 from actcap.extract import extract_shards
 from actcap.features import FeatureCache
 from actcap.fileio import atomic_write_bytes, atomic_write_json
+from actcap.held_out import calibrate_run
 from actcap.metrics import classification_metrics, plot_curve, write_confusion
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.streams import create_stream
@@ -239,6 +240,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     if not ctx.is_main:  # rank 0 writes the one model and the metrics
         return {"best_epoch": state.get("best_epoch"), "history": state["history"], "train_clips": len(tr.features),
                 "skipped": []}
+    calibrate_run(out, cfg, tr.features, tr.labels, tr.records)  # confidence and "unknown" (held_out.py)
     return _finish(out, state, va, classes, cfg, tr)
 
 

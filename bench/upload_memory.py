@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/upload_memory.py                       # defaults: 64 frames of 2048x2048, 1 and 4 at once
     .venv/bin/python bench/upload_memory.py --concurrent 1 8 --model runs/utd5
+    .venv/bin/python bench/upload_memory.py --noise 2     # 2 of the frames random: a 26 MB body, near the limit
 
 Each scenario starts a fresh server (the peak, VmHWM, only grows), waits for /health, and reads the server
 process's VmRSS / VmHWM from /proc/PID/status: idle, peak during the requests, and resident after them.
@@ -59,15 +60,18 @@ def start_server(port: int, model: str | None) -> subprocess.Popen:
     raise RuntimeError(f"`{' '.join(cmd)}` was not ready after 300 s")
 
 
-def png(side: int) -> bytes:
+def png(side: int, seed: int | None = None) -> bytes:
+    """A side x side PNG: all zeros (a few kB), or seeded noise (incompressible: 3 bytes a pixel)."""
+    rgb = (np.zeros((side, side, 3), np.uint8) if seed is None
+           else np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8))
     buf = io.BytesIO()
-    Image.fromarray(np.zeros((side, side, 3), np.uint8)).save(buf, "PNG")
+    Image.fromarray(rgb).save(buf, "PNG", compress_level=6 if seed is None else 1)  # noise: no gain from 6
     return buf.getvalue()
 
 
-def scenario(concurrent: int, frames: int, side: int, model: str | None) -> str:
-    data = png(side)
-    files = [("frames[]", (f"frame_{i}.png", data, "image/png")) for i in range(1, frames + 1)]
+def scenario(concurrent: int, frames: int, side: int, noise: int, model: str | None) -> str:
+    images = [png(side, seed=i) if i < noise else png(side) for i in range(frames)]
+    files = [("frames[]", (f"frame_{i + 1}.png", data, "image/png")) for i, data in enumerate(images)]
     port = free_port()
     proc = start_server(port, model)
     try:
@@ -83,8 +87,9 @@ def scenario(concurrent: int, frames: int, side: int, model: str | None) -> str:
     finally:
         proc.terminate()
         proc.wait(30)
-    body_mb = len(data) * frames / 1e6
-    return (f"| {concurrent} | {frames} x {side}x{side} PNG | {body_mb:.2f} | {','.join(map(str, codes))} | "
+    body_mb = sum(map(len, images)) / 1e6
+    kind = f"{frames} x {side}x{side} PNG" + (f" ({noise} random)" if noise else " (zeros)")
+    return (f"| {concurrent} | {kind} | {body_mb:.2f} | {','.join(map(str, codes))} | "
             f"{idle:.0f} | {after['VmHWM']:.0f} | {after['VmRSS']:.0f} |")
 
 
@@ -93,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frames", type=int, default=64, help="images per request (the service's max_frames)")
     p.add_argument("--side", type=int, default=2048, help="image side in pixels (2048: the default max_pixels)")
     p.add_argument("--concurrent", type=int, nargs="+", default=[1, 4], help="requests sent at once, per scenario")
+    p.add_argument("--noise", type=int, default=0, help="frames of random pixels (a large body), the rest zeros")
     p.add_argument("--model", help="run directory (default: the shipped model)")
     args = p.parse_args(argv)
     if not os.path.isdir("/proc/self"):
@@ -101,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
           "RSS after MB |")
     print("|---|---|---|---|---|---|---|")
     for n in args.concurrent:
-        print(scenario(n, args.frames, args.side, args.model), flush=True)
+        print(scenario(n, args.frames, args.side, args.noise, args.model), flush=True)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,15 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def wary_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model with an open-set score whose threshold no input passes: every moving clip is unknown."""
+    model = Recognizer.load(tiny_model_dir)
+    model.config.open_set = {"score": "prototype", "threshold": -1.0, "rule": "test: everything is unknown"}
+    model.extra_tensors = {"open_set.means": torch.eye(len(UTD_CLASSES), model.config.feature_dim)}
+    return model.save(tmp_path_factory.mktemp("models") / "wary")
+
+
+@pytest.fixture(scope="session")
 def shipped_model_dir() -> Path:
     if not (DEFAULT_MODEL / "config.json").is_file():
         pytest.skip("shipped model not built yet")

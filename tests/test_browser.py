@@ -171,6 +171,55 @@ def test_timeline_renderer_and_text_only_rendering(launch, tiny_url):
         assert page.locator("#timeline").is_hidden()
 
 
+@pytest.fixture(scope="module")
+def wary_url(wary_model_dir):
+    with serve(ServeSettings(model=wary_model_dir)) as url:
+        yield url
+
+
+def test_the_three_states_are_shown_distinctly(launch, tiny_url, wary_url, tmp_path):
+    still = write_frames(tmp_path / "still", [moving_frames(1, seed=3)[0]] * 8)  # a frozen frame: idle
+    with open_page(launch(), tiny_url) as page:
+        page.get_by_label("Frames or video").set_input_files(still)
+        predict_and_wait(page)
+        assert page.text_content("#state") == "Nobody moving"
+        assert page.text_content("#caption") == "Nobody is moving."
+        assert page.get_attribute("#result", "data-state") == "idle"
+        assert page.locator(".prediction").evaluate("e => getComputedStyle(e).opacity") == "0.45"
+        page.get_by_role("button", name="Clear").click()
+        page.get_by_label("Frames or video").set_input_files(write_frames(tmp_path / "m", moving_frames(8, seed=1)))
+        predict_and_wait(page)
+        expect(page.locator("#state")).to_have_text("Action")
+        assert page.get_attribute("#result", "data-state") == "action"
+        assert page.locator(".prediction").evaluate("e => getComputedStyle(e).opacity") == "1"
+        badges = {}
+        for state in ("action", "unknown", "idle"):
+            page.evaluate("s => { document.querySelector('#result').dataset.state = s; }", state)
+            badges[state] = page.locator("#state").evaluate("e => getComputedStyle(e).backgroundColor")
+        assert len(set(badges.values())) == 3  # three different looks
+    with open_page(launch(), wary_url) as page:  # every moving clip is unknown to this model
+        page.get_by_label("Frames or video").set_input_files(write_frames(tmp_path / "w", moving_frames(8, seed=4)))
+        predict_and_wait(page)
+        assert page.text_content("#state") == "Unknown action"
+        assert page.text_content("#caption") == "I don't recognise this action."
+
+
+def test_timeline_names_unknown_and_idle_stretches(launch, tiny_url):
+    result = {"prediction": "wave", "confidence": 0.7, "caption": "A person is waving.", "state": "action",
+              "top_k": [{"label": "wave", "confidence": 0.7}], "frames_received": 90, "frames_used": 90,
+              "model": "m", "timing_ms": 5, "warnings": [], "motion": 0.02,
+              "segments": [{"start": 0, "end": 2, "label": "", "confidence": 1, "state": "idle"},
+                           {"start": 2, "end": 4, "label": "wave", "confidence": 0.8, "state": "action"},
+                           {"start": 4, "end": 6, "label": "", "confidence": 1, "state": "unknown"}],
+              "narrative": "A person waves, then does something I don't recognise."}
+    with open_page(launch(), tiny_url) as page:
+        page.evaluate("r => render(r)", result)
+        assert page.locator("#timeline-legend li").all_text_contents() == ["Nobody moving", "wave", "Unknown action"]
+        states = page.locator("#timeline-bar div").evaluate_all("els => els.map(e => e.dataset.state)")
+        assert states == ["idle", "action", "unknown"]
+        assert page.text_content("#narrative") == result["narrative"]
+
+
 def test_api_docs_render_with_no_network(launch, tiny_url):
     """/docs and /redoc in a browser that may reach nothing but this server: both render the API."""
     ctx = launch().new_context()

@@ -36,6 +36,9 @@ def test_train_writes_run_dir_and_resume_continues(motion_dataset, tmp_path, cap
     assert config["streams"] == [{"name": "flow", "grid": 4, "width": 160, "bins": 8, "cut": 1.0,
                                   "method": "farneback-hof-v2"}]
     assert config["train"]["epochs"] == 3 and config["actcap_version"] == "0.1.0"
+    # calibrated on held-out people (s1, s2: the training side), and an open-set threshold by the documented rule
+    assert config["calibration"]["held_out_folds"] == 2 and config["calibration"]["temperature"] > 0
+    assert config["open_set"]["score"] == "prototype" and config["open_set"]["rule"].startswith("quantile 0.95")
     metrics = json.loads((out / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3]
     assert metrics["validation"]["num_clips"] == 4  # subject 3: two clips per class
@@ -52,6 +55,8 @@ def test_train_writes_run_dir_and_resume_continues(motion_dataset, tmp_path, cap
                  "--no-progress", "--out", str(tmp_path / "eval")]) == 0
     ev = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert ev["num_clips"] == 12 and ev["top1"] >= 0.9
+    assert 0 <= ev["calibration"]["ece"] <= 1 and len(ev["calibration"]["reliability"]) == 10
+    assert (tmp_path / "eval" / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     assert set(ev) >= {"top1", "top5", "mean_class_accuracy", "num_clips", "per_class"}
     assert (tmp_path / "eval" / "confusion_matrix.csv").read_text().splitlines()[0] == \
         "true \\ predicted,move_left,move_right"
@@ -63,6 +68,14 @@ def test_train_writes_run_dir_and_resume_continues(motion_dataset, tmp_path, cap
     assert result["prediction"] == "move_right"
     assert [t["label"] for t in result["top_k"]][0] == "move_right"
     assert result["caption"].endswith(".") and "_" not in result["caption"]
+    assert result["state"] in ("action", "unknown") and isinstance(result["open_set_score"], float)
+    assert main(["predict", "--model", str(out), "--open-set", "off", str(clip)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["state"] == "action" and result["open_set_score"] is None
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--model", str(out), "--open-set", "maybe", str(clip)])
+    assert exit_info.value.code == 2
+    assert "argument --open-set: expected on or off; got 'maybe'" in capsys.readouterr().err
 
 
 def test_resume_without_checkpoint_is_a_clear_error(motion_dataset, tmp_path, capsys):

@@ -84,13 +84,35 @@ def test_predict_frames_contract(client, predictor):
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"prediction", "confidence", "caption", "top_k", "frames_received", "frames_used",
-                         "model", "timing_ms", "warnings"}
+                         "model", "timing_ms", "warnings", "state", "motion"}  # no open-set score in this model
+    assert body["state"] == "action" and body["motion"] > 0.004
     assert (body["frames_received"], body["frames_used"], body["model"]) == (3, 3, "tiny")
     assert body["warnings"] == ["3 frames given; 8 expected; frames were repeated"]
     assert [t["label"] for t in body["top_k"]] == sorted(UTD_CLASSES, key=lambda c: -next(
         t["confidence"] for t in body["top_k"] if t["label"] == c))
     assert body["timing_ms"] > 0
     same_answer(body, predictor.predict_frames(frames))  # the one inference path, bit for bit (PNG is lossless)
+
+
+def test_still_frames_are_idle_and_strange_ones_unknown(client, make_client, wary_model_dir):
+    still = np.repeat(moving_frames(1, seed=3), 8, axis=0)  # one frame, frozen
+    body = client.post("/predict", files=frame_files(still)).json()
+    assert (body["state"], body["caption"], body["motion"]) == ("idle", "Nobody is moving.", 0.0)
+    assert body["prediction"] in UTD_CLASSES  # the best label stays in the contract
+    wary = make_client(model=wary_model_dir)
+    body = wary.post("/predict", files=frame_files(moving_frames(8, seed=4))).json()
+    assert (body["state"], body["caption"]) == ("unknown", "I don't recognise this action.")
+    assert body["open_set_score"] > -1.0
+    off = make_client(model=wary_model_dir, open_set=False)
+    body = off.post("/predict", files=frame_files(moving_frames(8, seed=4))).json()
+    assert body["state"] == "action" and "open_set_score" not in body
+
+
+def test_openapi_schema_names_the_states(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schema["Prediction"]["properties"]["state"]["enum"] == ["action", "unknown", "idle"]
+    assert "state" in schema["Prediction"]["required"] and "open_set_score" in schema["Prediction"]["properties"]
+    assert schema["Segment"]["properties"]["state"]["enum"] == ["action", "unknown", "idle"]
 
 
 def test_more_frames_than_the_model_takes_are_sampled(client, predictor):

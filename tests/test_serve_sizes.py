@@ -6,8 +6,11 @@ scale), with a 500 from POST /predict and close code 1011 from /stream after the
 
 from __future__ import annotations
 
+import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import numpy as np
 import pytest
 from serve_fixtures import encode, frame_files, moving_frames
@@ -90,3 +93,36 @@ def test_every_bad_upload_is_still_listed_after_large_good_ones():
         uploads.decode_frames(files, ServeSettings())
     assert (e.value.status, e.value.detail) == (422, "2 of 4 files could not be used: x.png: not an image (Pillow "
                                                      "could not identify the format); e.png: file is empty (0 bytes)")
+
+
+def test_at_most_two_bodies_per_worker_are_held_and_the_others_wait_unread(make_client, monkeypatch):
+    """Uploads beyond 2 x workers wait before their body is read; all are answered in the end."""
+    client = make_client(workers=1)
+    slots = client.app.state.service.upload_slots
+    inside, most, full, release = [0], [0], threading.Event(), threading.Event()
+    real = uploads.read_upload
+
+    async def held(request, settings):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        if inside[0] == 2:
+            full.set()
+        await anyio.to_thread.run_sync(release.wait)  # held until the test has seen the others waiting
+        try:
+            return await real(request, settings)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(uploads, "read_upload", held)
+    files = frame_files(moving_frames(2, seed=14))
+    with ThreadPoolExecutor(4) as pool:
+        pending = [pool.submit(client.post, "/predict", files=files) for _ in range(4)]
+        assert full.wait(120)
+        for _ in range(1200):  # the other two reach the semaphore (a wait for a state, not a time bound)
+            if slots.statistics().tasks_waiting == 2:
+                break
+            threading.Event().wait(0.05)
+        assert (slots.statistics().tasks_waiting, inside[0]) == (2, 2)
+        release.set()
+        assert [p.result().status_code for p in pending] == [200] * 4
+    assert most[0] == 2

@@ -273,3 +273,12 @@ def test_unexpected_error_closes_with_1011_and_frees_the_slot(make_client, monke
     assert (closed.value.code, closed.value.reason) == (1011, "internal error; the server log has the details")
     assert "secret internals" in caplog.text
     assert client.get("/health").json()["live_streams"] == 0
+
+
+def test_live_messages_carry_the_state(make_client):
+    client = make_client(**QUIET)
+    moving = stream_and_flush(client, moving_frames(8, seed=1))
+    assert moving["state"] == "action" and moving["motion"] > 0.004
+    still = stream_and_flush(client, [moving_frames(1, seed=1)[0]] * 8)  # nobody moves
+    assert (still["state"], still["caption"], still["motion"]) == ("idle", "Nobody is moving.", 0.0)
+    assert still["prediction"] in ("clap", "swipe_left", "swipe_right", "throw", "wave")

@@ -51,7 +51,7 @@ def test_merging_consecutive_windows_and_the_narrative():
     assert timeline.narrative == "A person swipes to the left, waves, then claps their hands."
     assert timeline.segments[0] == Segment(0.0, 4.0, "swipe_left", pytest.approx(0.9))
     assert timeline.to_dict()["segments"][1] == {"start": 4.0, "end": 8.0, "label": "wave",
-                                                 "confidence": pytest.approx(0.9)}
+                                                 "confidence": pytest.approx(0.9), "state": "action"}
 
 
 def test_a_short_segment_between_equal_neighbours_is_absorbed():
@@ -118,3 +118,24 @@ def test_segments_are_ordered_disjoint_and_inside_the_video(scores, smooth, min_
     assert all(a.end <= b.start and a.label != b.label for a, b in zip(segs, segs[1:]))
     assert all(s.end - s.start >= min_duration - 1e-9 and s.label in CLASSES for s in segs)
     assert timeline.narrative.startswith(("A person ", "The action")) and timeline.narrative.endswith(".")
+
+
+def test_states_narrate_action_segments_only():
+    scores = np.tile([[0.1, 0.9]], (12, 1))  # every window "wave" by its scores …
+    states = ["idle"] * 4 + ["action"] * 4 + ["unknown"] * 4  # … but only the middle is an action
+    timeline = build_timeline(scores, [(i, i + 1) for i in range(12)], ["clap", "wave"], smooth=1,
+                              min_duration=0.5, min_confidence=0.3, states=states)
+    assert [(s.start, s.end, s.label, s.state) for s in timeline.segments] == [
+        (0.0, 4.0, "", "idle"), (4.0, 8.0, "wave", "action"), (8.0, 12.0, "", "unknown")]
+    assert timeline.narrative == "A person waves, then does something I don't recognise."
+
+
+def test_only_idle_or_only_unknown_windows():
+    times = [(i, i + 1) for i in range(4)]
+    scores = np.tile([[0.5, 0.5]], (4, 1))
+    assert build_timeline(scores, times, ["a", "b"], states=["idle"] * 4).narrative == "Nobody is moving."
+    assert build_timeline(scores, times, ["a", "b"], states=["unknown"] * 4).narrative == \
+        "I don't recognise this action."
+    with pytest.raises(ValueError, match="states must be one of action, unknown, idle per window; got 3 states "
+                                         "for 4 windows; not a state: asleep"):
+        build_timeline(scores, times, ["a", "b"], states=["idle", "asleep", "idle"])

@@ -10,6 +10,7 @@ Frames are a few dozen at most (two at 4K), so the whole corpus builds in a few 
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -57,6 +58,31 @@ def encode(path: Path, frames: np.ndarray, codec: str, pix_fmt: str = "yuv420p",
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def resolution_change(path: Path) -> Path:
+    """An H.264 MKV whose picture drops from 160x120 to 128x96 after 10 frames (a browser recording adapting
+    to load): two encoders' packets, in-band headers, muxed into one stream that declares 160x120."""
+    packets, codecs = [], []
+    for start, frames in ((0, scene(10, 120, 160)), (10, scene(10, 96, 128, seed=1))):
+        codec = av.CodecContext.create("libx264", "w")
+        codec.width, codec.height, codec.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        codec.time_base = Fraction(1, 15)
+        codec.options = {"preset": "veryfast", "x264-params": "repeat-headers=1", "bf": "0"}
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = start + i
+            packets += codec.encode(frame)
+        packets += codec.encode(None)
+        codecs.append(codec)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("h264", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.extradata = codecs[0].extradata
+        for packet in packets:
+            packet.stream, packet.time_base = stream, Fraction(1, 15)
             out.mux(packet)
     return path
 
@@ -168,6 +194,12 @@ def _avi_mpeg4(t: int = 24, then: Callable[[Path], Path] | None = None) -> Calla
     return build
 
 
+def _quiet_svt() -> bool:
+    """SVT-AV1 prints its banner to stderr unless SVT_LOG says otherwise (read when the encoder starts)."""
+    os.environ.setdefault("SVT_LOG", "1")
+    return True
+
+
 def _png(p: Path) -> Path:
     Image.new("RGB", (1, 1), (200, 10, 10)).save(p, format="PNG")
     return p
@@ -210,10 +242,10 @@ TORTURE = [
          _mp4(120, 160, t=20, options={"preset": "veryfast", "g": "8"}, muxer={"movflags": "frag_keyframe+empty_moov"}),
          size=(120, 160), frames=20),
     Case("mp4_av1", ".mp4",  # OpenCV's own FFmpeg has no software AV1 decoder; PyAV's (dav1d) reads it
-         lambda p: encode(p, scene(12, 120, 160), "libsvtav1",
-                          options={"preset": "12", "svtav1-params": "log-level=0"}),
+         lambda p: _quiet_svt() and encode(p, scene(12, 120, 160), "libsvtav1", options={"preset": "12"}),
          size=(120, 160), frames=12),
     Case("mkv_h264", ".mkv", _mp4(120, 160), size=(120, 160), frames=16),
+    Case("mkv_h264_resolution_change", ".mkv", resolution_change, size=(120, 160), frames=20),
     Case("mov_h264", ".mov", _mp4(120, 160), size=(120, 160), frames=16),
     Case("mp4_h264_10bit", ".mp4", _mp4(120, 160, pix_fmt="yuv420p10le"), size=(120, 160), frames=16),
     Case("mp4_h264_444", ".mp4", _mp4(120, 160, pix_fmt="yuv444p"), size=(120, 160), frames=16),

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from actcap.caption.grammar import derive_phrase, label_key
 
 UNCLEAR = "The action is unclear."
+UNKNOWN = "I don't recognise this action."
+"""Said when something moves but matches none of the model's actions (state `unknown`)."""
+IDLE = "Nobody is moving."
+"""Said when nothing moves: nobody there, a still person, blank or frozen frames (state `idle`)."""
+UNKNOWN_PRESENT = "does something I don't recognise"
+"""An unknown stretch in a timeline: "A person waves, then does something I don't recognise."."""
 
 
 @dataclass(frozen=True)

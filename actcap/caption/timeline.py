@@ -12,6 +12,12 @@ Pure functions on score sequences; the predictor supplies (W, C) window probabil
    is left as a gap, unless the segments on both sides share a label: then they merge across it (the merged
    confidence is again the mean over all its windows). Steps 3 repeat until nothing changes.
 4. Narrate in the simple present: "A person swipes to the left, waves, then claps their hands.".
+
+With ``states`` (one per window: action, unknown or idle; judge.py), a window that is not an action counts as
+fully sure of a pseudo-label of its state, so unknown and idle stretches form segments of their own (their
+``label`` is empty, their ``state`` says which). The narrative tells action segments, skips idle ones and
+says "does something I don't recognise" for unknown ones; a video with no action segment is narrated by
+its state: "Nobody is moving." or "I don't recognise this action.".
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from actcap.caption.files import Captions
-from actcap.caption.sentences import UNCLEAR
+from actcap.caption.sentences import IDLE, UNCLEAR, UNKNOWN, UNKNOWN_PRESENT
+
+_PSEUDO = ("unknown", "idle")  # states that are not actions, as extra score columns
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,15 @@ class Segment:
     end: float
     label: str
     confidence: float
+    state: str = "action"
 
     @property
     def duration(self) -> float:
         return self.end - self.start
 
     def to_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "label": self.label, "confidence": self.confidence}
+        return {"start": self.start, "end": self.end, "label": self.label, "confidence": self.confidence,
+                "state": self.state}
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,18 @@ def smooth_scores(scores: np.ndarray, window: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)[:, None]  # (W, C)
 
 
-def narrate(labels: Sequence[str], captions: Captions | None = None) -> str:
-    """"A person waves, then claps their hands." for labels in time order; no labels → unclear."""
-    if not labels:
-        return UNCLEAR
+def narrate(labels: Sequence[str], captions: Captions | None = None, states: Sequence[str] | None = None) -> str:
+    """"A person waves, then claps their hands." for labels in time order; no labels → unclear. With
+    `states`, idle segments are skipped and unknown ones "do something I don't recognise"."""
+    states = list(states) if states is not None else ["action"] * len(labels)
+    told = [(label, st) for label, st in zip(labels, states) if st != "idle"]
+    if not told:
+        return IDLE if states else UNCLEAR
+    if all(st == "unknown" for _, st in told):
+        return UNKNOWN
     captions = Captions() if captions is None else captions
-    phrases = [captions.get(label).present for label in labels]
+    phrases = [captions.get(label).present if st == "action" else UNKNOWN_PRESENT for label, st in told]
+    phrases = [p for i, p in enumerate(phrases) if i == 0 or p != phrases[i - 1]]  # no "…, then …" of one thing
     if len(phrases) == 1:
         return f"A person {phrases[0]}."
     return f"A person {', '.join(phrases[:-1])}, then {phrases[-1]}."
@@ -116,11 +132,23 @@ def _merge_equal(pieces: list[tuple[int, int, int]]) -> list[tuple[int, int, int
 
 def build_timeline(scores: np.ndarray, times: Sequence[tuple[float, float]], classes: Sequence[str], *,
                    smooth: int = 3, min_duration: float = 0.5, min_confidence: float = 0.3,
-                   captions: Captions | None = None) -> Timeline:
+                   captions: Captions | None = None, states: Sequence[str] | None = None) -> Timeline:
     """Segments and a narrative from (W, C) window probabilities and each window's (start, end) seconds."""
     scores = np.asarray(scores, dtype=np.float64)
     times = [tuple(map(float, t)) for t in times]
     _check_inputs(scores, times, classes, smooth, min_duration, min_confidence)
+    if states is not None:
+        bad = sorted({st for st in states if st not in ("action",) + _PSEUDO})
+        if len(states) != len(scores) or bad:
+            extra = f"; not a state: {', '.join(bad)}" if bad else ""
+            raise ValueError(f"build_timeline: states must be one of action, unknown, idle per window; got "
+                             f"{len(states)} states for {len(scores)} windows{extra}")
+        pseudo = np.zeros((len(scores), len(_PSEUDO)))  # (W, 2)
+        for i, st in enumerate(states):
+            if st in _PSEUDO:
+                scores[i] = 0.0
+                pseudo[i, _PSEUDO.index(st)] = 1.0
+        scores, classes = np.concatenate([scores, pseudo], axis=1), list(classes) + list(_PSEUDO)
     if len(scores) == 0:
         return Timeline([], UNCLEAR)
     smoothed = smooth_scores(scores, smooth)  # (W, C)
@@ -138,6 +166,10 @@ def build_timeline(scores: np.ndarray, times: Sequence[tuple[float, float]], cla
         if kept == pieces:
             break
         pieces = kept
-    segments = [Segment(float(bounds[first]), float(bounds[stop]), classes[c],
-                        float(smoothed[first:stop, c].mean())) for first, stop, c in pieces]
-    return Timeline(segments, narrate([s.label for s in segments], captions))
+    n_real = len(classes) - (len(_PSEUDO) if states is not None else 0)
+    segments = [Segment(float(bounds[first]), float(bounds[stop]), classes[c] if c < n_real else "",
+                        float(smoothed[first:stop, c].mean()), "action" if c < n_real else classes[c])
+                for first, stop, c in pieces]
+    if states is None:
+        return Timeline(segments, narrate([s.label for s in segments], captions))
+    return Timeline(segments, narrate([s.label for s in segments], captions, [s.state for s in segments]))

@@ -23,6 +23,18 @@ def csv_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def on_off(text: str) -> bool:
+    """`--open-set on|off` → True/False."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"expected on or off; got {text!r}")
+    return text == "on"
+
+
+def add_open_set_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--open-set", type=on_off, default=True, metavar="{on,off}",
+                   help=f"{what} the open-set score, so answers can be state \"unknown\" (on); off: never unknown")
+
+
 def head_args(text: str) -> dict:
     """'hidden=128,dropout=0.3' → {'hidden': 128, 'dropout': 0.3} (numbers parsed, the rest kept as text)."""
     out = {}

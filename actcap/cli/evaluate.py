@@ -15,6 +15,8 @@ def add_parser(sub) -> None:
     p.add_argument("--model", type=Path, help="run directory (default: the shipped model)")
     add_data_args(p)
     p.add_argument("--test-clips", type=int, default=1, help="clips averaged per video")
+    p.add_argument("--unknown", type=Path, help="clips of actions the model does not know, in class folders "
+                   "like --data: adds the open-set figures (AUROC, known accuracy, unknown rejection)")
     p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
     p.add_argument("--cache-dir", type=Path, help="feature cache root")
     p.add_argument("--no-progress", action="store_true")
@@ -54,8 +56,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     model = Recognizer.load(resolve_model_dir(args.model))
     records = split_from_args(args)[0].val if _has_split(args) else scan_dataset(args.data, args.classes)
-    m = evaluate(model, records, args.out, **kw)
+    unknown = [r.path for r in scan_dataset(args.unknown)] if args.unknown else None
+    m = evaluate(model, records, args.out, unknown=unknown, **kw)
     print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")}
+               | {"ece": round(m["calibration"]["ece"], 4),
+                  "ece_uncalibrated": round(m["calibration"]["ece_uncalibrated"], 4)}
+               | ({"open_set": m["open_set"]} if "open_set" in m else {})
                | {"per_class": m["per_class"], "out": str(args.out)}
                | ({"skipped": m["skipped"]} if m["skipped"] else {}))
     return 0

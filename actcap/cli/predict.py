@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actcap.cli.common import print_json
+from actcap.cli.common import add_open_set_arg, print_json
 
 
 def add_parser(sub) -> None:
@@ -16,6 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--test-clips", type=int, default=1, help="clips averaged (test-time augmentation)")
     p.add_argument("--captions", type=Path, help="captions file overriding the model's sentences")
+    add_open_set_arg(p, "use")
     t = p.add_argument_group("timeline (long videos)")
     t.add_argument("--timeline", action="store_true", help="segment a long video and narrate it")
     t.add_argument("--window", type=float, default=3.0, help="seconds per window")
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
         captions = load_captions(args.captions)
     predictor = Predictor.load(args.model, engine=args.engine, top_k=args.top_k, num_clips=args.test_clips,
-                               captions=captions)
+                               captions=captions, open_set=args.open_set)
     if args.timeline:
         if len(args.inputs) != 1:
             raise ValueError("--timeline takes one video file or frame folder")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from actcap.cli.common import add_open_set_arg
 from actcap.serve.settings import ENV_VARS, ServeSettings, flag
 
 # largest WebSocket message accepted: one live frame (a 2048x2048 JPEG is a few MiB)
@@ -32,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--allowed-hosts", metavar="NAMES",
                    help="comma-separated host names or addresses the service answers to besides 127.0.0.1, "
                         f"localhost, [::1] and the --host address; * = any (env {ENV_VARS['allowed_hosts']})")
+    add_open_set_arg(p, "use")
     limits = p.add_argument_group("limits (each also read from its environment variable)")
     for name, kind, text in (("max_frames", int, "image files per request"),
                              ("max_upload_mb", float, "MiB per request body"),
@@ -41,7 +43,8 @@ def add_parser(sub) -> None:
         default = f"{default:g}" if isinstance(default, float) else default
         limits.add_argument(flag(name), type=kind, metavar="N",
                             help=f"{text} (default {default}; env {ENV_VARS[name]})")
-    limits.add_argument("--workers", type=int, metavar="N", help=f"inference calls at once (default {d.workers})")
+    limits.add_argument("--workers", type=int, metavar="N",
+                        help=f"inference calls (with decoding) at once (default {d.workers})")
     limits.add_argument("--max-teach-mb", type=float, metavar="N",
                         help=f"MiB per POST /teach body, all its example videos (default {d.max_teach_mb:g})")
     p.set_defaults(run=run)
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(model=args.model, engine=args.engine, host=args.host, port=args.port,
                                 max_frames=args.max_frames, max_upload_mb=args.max_upload_mb,
                                 max_pixels=args.max_pixels, max_streams=args.max_streams, workers=args.workers,
-                                allowed_hosts=args.allowed_hosts, max_teach_mb=args.max_teach_mb)
+                                allowed_hosts=args.allowed_hosts, max_teach_mb=args.max_teach_mb,
+                                open_set=args.open_set)
     Recognizer.load(resolve_model_dir(settings.model))  # a bad model: one-line error here, not a lifespan traceback
     if settings.host in ("0.0.0.0", "::"):
         print(f"warning: listening on all interfaces ({settings.host}); anyone on the network can use the "

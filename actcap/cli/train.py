@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actcap.cli.common import add_data_args, head_args, mirror_pairs, print_json, split_from_args
+from actcap.cli.common import add_data_args, add_open_set_arg, head_args, mirror_pairs, print_json, split_from_args
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names
 from actcap.distributed import alone, is_main_process
@@ -46,6 +46,7 @@ def add_parser(sub) -> None:
     t.add_argument("--keep", choices=["best", "last"], default="best",
                    help="save the best epoch on validation, or the last epoch")
     t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    add_open_set_arg(t, "fit")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--out", type=Path, required=True, help="run directory to write")
     p.set_defaults(run=run)
@@ -86,6 +87,7 @@ def _train_one(args: argparse.Namespace) -> dict:
                       label_smoothing=args.label_smoothing, class_weights=args.class_weights, seed=args.seed,
                       max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,
                       captions=captions, mirror=args.mirror, keep=args.keep, resume=args.resume,
+                      open_set=args.open_set, group_by=args.group_by,
                       progress=not args.no_progress and is_main_process())
     from actcap.train import train  # heavy imports only once the arguments are good
 

@@ -40,13 +40,16 @@ def sniff_image(path: Path) -> str | None:
     return next((kind for magic, kind in IMAGE_SIGNATURES if head.startswith(magic)), None)
 
 
-def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter) -> np.ndarray:
+def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter, size: tuple[int, int] = (0, 0)) -> np.ndarray:
     """A decoded frame as (H, W, 3) uint8 RGB at working size, rotated as its display matrix says.
 
     The conversion is the one OpenCV makes (swscale to BGR24 with bicubic filtering, then BGR → RGB: 10-bit
     video differs by up to 38 levels with swscale's defaults) and so is the rotation (a phone's -90 → a quarter
-    turn clockwise), so frames are bit-identical to OpenCV's."""
-    bgr = to_rgb.reformat(frame, format="bgr24", interpolation="BICUBIC").to_ndarray()  # (H, W, 3)
+    turn clockwise), so frames are bit-identical to OpenCV's. A stream that changes resolution midway (a
+    browser's recording adapting to load) is scaled to `size`, the (width, height) its header declares, as
+    OpenCV does, so a clip always stacks into one array."""
+    w, h = size if all(size) else (frame.width, frame.height)
+    bgr = to_rgb.reformat(frame, format="bgr24", width=w, height=h, interpolation="BICUBIC").to_ndarray()
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     turns = round(getattr(frame, "rotation", 0) / 90) % 4
     if turns:
@@ -58,7 +61,8 @@ def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter) -> np.ndarray
 class FrameScan:
     """What decoding a whole file found: `decoded` frames, `packets` demuxed, `damaged` packets the decoder
     refused (skipped), `first_bad` the frame number where decoding first failed or ended, `header` the frame
-    count the container stores (0 when it stores none: Matroska, WebM), `fps` its average frame rate."""
+    count the container stores (0 when it stores none: Matroska, WebM), `fps` its average frame rate, `size`
+    the (width, height) its header declares."""
 
     decoded: int = 0
     packets: int = 0
@@ -66,6 +70,12 @@ class FrameScan:
     first_bad: int | None = None
     header: int = 0
     fps: float | None = None
+    size: tuple[int, int] = (0, 0)
+
+
+def _declared_size(stream) -> tuple[int, int]:
+    """(width, height) the stream's header declares, before any frame is decoded; (0, 0) when unknown."""
+    return stream.codec_context.width, stream.codec_context.height
 
 
 def _video_stream(container, path: Path):
@@ -84,6 +94,7 @@ def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
         scan.header = max(0, stream.frames)
         rate = stream.average_rate or stream.guessed_rate
         scan.fps = float(rate) if rate else None
+        scan.size = _declared_size(stream)
         packets = container.demux(stream)
         while True:
             try:
@@ -110,9 +121,9 @@ def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
 
 def iter_decoded(path: Path) -> Iterator[np.ndarray]:
     """The frames `scan_frames` counts, one at a time: upright RGB at working size."""
-    to_rgb = VideoReformatter()
-    for frame in _decode_tolerantly(path, FrameScan()):
-        yield to_upright_rgb(frame, to_rgb)
+    to_rgb, scan = VideoReformatter(), FrameScan()
+    for frame in _decode_tolerantly(path, scan):
+        yield to_upright_rgb(frame, to_rgb, scan.size)
 
 
 def scan_frames(path: Path) -> FrameScan:
@@ -158,6 +169,7 @@ def read_packets(path: Path, wanted: list[int]) -> dict[int, np.ndarray] | None:
         if not container.streams.video:
             return None
         stream = _video_stream(container, path)
+        size = _declared_size(stream)
 
         def decode(packet) -> bool:
             nonlocal decoded
@@ -166,7 +178,7 @@ def read_packets(path: Path, wanted: list[int]) -> dict[int, np.ndarray] | None:
                     return False  # not one frame per packet in pts order
                 i = expected[decoded][0]
                 if i in wanted_set:  # the conversion OpenCV makes: bit-identical frames
-                    out[i] = to_upright_rgb(frame, to_rgb)
+                    out[i] = to_upright_rgb(frame, to_rgb, size)
                 decoded += 1
             return True
 

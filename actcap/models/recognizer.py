@@ -52,6 +52,11 @@ class ModelConfig:
     """Training settings, for the record."""
     metrics: dict = field(default_factory=dict)
     """Validation metrics of the saved epoch."""
+    calibration: dict = field(default_factory=dict)
+    """`temperature` dividing the logits, fitted on held-out groups (held_out.py); empty: none (1.0)."""
+    open_set: dict = field(default_factory=dict)
+    """Open-set `score` name and `threshold` (openset.py); its reference tensors are in the weights file
+    under `open_set.`. Empty: the model never answers "unknown"."""
     actcap_version: str = __version__
 
     @classmethod
@@ -72,6 +77,7 @@ class Recognizer(torch.nn.Module):
         self.head: TemporalHead = create_head(config.head, config.feature_dim, len(config.classes),
                                               config.num_frames, **config.head_kwargs)
         self.model_dir: Path | None = None  # set by `load`; files a config names are relative to it
+        self.extra_tensors: dict[str, torch.Tensor] = {}  # `open_set.*`: what the open-set score compares to
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, T, D) → (B, C) logits
         return self.head(features)
@@ -80,6 +86,7 @@ class Recognizer(torch.nn.Module):
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+        state.update({k: v.contiguous() for k, v in self.extra_tensors.items()})
         # each file atomically, so a server or `--resume` never reads half a file; weights first, so an
         # interruption between the two leaves a config that matches the (new) head's shapes
         atomic_write_bytes(out / WEIGHTS_FILE, safetensors_bytes(
@@ -105,6 +112,7 @@ class Recognizer(torch.nn.Module):
             raise ModelFileError(f"{d / CONFIG_FILE} is not valid JSON: {e}") from None
         model = cls(config)
         state = load_file(str(d / WEIGHTS_FILE))
+        model.extra_tensors = {k: state.pop(k) for k in list(state) if k.startswith("open_set.")}
         result = model.head.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise ModelFileError(f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE}: missing "

@@ -4,8 +4,11 @@
 
 Every route hands its work to `actcap.predict.Predictor`, the same object the CLI's `predict` uses, and runs
 it in a worker thread (at most `settings.workers` at once), so the event loop keeps answering /health and
-live streams while a prediction runs. Refusals are JSON `{"detail": …}` with a 4xx status; anything
-unexpected is logged with its traceback and answered with a 500 that carries no traceback.
+live streams while a prediction runs. Memory is bounded by design: at most 2 × `workers` POST /predict
+bodies are held at once, each uploaded frame is reduced to working size as it is decoded, and decoding
+shares the `workers` limit with inference (docs/api.md, "Memory", has the worst case measured).
+Refusals are JSON `{"detail": …}` with a 4xx status; anything unexpected is logged with its traceback and
+answered with a 500 that carries no traceback.
 """
 
 from __future__ import annotations
@@ -62,7 +65,10 @@ class Service:
 
     def __init__(self, settings: ServeSettings, predictor: Predictor, model_path: Path):
         self.settings, self.predictor, self.model_path = settings, predictor, model_path
-        self.limiter = anyio.CapacityLimiter(settings.workers)
+        self.limiter = anyio.CapacityLimiter(settings.workers)  # decoding and inference: the memory budget
+        # request bodies held at once (read, waiting for a worker, or decoding): one running and one ready per
+        # worker; later requests wait with their bodies unread, so many uploads at once cannot pile up bodies
+        self.upload_slots = anyio.Semaphore(2 * settings.workers)
         self.live_streams = 0
         self.active_name: str | None = None  # the model store's name for `predictor` (None: a run directory)
         self.teaching = teach.Teaching(settings, self)
@@ -74,7 +80,8 @@ class Service:
 
 def load_service(settings: ServeSettings) -> Service:
     path, name = teach.startup_model(settings)
-    predictor = Predictor.load(path, engine=settings.engine, name=name if name != teach.SHIPPED else None)
+    predictor = Predictor.load(path, engine=settings.engine, name=name if name != teach.SHIPPED else None,
+                               open_set=settings.open_set)
     # one throw-away prediction builds the frame-CNN engine now (ONNX export on a first run), not during
     # the first request, and never lazily in two threads at once
     predictor.predict_frames(np.zeros((2, 64, 64, 3), np.uint8))
@@ -140,12 +147,14 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         """
         t0 = time.perf_counter()
         s: Service = request.app.state.service
-        upload = await uploads.read_upload(request, s.settings)
-        predictor = await s.run(teach.resolve_model, s.teaching, request.query_params.get("model") or upload.model)
-        if upload.video is not None:
-            result = await s.run(predict_video, predictor, upload.video, s.settings, upload.timeline)
-        else:
-            result = await s.run(predict_images, predictor, upload.files, s.settings)
+        async with s.upload_slots:
+            upload = await uploads.read_upload(request, s.settings)
+            model = request.query_params.get("model") or upload.model
+            predictor = await s.run(teach.resolve_model, s.teaching, model)
+            if upload.video is not None:
+                result = await s.run(predict_video, predictor, upload.video, s.settings, upload.timeline)
+            else:
+                result = await s.run(predict_images, predictor, upload.files, s.settings)
         result["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return result
 

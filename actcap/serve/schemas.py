@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+State = Literal["action", "unknown", "idle"]
 
 
 class LabelScore(BaseModel):
@@ -15,15 +19,26 @@ class Segment(BaseModel):
 
     start: float = Field(description="seconds from the start of the video")
     end: float = Field(description="seconds from the start of the video")
-    label: str
+    label: str = Field(description="the action; empty for a stretch whose state is unknown or idle")
     confidence: float = Field(ge=0, le=1)
+    state: State = Field("action", description="action, unknown (none of the model's actions) or idle (nothing "
+                                                "moves)")
 
 
 class Prediction(BaseModel):
     prediction: str = Field(description="the most likely action", examples=["clap"])
-    confidence: float = Field(ge=0, le=1, description="its probability", examples=[0.91])
-    caption: str = Field(description="a sentence that is as sure as the model is",
-                         examples=["A person is clapping their hands."])
+    confidence: float = Field(ge=0, le=1, description="its calibrated probability", examples=[0.91])
+    caption: str = Field(description="a sentence that is as sure as the model is; for state unknown or idle, "
+                                     "one that says so", examples=["A person is clapping their hands."])
+    state: State = Field(description="action: one of the model's actions is recognised; unknown: something "
+                                     "happens that matches none of them; idle: nothing moves",
+                         examples=["action"])
+    open_set_score: float | None = Field(description="how unlike the model's training clips this input is "
+                                                     "(its open-set score; above the model's threshold → "
+                                                     "unknown); null when the model has none or it is off",
+                                         examples=[0.12])
+    motion: float = Field(ge=0, le=1, description="fraction of pixels moving in the busiest stretch (below "
+                                                  "0.004 → idle)", examples=[0.013])
     top_k: list[LabelScore] = Field(description="the most likely actions, best first")
     frames_received: int = Field(description="images uploaded, or frames in the uploaded video")
     frames_used: int = Field(description="distinct frames the model looked at")

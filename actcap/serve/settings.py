@@ -43,6 +43,8 @@ class ServeSettings:
     """Interface to bind; 0.0.0.0 exposes the service to the network, so it is never the default."""
     port: int = 5000
     """TCP port."""
+    open_set: bool = True
+    """Answer state "unknown" when the model's open-set score says so (`--open-set off`: never)."""
     allowed_hosts: tuple[str, ...] = ()
     """Host names answered besides 127.0.0.1, localhost, [::1] and the bind address (`*`: any); others get
     400, so a DNS-rebinding page cannot drive the service (actcap.serve.hosts). Needed with --host 0.0.0.0."""
@@ -52,11 +54,13 @@ class ServeSettings:
     """Most bytes one POST /predict body may have, in MiB; more is refused with 413."""
     max_pixels: int = 4_194_304
     """Most pixels (width × height) of one uploaded image, video frame or live frame; checked before decoding.
-    The default (2048 × 2048) keeps a full request under ~0.8 GB of decoded frames."""
+    Each frame is reduced to working size (640 px) as it is decoded, so this bounds the one full-size image in
+    memory per worker (about 50 MB at the default 2048 × 2048), not the whole request (docs/api.md, Memory)."""
     max_streams: int = 4
     """Most live /stream connections at once; one more is refused politely (close code 1013)."""
     workers: int = 2
-    """Inference calls that may run at once in the thread pool (the event loop itself never runs inference)."""
+    """Inference calls, with the decoding of their frames, that may run at once in the thread pool (the event
+    loop itself never runs inference); at most twice as many POST /predict bodies are held in memory at once."""
     stream_every: int = 3
     """A live prediction is sent after this many new frames …"""
     stream_interval_ms: float = 150.0

@@ -66,7 +66,8 @@ class Teaching:
                     self.loaded.pop(next(iter(self.loaded)))
                 # the shipped one keeps its folder's name (default_model), as when a server starts with it
                 self.loaded[key] = Predictor.load(path, engine=self.settings.engine,
-                                                  name=name if name != SHIPPED else None)
+                                                  name=name if name != SHIPPED else None,
+                                                  open_set=self.settings.open_set)
             return self.loaded[key]
 
     def activate(self, name: str) -> None:

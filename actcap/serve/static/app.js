@@ -24,6 +24,12 @@ function el(tag, text, className) {
 const pretty = (label) => String(label).replace(/_/g, " ");
 const percent = (p) => `${(100 * p).toFixed(1)}%`;
 const colourOf = (label) => PALETTE[Math.max(0, classes.indexOf(label)) % PALETTE.length];
+// every answer has a state: an action, something the model does not know, or nothing moving
+const STATES = { action: "Action", unknown: "Unknown action", idle: "Nobody moving" };
+const STATE_COLOURS = { unknown: "#8a8f98", idle: "#d5dae0" };
+const stateOf = (r) => (r.state in STATES ? r.state : "action");
+const nameOf = (s) => (stateOf(s) === "action" ? pretty(s.label) : STATES[stateOf(s)]);
+const colourOfSegment = (s) => STATE_COLOURS[stateOf(s)] || colourOf(s.label);
 
 function showError(message) {
   $("error").textContent = message;
@@ -134,6 +140,8 @@ async function predict() {
 // --- showing a prediction -----------------------------------------------------------------------------
 function render(r) {
   $("result").hidden = false;
+  $("result").dataset.state = stateOf(r);
+  $("state").textContent = STATES[stateOf(r)];
   $("caption").textContent = r.caption;
   $("label").textContent = pretty(r.prediction);
   $("confidence").textContent = percent(r.confidence);
@@ -166,20 +174,21 @@ function renderTimeline(segments, narrative) {
   bar.replaceChildren(...segments.map((s) => {
     const part = el("div");
     part.style.width = `${(100 * (s.end - s.start)) / span}%`;
-    part.style.backgroundColor = colourOf(s.label);
-    part.title = `${pretty(s.label)}: ${s.start.toFixed(1)}–${s.end.toFixed(1)} s (${percent(s.confidence)})`;
+    part.style.backgroundColor = colourOfSegment(s);
+    part.dataset.state = stateOf(s);
+    part.title = `${nameOf(s)}: ${s.start.toFixed(1)}–${s.end.toFixed(1)} s (${percent(s.confidence)})`;
     return part;
   }));
   bar.setAttribute("aria-label", "Timeline: " + segments.map((s) =>
-    `${pretty(s.label)} from ${s.start.toFixed(1)} to ${s.end.toFixed(1)} seconds`).join(", "));
+    `${nameOf(s)} from ${s.start.toFixed(1)} to ${s.end.toFixed(1)} seconds`).join(", "));
   $("timeline-start").textContent = `${t0.toFixed(1)} s`;
   $("timeline-end").textContent = `${t1.toFixed(1)} s`;
-  const labels = [...new Set(segments.map((s) => s.label))];
-  $("timeline-legend").replaceChildren(...labels.map((label) => {
+  const kinds = [...new Map(segments.map((s) => [nameOf(s), s])).values()];
+  $("timeline-legend").replaceChildren(...kinds.map((s) => {
     const swatch = el("span");
-    swatch.style.backgroundColor = colourOf(label);
+    swatch.style.backgroundColor = colourOfSegment(s);
     const li = el("li");
-    li.append(swatch, document.createTextNode(pretty(label)));
+    li.append(swatch, document.createTextNode(nameOf(s)));
     return li;
   }));
   $("narrative").textContent = narrative || "";

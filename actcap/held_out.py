@@ -1,0 +1,156 @@
+"""Calibration and the open-set threshold, fitted on clips of people the scoring model never saw.
+
+    fit_honesty(model, features, labels, groups, cfg)     # train.py calls this once, after training
+
+A model's answers on its own training clips are overconfident and its open-set scores too low. So the
+training clips are split by group (`--group-by`: people, source videos; without groups, 5 folds of clips,
+every class spread evenly), a small copy of the head is trained on all other folds with the run's settings,
+and it scores the held-out fold. From those held-out answers:
+
+- the temperature that minimises their negative log-likelihood (calibration.py), and
+- the open-set threshold: `KNOWN_QUANTILE` of their open-set scores (openset.py, `threshold_for`).
+
+The final model's own training clips then become the score's reference (class means, nearest clips).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from actcap.calibration import expected_calibration_error, fit_temperature, softmax
+from actcap.config import TrainConfig
+from actcap.data.dataset import FeatureClips
+from actcap.models.recognizer import Recognizer
+from actcap.openset import DEFAULT_SCORE, KNOWN_QUANTILE, create_score, head_outputs, threshold_for
+
+log = logging.getLogger(__name__)
+CLIP_FOLDS = 5
+"""Folds of clips when the data has no groups."""
+
+
+@contextmanager
+def one_thread():
+    """The heads are tiny: one thread trains them several times faster than two contending for the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int], cfg: TrainConfig) -> Recognizer:
+    """A fresh head like `template`'s, trained with cfg's settings for cfg.epochs (the last epoch kept)."""
+    torch.manual_seed(cfg.seed)
+    model = Recognizer(replace(template.config))
+    allf = np.concatenate(features)  # (ΣL, D)
+    model.head.set_input_stats(torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float())
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    data = FeatureClips(features, labels, cfg.num_frames, train=True, seed=cfg.seed, sampling=cfg.sampling)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    for _ in range(cfg.epochs):
+        model.train()
+        for x, y in DataLoader(data, batch_size=cfg.batch_size, shuffle=True, generator=gen):
+            loss = loss_fn(model(x[:, 0]), y)  # x: (B, 1, T, D)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C) logits and (N, E) embeddings of clips, from their deterministic test view."""
+    data = FeatureClips(features, [0] * len(features), model.config.num_frames, train=False,
+                        sampling=model.config.sampling)
+    logits, embs = [], []
+    for x, _ in DataLoader(data, batch_size=64):
+        lg, em = head_outputs(model.eval().head, x[:, 0])  # x: (B, 1, T, D)
+        logits.append(lg)
+        embs.append(em)
+    return torch.cat(logits).numpy(), torch.cat(embs).numpy()
+
+
+def fold_ids(labels: list[int], groups: list[str] | None) -> np.ndarray:
+    """One fold per group when there are 2+ groups; else CLIP_FOLDS folds dealt class by class."""
+    if groups is not None and len(set(groups)) >= 2:
+        names = sorted(set(groups))
+        return np.array([names.index(g) for g in groups])
+    ids = np.zeros(len(labels), int)
+    for c in sorted(set(labels)):
+        where = [i for i, y in enumerate(labels) if y == c]
+        ids[where] = np.arange(len(where)) % CLIP_FOLDS
+    return ids
+
+
+def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
+                     cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,)) -> dict:
+    """Logits and open-set scores (one array per score name) of every clip from a head trained without its
+    fold."""
+    folds = fold_ids(labels, groups)
+    y = np.array(labels)
+    logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
+    scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
+    for f in np.unique(folds):
+        tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+        if len(set(y[tr])) < len(model.config.classes):
+            log.warning("held-out fold %d leaves a class without training clips; its answers are skipped", f)
+            logits[te] = np.nan
+            continue
+        head = fit_head(model, [features[i] for i in tr], [labels[i] for i in tr], cfg)
+        lg_tr, em_tr = outputs(head, [features[i] for i in tr])
+        lg_te, em_te = outputs(head, [features[i] for i in te])
+        logits[te] = lg_te
+        for name in score_names:
+            scores[name][te] = create_score(name).fit(em_tr, lg_tr, y[tr]).score(em_te, lg_te)
+    ok = ~np.isnan(logits[:, 0])
+    return {"logits": logits[ok], "labels": y[ok], "scores": {k: v[ok] for k, v in scores.items()},
+            "folds": int(len(np.unique(folds)))}
+
+
+def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
+                cfg: TrainConfig, score_name: str = DEFAULT_SCORE) -> None:
+    """Store the temperature and the open-set score with its threshold in `model` (config + tensors)."""
+    with one_thread():
+        held = held_out_answers(model, features, labels, groups, cfg, (score_name,))
+    if not len(held["labels"]):
+        log.warning("too few clips to hold any out with every class still in training: the model is saved "
+                    "uncalibrated (temperature 1) and without an open-set score, so it never answers unknown; "
+                    "give each class clips of 2+ people (`--group-by`) or 2+ clips")
+        model.config.calibration, model.config.open_set, model.extra_tensors = {}, {}, {}
+        return
+    t = fit_temperature(held["logits"], held["labels"])
+    before = expected_calibration_error(softmax(held["logits"]), held["labels"])
+    after = expected_calibration_error(softmax(held["logits"] / t), held["labels"])
+    model.config.calibration = {"temperature": round(t, 4), "held_out_clips": int(len(held["labels"])),
+                                "held_out_folds": held["folds"], "ece_before": round(before, 4),
+                                "ece_after": round(after, 4)}
+    if not cfg.open_set:
+        model.config.open_set = {}
+        model.extra_tensors = {}
+        return
+    lg, em = outputs(model, features)
+    score = create_score(score_name).fit(em, lg, np.array(labels))
+    model.config.open_set = {"score": score_name, "threshold": round(threshold_for(held["scores"][score_name]), 6),
+                             "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores",
+                             "held_out_clips": int(len(held["labels"]))}
+    model.extra_tensors = {f"open_set.{k}": v for k, v in score.tensors().items()}
+    log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f", t, before,
+             after, score_name, model.config.open_set["threshold"])
+
+
+def calibrate_run(out, cfg: TrainConfig, features: list[np.ndarray], labels: list[int], records) -> None:
+    """train.py's one hook: fit calibration and the open-set score on the run's training clips, and save
+    them into the model in `out` (the saved epoch)."""
+    from actcap.data.splits import get_groups
+
+    model = Recognizer.load(out)
+    groups = get_groups(records, cfg.group_by) if cfg.group_by else None
+    fit_honesty(model, features, labels, groups, cfg)
+    model.save(out)

@@ -1,0 +1,73 @@
+"""From the head's output to an honest answer: calibrated probabilities and a state.
+
+    judge = Judge(model)                       # reads the model's temperature and open-set score
+    v = judge(slots)                            # (T, D + 1): the head's time slots + a motion column
+    v.state                                     # "action" | "unknown" | "idle"
+
+- `idle`: nothing moves (motion.py): every slot's motion level is under `IDLE_LEVEL`; no model needed.
+- `unknown`: something moves, but the open-set score (openset.py) is above the threshold fitted at training
+  (held_out.py). Models without one, or `--open-set off`, never answer unknown.
+- `action`: otherwise; `probs` are the head's softmax at the model's fitted temperature.
+
+The predictor appends each frame's motion level as a last column to the stream features, so the motion
+travels through the same slot pooling, live window and timeline as the features do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from actcap.calibration import softmax
+from actcap.models.recognizer import Recognizer
+from actcap.motion import IDLE_LEVEL, is_idle
+from actcap.openset import create_score, head_outputs
+
+STATES = ("action", "unknown", "idle")
+
+
+@dataclass
+class Verdict:
+    probs: np.ndarray  # (C,) calibrated
+    open_set_score: float | None  # None: the model has no open-set score, or it is switched off
+    motion: float  # motion level of the busiest slot
+    state: str
+
+
+class Judge:
+    def __init__(self, model: Recognizer, open_set: bool = True, idle_level: float = IDLE_LEVEL):
+        self.model = model
+        self.temperature = float(model.config.calibration.get("temperature", 1.0))
+        self.idle_level = idle_level
+        self.score, self.threshold = None, None
+        spec = model.config.open_set
+        if open_set and spec:
+            tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
+            self.score = create_score(spec["score"]).load(tensors)
+            self.threshold = float(spec["threshold"])
+
+    @torch.no_grad()
+    def __call__(self, slots: np.ndarray) -> Verdict:
+        """(T, D + 1) slot features whose last column is the motion level → Verdict."""
+        x = torch.from_numpy(np.ascontiguousarray(slots[:, :-1], dtype=np.float32))[None]  # (1, T, D)
+        logits, emb = head_outputs(self.model.eval().head, x)
+        logits, emb = logits.numpy(), emb.numpy()
+        score = float(self.score.score(emb, logits)[0]) if self.score is not None else None
+        return self.decide(softmax(logits[0] / self.temperature), score, float(np.max(slots[:, -1])))
+
+    def decide(self, probs: np.ndarray, score: float | None, motion: float) -> Verdict:
+        if is_idle(np.array([motion]), self.idle_level):
+            state = "idle"
+        elif score is not None and score > self.threshold:
+            state = "unknown"
+        else:
+            state = "action"
+        return Verdict(probs, score, motion, state)
+
+    def combine(self, verdicts: list[Verdict]) -> Verdict:
+        """Several views of one clip: mean probabilities and score, the busiest motion, the state anew."""
+        scores = [v.open_set_score for v in verdicts if v.open_set_score is not None]
+        return self.decide(np.mean([v.probs for v in verdicts], axis=0), float(np.mean(scores)) if scores else None,
+                           max(v.motion for v in verdicts))

@@ -1,0 +1,185 @@
+"""Open-set scores: how unlike the training clips an input is. Higher means more likely unknown.
+
+    s = create_score("knn").fit(embeddings, logits, labels)      # at training time
+    s.score(embeddings, logits)                                    # (N,) at prediction time
+
+Every score works on what any head gives: its logits and its embedding (the input of its last linear
+layer, see `head_outputs`). Candidates, all measured on the leave-one-action-out × leave-one-subject-out
+protocol (docs/model-card.md, "Open set"):
+
+- `msp`: 1 − the top softmax probability. Sees only the logits, which stay confident far from the data.
+- `energy`: −logsumexp(logits) (Liu et al. 2020). Same weakness.
+- `prototype`: cosine distance to the nearest class mean of the L2-normalised embeddings.
+- `knn`: cosine distance to the k-th nearest training clip (Sun et al. 2022), no class structure assumed.
+- `mahalanobis`: distance to the nearest class mean under the shared, shrunk covariance (Lee et al. 2018).
+
+The threshold is not a property of the score: `threshold_for` applies the documented rule to scores of
+known clips that the scoring model never saw (held-out groups; see held_out.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from actcap.registry import Registry
+
+SCORES: Registry = Registry("open-set score")
+DEFAULT_SCORE = "prototype"
+"""Chosen by measurement: the best AUROC both against a left-out real action and against the synthetic
+negatives (docs/model-card.md, "Open set"; the logit scores rate the negatives as *more* familiar)."""
+KNOWN_QUANTILE = 0.95
+"""The threshold rule: the score below which this fraction of held-out known clips falls."""
+
+
+@torch.no_grad()
+def head_outputs(head: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, D) features → (B, C) logits and (B, E) embedding: what the head's last linear layer `fc`
+    reads (averaged over time for heads that classify every frame)."""
+    seen = []
+    hook = head.fc.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        logits = head(x)
+    finally:
+        hook.remove()
+    emb = seen[0]
+    return logits, (emb.mean(1) if emb.dim() == 3 else emb)  # (B, T, E) → (B, E) for the mean head
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+
+
+class Score:
+    name = ""
+
+    def fit(self, emb: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> "Score":
+        return self
+
+    def score(self, emb: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """What the model file keeps to score later."""
+        return {}
+
+    def load(self, tensors: dict[str, torch.Tensor]) -> "Score":
+        return self
+
+
+@SCORES.register("msp")
+class MaxSoftmax(Score):
+    name = "msp"
+
+    def score(self, emb, logits):
+        z = logits - logits.max(1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        return 1.0 - p.max(1)
+
+
+@SCORES.register("energy")
+class Energy(Score):
+    name = "energy"
+
+    def score(self, emb, logits):
+        m = logits.max(1)
+        return -(m + np.log(np.exp(logits - m[:, None]).sum(1)))
+
+
+@SCORES.register("prototype")
+class Prototype(Score):
+    name = "prototype"
+
+    def fit(self, emb, logits, labels):
+        u = _unit(emb)
+        self.means = _unit(np.stack([u[labels == c].mean(0) for c in np.unique(labels)]))  # (C, E)
+        return self
+
+    def score(self, emb, logits):
+        return 1.0 - (_unit(emb) @ self.means.T).max(1)
+
+    def tensors(self):
+        return {"means": torch.from_numpy(self.means.astype(np.float32))}
+
+    def load(self, tensors):
+        self.means = tensors["means"].numpy()
+        return self
+
+
+@SCORES.register("knn")
+class NearestClips(Score):
+    name = "knn"
+
+    def __init__(self, k: int = 1):
+        self.k = k
+
+    def fit(self, emb, logits, labels):
+        self.bank = _unit(emb).astype(np.float32)  # (N, E)
+        return self
+
+    def score(self, emb, logits):
+        sims = _unit(emb) @ self.bank.T  # (B, N)
+        k = min(self.k, sims.shape[1])
+        return 1.0 - np.sort(sims, axis=1)[:, -k]
+
+    def tensors(self):
+        return {"bank": torch.from_numpy(self.bank)}
+
+    def load(self, tensors):
+        self.bank = tensors["bank"].numpy()
+        return self
+
+
+@SCORES.register("mahalanobis")
+class Mahalanobis(Score):
+    name = "mahalanobis"
+
+    def __init__(self, shrink: float = 0.5):
+        self.shrink = shrink
+
+    def fit(self, emb, logits, labels):
+        classes = np.unique(labels)
+        self.means = np.stack([emb[labels == c].mean(0) for c in classes])  # (C, E)
+        centred = emb - self.means[np.searchsorted(classes, labels)]
+        cov = centred.T @ centred / max(len(emb) - len(classes), 1)  # (E, E) shared within-class covariance
+        # few clips, many dimensions: shrink towards the mean variance so the inverse exists and is tame
+        target = np.eye(len(cov)) * np.trace(cov) / len(cov)
+        self.precision = np.linalg.inv((1 - self.shrink) * cov + self.shrink * target).astype(np.float32)
+        return self
+
+    def score(self, emb, logits):
+        d = emb[:, None, :] - self.means[None]  # (B, C, E)
+        return np.sqrt(np.einsum("bce,ef,bcf->bc", d, self.precision, d).min(1))
+
+    def tensors(self):
+        return {"means": torch.from_numpy(self.means.astype(np.float32)), "precision": torch.from_numpy(self.precision)}
+
+    def load(self, tensors):
+        self.means, self.precision = tensors["means"].numpy(), tensors["precision"].numpy()
+        return self
+
+
+def list_scores() -> list[str]:
+    return SCORES.list()
+
+
+def create_score(name: str, **kwargs) -> Score:
+    return SCORES.get(name)(**kwargs)
+
+
+def threshold_for(held_out_known: np.ndarray, quantile: float = KNOWN_QUANTILE) -> float:
+    """The documented rule: the `quantile` of the scores of known clips from groups the scoring model never
+    saw, so about 1 − quantile of new people's known actions are rejected and anything stranger is too."""
+    if len(held_out_known) == 0:
+        raise ValueError("threshold_for needs scores of held-out known clips; got none")
+    return float(np.quantile(held_out_known, quantile))
+
+
+def auroc(known: np.ndarray, unknown: np.ndarray) -> float:
+    """Probability that an unknown clip scores above a known one (ties count half)."""
+    known, unknown = np.asarray(known, float), np.asarray(unknown, float)
+    if not len(known) or not len(unknown):
+        return float("nan")
+    greater = (unknown[:, None] > known[None]).mean()
+    ties = (unknown[:, None] == known[None]).mean()
+    return float(greater + 0.5 * ties)

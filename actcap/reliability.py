@@ -1,0 +1,88 @@
+"""How honest a trained model's answers are on labelled clips: calibration and, given clips of other
+actions, the open-set figures. `actcap evaluate` and `actcap cv` report these.
+
+    honesty_report(model, features, labels, out, unknown=features_of_other_actions)
+
+- `ece_uncalibrated` / `ece`: expected calibration error of the head's softmax and of the calibrated
+  answers (the model's temperature); `reliability.png` draws the calibrated one.
+- with `unknown` clips: `open_set.auroc` (known vs unknown by the open-set score), `known_accuracy` (clips
+  accepted as an action and right), `unknown_rejection` (unknown clips scored above the threshold).
+
+Cached features carry no motion, so the idle gate plays no part here: these figures are the open-set
+score's alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from actcap.calibration import expected_calibration_error, plot_reliability, reliability_bins, softmax
+from actcap.held_out import outputs
+from actcap.models.recognizer import Recognizer
+from actcap.openset import auroc, create_score
+
+
+def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[int], out: Path | None = None,
+                   unknown: list[np.ndarray] | None = None, title: str = "") -> dict:
+    logits, emb = outputs(model, features)
+    labels = np.asarray(labels)
+    t = float(model.config.calibration.get("temperature", 1.0))
+    probs = softmax(logits / t)
+    report = {"temperature": t, "ece_uncalibrated": expected_calibration_error(softmax(logits), labels),
+              "ece": expected_calibration_error(probs, labels), "reliability": reliability_bins(probs, labels)}
+    if out is not None:
+        plot_reliability(probs, labels, Path(out) / "reliability.png", title)
+    spec = model.config.open_set
+    if unknown and spec:
+        tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
+        score = create_score(spec["score"]).load(tensors)
+        u_logits, u_emb = outputs(model, unknown)
+        known_s, unknown_s = score.score(emb, logits), score.score(u_emb, u_logits)
+        accepted = known_s <= spec["threshold"]
+        report["open_set"] = {"score": spec["score"], "threshold": spec["threshold"],
+                              "auroc": auroc(known_s, unknown_s),
+                              "known_accuracy": float((accepted & (probs.argmax(1) == labels)).mean()),
+                              "unknown_rejection": float((unknown_s > spec["threshold"]).mean()),
+                              "known_clips": int(len(labels)), "unknown_clips": int(len(unknown))}
+    return report
+
+
+def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.ndarray], out: Path | None = None,
+                   title: str = "", accepted: list[np.ndarray] | None = None) -> dict:
+    """ECE over several folds' calibrated answers: [(logits, temperature)] per fold, pooled; with `accepted`
+    masks, the known accuracy that counts only clips answered as an action with the right label."""
+    probs = np.concatenate([softmax(lg / t) for lg, t in logits_t])
+    raw = np.concatenate([softmax(lg) for lg, _ in logits_t])
+    y = np.concatenate(labels)
+    if out is not None:
+        plot_reliability(probs, y, Path(out) / "reliability.png", title)
+    report = {"ece_uncalibrated": expected_calibration_error(raw, y), "ece": expected_calibration_error(probs, y),
+              "reliability": reliability_bins(probs, y)}
+    if accepted is not None:
+        ok = np.concatenate(accepted)
+        report.update({"known_accuracy": float((ok & (probs.argmax(1) == y)).mean()),
+                       "known_rejected": float(1 - ok.mean())})
+    return report
+
+
+def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float], np.ndarray, np.ndarray]:
+    """A cross-validation fold's model on its validation clips: ((logits, temperature), labels, accepted) where
+    accepted says which clips the open-set score lets through as an action (all, without one)."""
+    from actcap.engine import cache_root
+    from actcap.features import FeatureCache
+    from actcap.streams import create_streams
+    from actcap.train import load_features
+
+    model = Recognizer.load(model_dir)
+    streams = create_streams(model.config.streams, engine=cfg.engine, model_dir=model_dir)
+    data = load_features(records, model.config.classes, FeatureCache(cfg.cache_dir or cache_root(), streams,
+                                                                     cfg.max_frames), cfg.num_frames, False)
+    logits, emb = outputs(model, data.features)
+    accepted = np.ones(len(logits), bool)
+    spec = model.config.open_set
+    if spec:
+        tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
+        accepted = create_score(spec["score"]).load(tensors).score(emb, logits) <= spec["threshold"]
+    return (logits, float(model.config.calibration.get("temperature", 1.0))), np.array(data.labels), accepted

@@ -1,0 +1,149 @@
+"""Open-set scores, their threshold rule, the held-out fit and the judge's states (openset.py, held_out.py,
+judge.py)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from actcap.config import TrainConfig
+from actcap.held_out import fit_honesty, fold_ids
+from actcap.judge import Judge
+from actcap.models.heads import list_heads
+from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.openset import auroc, create_score, head_outputs, list_scores, threshold_for
+
+CLASSES = ["a", "b", "c"]
+T, D = 8, 12
+
+
+def _clips(n_per_class: int, seed: int, shift: float = 0.0) -> tuple[list[np.ndarray], list[int]]:
+    """Per-frame features (T, D) of 3 classes, each a bump on its own 4 features plus noise."""
+    rng = np.random.default_rng(seed)
+    feats, labels = [], []
+    for c in range(3):
+        for _ in range(n_per_class):
+            x = rng.normal(0, 0.3, (T, D)).astype(np.float32)
+            x[:, 4 * c: 4 * c + 4] += 2.0
+            feats.append(x + shift)
+            labels.append(c)
+    return feats, labels
+
+
+def _ood(n: int, seed: int) -> list[np.ndarray]:
+    """Something else entirely: strong activity on every feature at once, of the opposite sign."""
+    rng = np.random.default_rng(seed)
+    return [(-3.0 + rng.normal(0, 0.3, (T, D))).astype(np.float32) for _ in range(n)]
+
+
+def _trained(tmp_path: Path, open_set: bool = True) -> Recognizer:
+    feats, labels = _clips(12, seed=0)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=8, lr=0.01, open_set=open_set,
+                      progress=False)
+    from actcap.held_out import fit_head
+
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean"))
+    model = fit_head(template, feats, labels, cfg)
+    fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
+    return model
+
+
+@pytest.mark.parametrize("name", ["knn", "prototype", "mahalanobis"])
+def test_distance_scores_flag_an_out_of_distribution_input(name):
+    rng = np.random.default_rng(0)
+    means = np.eye(3, 16) * 4
+    emb = np.concatenate([means[c] + rng.normal(0, 0.5, (30, 16)) for c in range(3)])
+    labels = np.repeat(np.arange(3), 30)
+    score = create_score(name).fit(emb, np.zeros((90, 3)), labels)
+    near = np.concatenate([means[c] + rng.normal(0, 0.5, (10, 16)) for c in range(3)])
+    far = -2.0 * np.ones((5, 16)) + rng.normal(0, 0.5, (5, 16))
+    s_near, s_far = score.score(near, np.zeros((30, 3))), score.score(far, np.zeros((5, 3)))
+    assert s_far.min() > s_near.max()
+    assert auroc(s_near, s_far) == 1.0
+
+
+def test_logit_scores_rank_confident_answers_as_known():
+    logits = np.array([[5.0, 0.0, 0.0], [0.3, 0.2, 0.1]])
+    for name in ("msp", "energy"):
+        s = create_score(name).score(np.zeros((2, 4)), logits)
+        assert s[0] < s[1]
+
+
+def test_threshold_rule_and_auroc_values():
+    assert threshold_for(np.arange(101.0), 0.95) == pytest.approx(95.0)
+    assert auroc(np.array([0.1, 0.2, 0.3]), np.array([0.25, 0.5])) == pytest.approx(5 / 6)
+    assert auroc(np.array([0.5]), np.array([0.5])) == 0.5
+    with pytest.raises(ValueError, match="threshold_for needs scores of held-out known clips; got none"):
+        threshold_for(np.array([]))
+
+
+def test_unknown_score_lists_the_choices():
+    with pytest.raises(KeyError, match="energy, knn, mahalanobis, msp, prototype"):
+        create_score("nearest")
+    assert list_scores() == ["energy", "knn", "mahalanobis", "msp", "prototype"]
+
+
+@pytest.mark.parametrize("head", list_heads())
+def test_every_head_gives_an_embedding(head):
+    torch.manual_seed(0)
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head=head))
+    logits, emb = head_outputs(model.eval().head, torch.randn(2, T, D))
+    assert logits.shape == (2, 3) and emb.dim() == 2 and emb.shape[0] == 2
+    assert torch.isfinite(emb).all()
+
+
+def test_folds_follow_groups_or_deal_clips_by_class():
+    assert fold_ids([0, 0, 1, 1], ["s2", "s1", "s2", "s1"]).tolist() == [1, 0, 1, 0]
+    assert fold_ids([0] * 6 + [1] * 2, None).tolist() == [0, 1, 2, 3, 4, 0, 0, 1]
+
+
+def test_training_stores_temperature_and_threshold_that_survive_saving(trained, tmp_path):
+    model = trained
+    cal, spec = model.config.calibration, model.config.open_set
+    assert cal["held_out_folds"] == 4 and cal["held_out_clips"] == 36 and 0.05 <= cal["temperature"] <= 20
+    assert spec["score"] == "prototype" and spec["threshold"] > 0 and "quantile 0.95" in spec["rule"]
+    model.save(tmp_path / "m")
+    loaded = Recognizer.load(tmp_path / "m")
+    assert loaded.config.open_set == spec and set(loaded.extra_tensors) == {"open_set.means"}
+    assert loaded.extra_tensors["open_set.means"].shape == (3, D)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Recognizer:
+    return _trained(tmp_path_factory.mktemp("openset"))
+
+
+def _slots(features: np.ndarray, motion: float) -> np.ndarray:
+    return np.concatenate([features, np.full((len(features), 1), motion, np.float32)], axis=1)  # (T, D + 1)
+
+
+def test_judge_says_action_unknown_or_idle(trained):
+    judge = Judge(trained)
+    known, labels = _clips(3, seed=5)
+    verdicts = [judge(_slots(x, 0.05)) for x in known]
+    assert [v.state for v in verdicts].count("action") >= 8
+    assert [int(v.probs.argmax()) for v in verdicts] == labels
+    assert all(abs(v.probs.sum() - 1) < 1e-6 for v in verdicts)
+    assert [judge(_slots(x, 0.05)).state for x in _ood(5, seed=6)] == ["unknown"] * 5
+    still = judge(_slots(known[0], 0.0))
+    assert still.state == "idle" and still.motion == 0.0
+
+
+def test_open_set_off_never_answers_unknown(trained, tmp_path):
+    model = _trained(tmp_path, open_set=False)
+    assert model.config.open_set == {} and model.extra_tensors == {}
+    assert model.config.calibration["temperature"] > 0
+    judge = Judge(model)
+    assert [judge(_slots(x, 0.05)).state for x in _ood(3, seed=6)] == ["action"] * 3
+    switched_off = Judge(trained, open_set=False)
+    assert switched_off(_slots(_ood(1, seed=7)[0], 0.05)).open_set_score is None
+
+
+def test_one_clip_per_class_is_saved_uncalibrated_with_a_warning(tmp_path, caplog):
+    feats, labels = _clips(1, seed=0)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=1, progress=False)
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean"))
+    fit_honesty(model, feats, labels, None, cfg)
+    assert (model.config.calibration, model.config.open_set, model.extra_tensors) == ({}, {}, {})
+    assert "too few clips to hold any out with every class still in training" in caplog.text
