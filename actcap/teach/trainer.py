@@ -3,8 +3,10 @@
     extracting  each example's per-frame stream features, with the base model's stream config
     checking    per-label accuracy on examples held out in turn: by person when every label has examples of
                 at least two people, else leave-one-example-out (at most MAX_FOLDS folds); the base's own
-                examples stay in training (their accuracy on new people is in docs/model-card.md)
+                examples stay in training (their accuracy on new people is in docs/model-card.md). Each round
+                fits a head with held_out.fit_head (same settings; no files, no calibration)
     training    the final head on everything, with the base model's training settings, via actcap.train.train
+                (which also fits calibration and the open-set score: held_out.calibrate_run)
     saving      into the model store in one rename
 
 Training goes through `actcap.train.train` (the same code as `actcap train`), so whatever that adds to a model
@@ -141,7 +143,7 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
         cfg = dataclasses.replace(cfg, cache_dir=work / "cache", progress=False, keep="last", resume=False)
         feats = _extract(req.examples, cfg, config, work, progress)
         times["extract_s"] = time.perf_counter() - t0
-        metrics = _check(req.examples, feats, base, classes, cfg, work, progress)
+        metrics = _check(req.examples, feats, base, classes, cfg, config, progress)
         times["check_s"] = time.perf_counter() - t0 - times["extract_s"]
         progress("training", 0.85)
         train_records = [ClipRecord(e.path, e.label, e.name or e.path.name) for e in req.examples]
@@ -201,20 +203,26 @@ def _train(cfg: TrainConfig, records: list[ClipRecord], feats: list[np.ndarray],
 
 
 def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples | None, classes: list[str],
-           cfg: TrainConfig, work: Path, progress: Progress) -> dict:
+           cfg: TrainConfig, config: ModelConfig, progress: Progress) -> dict:
+    from actcap.held_out import fit_head
     from actcap.train import predict_probs
 
     folds, method = fold_of(examples)
     k = max(folds) + 1
     probs = np.zeros((len(examples), len(classes)), np.float32)
+    # each round only needs the head's answers (no files, no calibration): the lean trainer the held-out
+    # calibration uses, with the same settings; the final model goes through train() in full
+    template = Recognizer(ModelConfig(classes=classes, streams=config.streams, feature_dim=config.feature_dim,
+                                      num_frames=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
+                                      head_kwargs=cfg.head_kwargs))
+    base_feats = base.features if base else []
+    base_labels = [classes.index(lab) for lab in base.labels] if base else []
     for f in range(k):
         progress("checking", 0.3 + 0.55 * f / k)
         held = [i for i, x in enumerate(folds) if x == f]
         kept = [i for i, x in enumerate(folds) if x != f]
-        out = work / f"fold{f}"
-        recs = [ClipRecord(examples[i].path, examples[i].label, examples[i].name) for i in kept]
-        _train(dataclasses.replace(cfg, out=out), recs, [feats[i] for i in kept], base, classes)
-        model = Recognizer.load(out)
+        model = fit_head(template, [feats[i] for i in kept] + base_feats,
+                         [classes.index(examples[i].label) for i in kept] + base_labels, cfg)
         data = FeatureClips([feats[i] for i in held], [classes.index(examples[i].label) for i in held],
                             cfg.num_frames, train=False, sampling=cfg.sampling)
         probs[held] = predict_probs(model, data)
