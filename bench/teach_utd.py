@@ -92,7 +92,8 @@ def main() -> int:
     save_examples(load_examples(SHIPPED_DIR / EXAMPLES_FILE).without({"throw"}), base / EXAMPLES_FILE)
     result = {}
     try:
-        with TestClient(create_app(ServeSettings(home=home / "home", base_model=base))) as client:
+        with TestClient(create_app(ServeSettings(home=home / "home", base_model=base)),
+                        base_url="http://127.0.0.1") as client:
             job, seconds = teach(client, "utd_s12", clips(args.data, {"1", "2"}), "none")
             states: Counter = Counter()
             pairs = predict(client, "utd_s12", clips(args.data, {"3", "4", "5", "6"}), states)
