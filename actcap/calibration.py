@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.fileio import atomic_path
+
 ECE_BINS = 10
 
 
@@ -80,6 +82,7 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, ti
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:  # a half-written plot never replaces a whole one
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path

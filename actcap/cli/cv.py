@@ -9,6 +9,7 @@ from pathlib import Path
 from actcap.cli.common import add_open_set_arg, csv_list, head_args, mirror_pairs, print_json
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names, scan_dataset
+from actcap.fileio import atomic_write_json
 from actcap.streams import parse_streams
 
 
@@ -73,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
-    import json
 
     from actcap.engine import cache_root
     from actcap.protocol import open_set_protocol
@@ -81,7 +81,7 @@ def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
     cfg = replace(cfg, cache_dir=cfg.cache_dir or cache_root(), keep="last")
     result = open_set_protocol(records, class_names(records), cfg, group_by)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    (cfg.out / "open_set.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(cfg.out / "open_set.json", result)
     print_json({"ece": round(result["ece"], 4), "folds": result["folds"],
                 "scores": {name: {k: round(v, 3) for k, v in r["mean"].items()}
                            for name, r in result["scores"].items()},
