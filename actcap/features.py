@@ -7,8 +7,14 @@
 The key hashes everything that changes the features: the stream's config (backbone, weights,
 preprocessing, flow grid…), how many frames per clip are kept (`max_frames`) and the cache format.
 A clip id hashes its absolute path, size and modification time, so a re-encoded file is re-extracted.
-Every entry is written to a temporary file and renamed, so Ctrl-C or kill -9 never leaves a corrupt
-entry: a resumed run simply extracts what is missing. Decoding runs in a thread ahead of the CNN.
+Every entry and the manifest are written to a temporary file and renamed, so Ctrl-C or kill -9 never
+leaves a corrupt entry: a resumed run simply extracts what is missing. Processes sharing a cache (two
+trainings, or the ranks of `torchrun ... actcap extract`) lock each clip while they extract it
+(cache/features/locks/<clip-id>.lock), so each clip is extracted once. Decoding runs in a thread ahead
+of the CNN.
+
+ACTCAP_TEST_KILL_AFTER=K (with ACTCAP_TEST_KILL_RANK=R, default any rank) makes the process kill itself
+with SIGKILL while writing its (K+1)-th entry: the tests use it to check that death corrupts nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import time
 import zipfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +36,8 @@ from tqdm import tqdm
 
 from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
+from actcap.fileio import atomic_path, atomic_write_text
+from actcap.locks import claim_free, claim_waiting, create_lock
 from actcap.streams.base import Stream
 
 log = logging.getLogger(__name__)
@@ -90,6 +100,8 @@ class FeatureCache:
         self.dirs = [self.root / "features" / f"{s.name}-{stream_key(s, max_frames)}" for s in streams]
         for s, d in zip(streams, self.dirs):
             self._check_manifest(s, d)
+        self.counts: Counter = Counter()  # clips extracted / loaded / skipped by this process
+        self._kill_after = _kill_after()
 
     def _check_manifest(self, stream: Stream, d: Path) -> None:
         # through JSON, so tuples compare equal to the lists they are read back as
@@ -103,7 +115,7 @@ class FeatureCache:
                                          "delete the folder to rebuild it")
         else:
             d.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(manifest, indent=2) + "\n")
+            atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")  # a concurrent reader sees all or none
 
     def _entry(self, d: Path, cid: str) -> Path:
         return d / f"{cid}.npz"
@@ -117,10 +129,12 @@ class FeatureCache:
             return None
 
     def _save(self, path: Path, cf: ClipFeatures, source: Path) -> None:
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, features=cf.features.astype(np.float16), indices=cf.frame_indices,
-                 num_frames=np.int64(cf.num_source_frames), source=np.str_(str(source)))
-        os.replace(tmp, path)  # atomic: an interrupted write never looks like an entry
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # an interrupted write never looks like an entry
+            np.savez(f, features=cf.features.astype(np.float16), indices=cf.frame_indices,
+                     num_frames=np.int64(cf.num_source_frames), source=np.str_(str(source)))
+            if self._kill_after is not None and self.counts["extracted"] == self._kill_after:
+                f.flush()
+                os.kill(os.getpid(), signal.SIGKILL)  # test hook: die mid-write, leaving the temporary file
 
     def get(self, path: Path) -> ClipFeatures | None:
         """Concatenated features of every stream for one clip, or None if any stream lacks it."""
@@ -142,6 +156,7 @@ class FeatureCache:
                 todo.append(p)
             else:
                 results[p] = cf
+        self.counts["cached"] += len(results)
         skipped: list[tuple[str, str]] = []
         if todo:
             log.info("extracting features for %d of %d clips (%d cached)", len(todo), len(paths), len(results))
@@ -157,42 +172,93 @@ class FeatureCache:
         frames, prev = read_for(self.streams, clip, idx)
         return n, idx, frames, prev
 
+    def _lock(self, path: Path):
+        return create_lock(self.root / "features" / "locks" / f"{clip_id(path)}.lock")
+
+    def _done(self, results: dict):
+        """done(path) for the claims: True (and the features kept) if another process cached the clip."""
+        def done(path: Path) -> bool:
+            cf = self.get(path)
+            if cf is not None:
+                results[path] = cf
+                self.counts["cached"] += 1
+                return True
+            self._remove_stale(clip_id(path))  # we hold the clip: leftovers of a killed writer are garbage
+            return False
+
+        return done
+
+    def _remove_stale(self, cid: str) -> None:
+        for d in self.dirs:
+            for tmp in d.glob(f".{cid}.npz.*.tmp"):
+                tmp.unlink(missing_ok=True)
+
     def _extract_missing(self, todo, results, skipped, progress, workers) -> None:
         bar = tqdm(total=len(todo), desc="features", unit="clip", disable=not progress)
-        n_frames, t0 = 0, time.perf_counter()
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            # decode up to `workers` clips ahead of the CNN; bounded so memory stays small
-            pending = [(p, pool.submit(self._decode, p)) for p in todo[:workers]]
-            nxt = workers
-            while pending:
-                path, fut = pending.pop(0)
-                if nxt < len(todo):
-                    pending.append((todo[nxt], pool.submit(self._decode, todo[nxt])))
-                    nxt += 1
-                try:
-                    n, idx, frames, prev = fut.result()
-                except VideoError as e:
-                    skipped.append((str(path), e.reason))
-                    log.warning("skipping %s: %s", path, e.reason)
-                    bar.update(1)
-                    continue
-                cid = clip_id(path)
-                parts = []
-                for stream, d in zip(self.streams, self.dirs):
-                    entry = self._entry(d, cid)
-                    cf = self._load(entry) if entry.is_file() else None
-                    if cf is None:
-                        cf = ClipFeatures(stream.extract(frames, prev), np.asarray(idx), n)
-                        self._save(entry, cf, path)
-                    parts.append(cf.features)
-                results[path] = ClipFeatures(np.concatenate(parts, axis=1), np.asarray(idx), n)
-                n_frames += len(idx)
-                bar.update(1)
-                bar.set_postfix(frames_per_s=f"{n_frames / (time.perf_counter() - t0):.1f}")
+        done, deferred = self._done(results), []
+        # clips nobody else holds, decoded ahead; then, one at a time, those another process had
+        self._pipeline(claim_free(todo, self._lock, done, deferred), workers, results, skipped, bar)
+        self._pipeline(claim_waiting(deferred, done), 0, results, skipped, bar)
         bar.close()
+
+    def _pipeline(self, claims, ahead: int, results, skipped, bar) -> None:
+        n_frames, t0 = 0, time.perf_counter()
+        held = []  # (path, lock, decode future) in order; up to `ahead` clips decode while the CNN runs
+        with ThreadPoolExecutor(max_workers=max(1, ahead)) as pool:
+            try:
+                for path, lock in claims:
+                    held.append((path, lock, pool.submit(self._decode, path)))
+                    while len(held) > ahead:
+                        n_frames += self._finish_one(*held.pop(0), results, skipped)
+                        bar.update(1)
+                        bar.set_postfix(frames_per_s=f"{n_frames / (time.perf_counter() - t0):.1f}")
+                while held:
+                    n_frames += self._finish_one(*held.pop(0), results, skipped)
+                    bar.update(1)
+            finally:
+                for _, lock, fut in held:
+                    fut.cancel()
+                    lock.release()
+
+    def _finish_one(self, path: Path, lock, fut, results, skipped) -> int:
+        """Run the streams on one decoded clip, save its entries and release its lock; frames processed."""
+        try:
+            try:
+                n, idx, frames, prev = fut.result()
+            except VideoError as e:
+                skipped.append((str(path), e.reason))
+                self.counts["skipped"] += 1
+                log.warning("skipping %s: %s", path, e.reason)
+                return 0
+            cid = clip_id(path)
+            parts = []
+            for stream, d in zip(self.streams, self.dirs):
+                entry = self._entry(d, cid)
+                cf = self._load(entry) if entry.is_file() else None
+                if cf is None:
+                    # rounded as the cache stores them: a cold run trains on what a warm rerun loads
+                    feats = stream.extract(frames, prev).astype(np.float16).astype(np.float32)
+                    cf = ClipFeatures(feats, np.asarray(idx), n)
+                    self._save(entry, cf, path)
+                parts.append(cf.features)
+            results[path] = ClipFeatures(np.concatenate(parts, axis=1), np.asarray(idx), n)
+            self.counts["extracted"] += 1
+            return len(idx)
+        finally:
+            lock.release()
 
     def _record_skipped(self, skipped: list[tuple[str, str]]) -> None:
         path = self.root / "skipped.json"
-        old = json.loads(path.read_text()) if path.is_file() else {}
-        old.update({p: r for p, r in skipped})
-        path.write_text(json.dumps(old, indent=2) + "\n")
+        with create_lock(self.root / "skipped.json.lock"):  # read-modify-write: one process at a time
+            old = json.loads(path.read_text()) if path.is_file() else {}
+            old.update({p: r for p, r in skipped})
+            atomic_write_text(path, json.dumps(old, indent=2) + "\n")
+
+
+def _kill_after() -> int | None:
+    """The test hook's clip count for this process (see the module docstring), or None."""
+    k = os.environ.get("ACTCAP_TEST_KILL_AFTER")
+    rank = os.environ.get("ACTCAP_TEST_KILL_RANK")
+    if k is None or (rank is not None and rank != os.environ.get("RANK", "0")):
+        return None
+    return int(k)

@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
 from actcap.data.sampling import segment_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
+from actcap.distributed import check_global_batch, current
 from actcap.fileio import atomic_write_bytes
 from actcap.frames import to_model_input
 from actcap.models.backbones import create_backbone
@@ -81,12 +82,14 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
     if cfg.streams != ["appearance"]:
         raise ValueError("`--finetune-backbone` trains the appearance stream end to end; "
                          f"use `--streams appearance` (got {'+'.join(cfg.streams)})")
+    ctx = current()  # one process, or this rank of a torchrun job
+    check_global_batch(cfg.batch_size, ctx)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = ctx.device if ctx.enabled else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     # mixed precision on a GPU, a no-op context on the CPU: decided here, nowhere else
-    ctx = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    ctx_amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     backbone = create_backbone(cfg.backbone).to(device)
     spec = backbone.spec
     stream = AppearanceStream(cfg.backbone, weights_file=BACKBONE_FILE)
@@ -94,50 +97,67 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
                                    num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
                                    captions=cfg.captions, train={**cfg.record(), "finetune_backbone": True}))
     net = EndToEnd(backbone, model).to(device)
+    ddp_net = ctx.wrap(net)  # DDP under torchrun: each rank decodes its own clips, gradients are averaged
     opt = torch.optim.Adam([{"params": backbone.parameters(), "lr": cfg.lr * 0.1},
                             {"params": model.parameters(), "lr": cfg.lr}], weight_decay=cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     workers = 2 if device.type == "cuda" else 0
-    train_dl = DataLoader(ClipFrames(train_records, classes, cfg.num_frames, spec, True, cfg.seed),
-                          batch_size=cfg.batch_size, shuffle=True, collate_fn=_collate, num_workers=workers)
-    val_dl = DataLoader(ClipFrames(val_records, classes, cfg.num_frames, spec, False), batch_size=cfg.batch_size,
+    train_set = ClipFrames(train_records, classes, cfg.num_frames, spec, True, cfg.seed + ctx.rank)
+    sampler = DistributedSampler(train_set, ctx.world_size, ctx.rank, seed=cfg.seed) if ctx.enabled else None
+    train_dl = DataLoader(train_set, batch_size=cfg.batch_size // ctx.world_size, shuffle=sampler is None,
+                          sampler=sampler, collate_fn=_collate, num_workers=workers)
+    val_set = ClipFrames(val_records, classes, cfg.num_frames, spec, False)
+    val_dl = DataLoader(Subset(val_set, ctx.shard(list(range(len(val_set))))), batch_size=cfg.batch_size,
                         collate_fn=_collate, num_workers=workers) if val_records else None
     history, best = [], -1.0
     for epoch in range(1, cfg.epochs + 1):
-        net.train()
+        ddp_net.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         losses = []
-        for batch in train_dl:
-            if batch is None:
-                continue
-            x, y = (t.to(device) for t in batch)
-            with ctx:
-                loss = loss_fn(net(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else None,
-               "val_top1": _accuracy(net, val_dl, device, ctx) if val_dl else None}
+        # join(): a rank whose batch was all unreadable clips skips a step without hanging the others
+        with ddp_net.join() if ctx.enabled else nullcontext():
+            for batch in train_dl:
+                if batch is None:
+                    continue
+                x, y = (t.to(device) for t in batch)
+                with ctx_amp:
+                    loss = loss_fn(ddp_net(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        mean_loss = _mean_over_ranks(losses, ctx)
+        row = {"epoch": epoch, "train_loss": mean_loss,
+               "val_top1": _accuracy(net, val_dl, device, ctx_amp, ctx) if val_dl else None}
         history.append(row)
         log.info("epoch %d/%d  loss %s  val top-1 %s", epoch, cfg.epochs, row["train_loss"], row["val_top1"])
         score = row["val_top1"] if row["val_top1"] is not None else epoch
         if cfg.keep == "last" or score > best:
             best = score
-            _save(out, backbone, model, stream, epoch, row)
+            if ctx.is_main:  # one model, written by rank 0
+                _save(out, backbone, model, stream, epoch, row)
     return {"history": history, "best": best}
 
 
+def _mean_over_ranks(losses: list[float], ctx) -> float | None:
+    total, count = ctx.all_sum([float(np.sum(losses)), float(len(losses))])
+    return total / count if count else None
+
+
 @torch.no_grad()
-def _accuracy(net, dl, device, ctx) -> float:
+def _accuracy(net, dl, device, ctx_amp, ctx) -> float:
+    """Top-1 over the whole validation set: each rank scores its shard, the counts are summed."""
     net.eval()
     right = total = 0
     for batch in dl:
         if batch is None:
             continue
         x, y = (t.to(device) for t in batch)
-        with ctx:
+        with ctx_amp:
             right += (net(x).argmax(1) == y).sum().item()
         total += len(y)
+    right, total = ctx.all_sum([right, total])
     return right / max(total, 1)
 
 

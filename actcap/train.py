@@ -20,12 +20,14 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
+from actcap.distributed import Context, GlobalBatchLoss, check_global_batch, current
 from actcap.engine import cache_root
+from actcap.extract import extract_shards
 from actcap.features import FeatureCache
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.held_out import calibrate_run
@@ -52,9 +54,12 @@ def build_streams(names: list[str], backbone: str, engine: str | None = None) ->
 
 def load_features(records: list[ClipRecord], classes: list[str], cache: FeatureCache, num_frames: int,
                   progress: bool = True) -> LabelledFeatures:
-    """Cached features for labelled clips; undecodable clips are skipped and listed, never fatal."""
-    feats, skipped = cache.extract([r.path for r in records], progress=progress)
-    out = LabelledFeatures([], [], [], skipped, [])
+    """Cached features for labelled clips; undecodable clips are skipped and listed, never fatal.
+
+    Under torchrun each rank extracts its shard of the missing clips, then every rank loads them all.
+    """
+    feats, report = extract_shards(cache, [r.path for r in records], progress=progress)
+    out = LabelledFeatures([], [], [], report.skipped, [])
     for r in records:
         cf = feats.get(r.path)
         if cf is None:
@@ -100,12 +105,21 @@ def seed_everything(seed: int) -> None:
 def predict_probs(model: Recognizer, data: FeatureClips, batch_size: int = 64) -> np.ndarray:
     """Softmax scores (N, C), averaged over each clip's K test clips."""
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for x, _ in DataLoader(data, batch_size=batch_size):
         b, k, t, d = x.shape
-        p = model(x.view(b * k, t, d)).softmax(-1).view(b, k, -1).mean(1)  # (B, C)
-        out.append(p)
-    return torch.cat(out).numpy()
+        p = model(x.view(b * k, t, d).to(device)).softmax(-1).view(b, k, -1).mean(1)  # (B, C)
+        out.append(p.cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, len(model.config.classes)), np.float32)
+
+
+def gathered_probs(model: Recognizer, data: FeatureClips, ctx: Context) -> np.ndarray:
+    """predict_probs over the whole set, each rank scoring its shard (all ranks get every row)."""
+    if not ctx.enabled:
+        return predict_probs(model, data)
+    rows = predict_probs(model, Subset(data, ctx.shard(list(range(len(data))))))
+    return ctx.gather_rows(rows, len(data))
 
 
 def input_stats(features: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -156,6 +170,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     `extra`: training clips whose features are already at hand (a taught model's examples, see
     actcap/teach), added to `train_records`; their features must come from the same streams."""
     cfg.check()
+    ctx = current()  # one process, or this rank of a torchrun job (see distributed.py)
+    check_global_batch(cfg.batch_size, ctx)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
@@ -178,14 +194,16 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     if cfg.mirror is not None:
         tr = mirrored(tr, streams, classes, cfg.mirror)
     model.head.set_input_stats(*input_stats(tr.features))
+    model.to(ctx.device)  # before the optimizer, so its state (and a resumed one) lives there too
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     weights = _class_weights(tr.labels, len(classes)) if cfg.class_weights else None
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
+    loss_fn = GlobalBatchLoss(ctx, weights, cfg.label_smoothing)
 
     state = {"epoch": 0, "best": -1.0, "history": []}
     if cfg.resume:
         state = _load_checkpoint(out, model, opt)
         log.info("resuming %s after epoch %d", out, state["epoch"])
+    net = ctx.wrap(model)  # DDP under torchrun: gradients averaged over the ranks
     train_data = FeatureClips(tr.features, tr.labels, cfg.num_frames, train=True, seed=cfg.seed + state["epoch"],
                               sampling=cfg.sampling)
     val_data = FeatureClips(va.features, va.labels, cfg.num_frames, train=False, num_clips=cfg.num_clips,
@@ -193,28 +211,35 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
 
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
-        model.train()
+        net.train()
         losses = []
+        # every rank draws the same global batch; GlobalBatchLoss runs this rank's share of it
         for x, y in DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True, generator=gen):
-            loss = loss_fn(model(x[:, 0]), y)  # x: (B, 1, T, D)
+            loss, part = loss_fn(net, x[:, 0], y)  # x: (B, 1, T, D)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(loss.item())
-        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_top1": None}
+            losses.append(part)
+        row = {"epoch": epoch, "train_loss": float(np.mean(ctx.all_sum(losses))), "val_top1": None}
         score = -row["train_loss"]  # with no validation set, the last epoch is kept
         if val_data is not None:
-            row["val_top1"] = float((predict_probs(model, val_data).argmax(1) == np.array(va.labels)).mean())
+            probs = gathered_probs(model, val_data, ctx)
+            row["val_top1"] = float((probs.argmax(1) == np.array(va.labels)).mean())
             score = row["val_top1"]
         state["history"].append(row)
         log.info("epoch %d/%d  loss %.4f  val top-1 %s", epoch, cfg.epochs, row["train_loss"], row["val_top1"])
         if val_data is None or cfg.keep == "last" or score > state["best"]:
             state["best"] = score
             state["best_epoch"] = epoch
-            model.save(out)
+            if ctx.is_main:
+                model.save(out)
         state["epoch"] = epoch
-        _save_checkpoint(out, model, opt, state)
+        if ctx.is_main:
+            _save_checkpoint(out, model, opt, state)
 
+    if not ctx.is_main:  # rank 0 writes the one model and the metrics
+        return {"best_epoch": state.get("best_epoch"), "history": state["history"], "train_clips": len(tr.features),
+                "skipped": []}
     calibrate_run(out, cfg, tr.features, tr.labels, tr.records)  # confidence and "unknown" (held_out.py)
     return _finish(out, state, va, classes, cfg, tr)
 

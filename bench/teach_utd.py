@@ -64,11 +64,13 @@ def teach(client: TestClient, name: str, examples, base: str) -> tuple[dict, flo
     return got, seconds
 
 
-def predict(client: TestClient, name: str, examples) -> list[tuple[str, str]]:
+def predict(client: TestClient, name: str, examples, states: Counter) -> list[tuple[str, str]]:
+    """(true label, top class) per clip; `states` counts the answers' state (action, unknown, idle)."""
     out = []
     for label, path, _ in examples:
-        r = client.post("/predict", data={"model": name}, files={"video": (path.name, path.read_bytes())})
-        out.append((label, r.json()["prediction"]))
+        r = client.post("/predict", data={"model": name}, files={"video": (path.name, path.read_bytes())}).json()
+        out.append((label, r["prediction"]))
+        states[r.get("state", "action")] += 1
     return out
 
 
@@ -90,20 +92,23 @@ def main() -> int:
     save_examples(load_examples(SHIPPED_DIR / EXAMPLES_FILE).without({"throw"}), base / EXAMPLES_FILE)
     result = {}
     try:
-        with TestClient(create_app(ServeSettings(home=home / "home", base_model=base))) as client:
+        with TestClient(create_app(ServeSettings(home=home / "home", base_model=base)),
+                        base_url="http://127.0.0.1") as client:
             job, seconds = teach(client, "utd_s12", clips(args.data, {"1", "2"}), "none")
-            pairs = predict(client, "utd_s12", clips(args.data, {"3", "4", "5", "6"}))
+            states: Counter = Counter()
+            pairs = predict(client, "utd_s12", clips(args.data, {"3", "4", "5", "6"}), states)
             result["five_actions_from_s1_s2"] = {
                 "train_clips": job["metrics"]["examples"], "job_seconds": round(seconds, 1),
                 "job_stages_seconds": job["metrics"]["seconds"], "check": job["metrics"]["method"],
                 "check_top1": job["metrics"]["top1"], "test_clips": len(pairs),
                 "top1_s3_s6": sum(t == q for t, q in pairs) / len(pairs),
                 "recall_s3_s6": {c: recall(pairs, c) for c in sorted({t for t, _ in pairs})},
-                "confusions": dict(Counter(f"{t}->{q}" for t, q in pairs if t != q))}
+                "confusions": dict(Counter(f"{t}->{q}" for t, q in pairs if t != q)), "states": dict(states)}
             throw = clips(args.data, {"1"}, {"throw"})
             job, seconds = teach(client, "plus_throw", throw, "default")
             others = clips(args.data, {"2", "3", "4", "5", "6"})
-            pairs = predict(client, "plus_throw", others)
+            states = Counter()
+            pairs = predict(client, "plus_throw", others, states)
             rest = [(t, q) for t, q in pairs if t != "throw"]
             result["throw_on_top_of_base"] = {
                 "throw_clips": len(throw), "base_clips": job["metrics"]["base_examples"],
@@ -111,7 +116,7 @@ def main() -> int:
                 "throw_recall_s2_s6": recall(pairs, "throw"),
                 "others_accuracy_s2_s6": sum(t == q for t, q in rest) / len(rest),
                 "recall_s2_s6": {c: recall(pairs, c) for c in sorted({t for t, _ in pairs})},
-                "confusions": dict(Counter(f"{t}->{q}" for t, q in pairs if t != q))}
+                "confusions": dict(Counter(f"{t}->{q}" for t, q in pairs if t != q)), "states": dict(states)}
     finally:
         shutil.rmtree(home, ignore_errors=True)
     text = json.dumps(result, indent=2)

@@ -1,6 +1,6 @@
 """`actcap` command line: one subcommand per pipeline stage.
 
-    actcap train | evaluate | predict | caption | serve | export | bench | cv | teach | models
+    actcap extract | train | evaluate | predict | caption | serve | export | bench | cv | teach | models
 
 Each subcommand lives in its own module with `add_parser(subparsers)` and `run(args) -> int`.
 Only this layer prints; library code logs.
@@ -16,7 +16,8 @@ import sys
 
 from actcap import __version__
 
-COMMANDS = ["train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv", "teach", "models"]
+COMMANDS = ["extract", "train", "evaluate", "predict", "caption", "serve", "export", "bench", "cv", "teach",
+            "models"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,11 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(verbose: bool) -> None:
+    """Under torchrun, info comes from rank 0 only; other ranks log warnings, tagged with their rank."""
+    from actcap.distributed import env_rank, is_main_process
+
+    level = logging.DEBUG if verbose else logging.INFO
+    tag = "" if os.environ.get("WORLD_SIZE", "1") == "1" else f"[rank {env_rank()}] "
+    logging.basicConfig(level=level if is_main_process() else max(level, logging.WARNING),
+                        format=f"{tag}%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configure_logging(args.verbose)
     if not args.verbose:  # FFmpeg inside OpenCV prints decoder complaints itself; our errors say what matters
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when OpenCV first opens a video
     from actcap.cli.common import USER_ERRORS

@@ -9,6 +9,7 @@ from pathlib import Path
 from actcap.data.folders import DatasetError, scan_dataset
 from actcap.data.splits import resolve_split
 from actcap.data.video import VideoError
+from actcap.distributed import is_main_process
 from actcap.models.backbones import BackboneUnavailableError
 from actcap.models.recognizer import ModelFileError
 from actcap.registry import UnknownNameError
@@ -91,4 +92,6 @@ def split_from_args(args: argparse.Namespace, split: str | None = None):
 
 
 def print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
+    """Print a command's result; under torchrun only rank 0 prints, so the job answers once."""
+    if is_main_process():
+        print(json.dumps(obj, indent=2, ensure_ascii=False))

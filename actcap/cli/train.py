@@ -8,6 +8,7 @@ from pathlib import Path
 from actcap.cli.common import add_data_args, add_open_set_arg, head_args, mirror_pairs, print_json, split_from_args
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names
+from actcap.distributed import alone, is_main_process
 from actcap.fileio import atomic_write_json
 from actcap.models.backbones import list_backbones
 from actcap.models.heads import list_heads
@@ -52,6 +53,13 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from actcap.distributed import session
+
+    with session():  # under torchrun: join the job (DDP); alone: nothing happens
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.split == "hmdb51:all":  # one model per official split, each tested on its own test side
         summaries = {}
         for k in (1, 2, 3):
@@ -80,10 +88,11 @@ def _train_one(args: argparse.Namespace) -> dict:
                       max_frames=args.cache_frames, cache_dir=args.cache_dir, num_clips=args.test_clips,
                       captions=captions, mirror=args.mirror, keep=args.keep, resume=args.resume,
                       open_set=args.open_set, group_by=args.group_by,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress and is_main_process())
     from actcap.train import train  # heavy imports only once the arguments are good
 
-    print(split.report)
+    if is_main_process():
+        print(split.report)
     if args.finetune_backbone:
         return _finetune(cfg, split, classes)
     metrics = train(cfg, split.train, split.val, classes)
@@ -104,11 +113,14 @@ def _finetune(cfg: TrainConfig, split, classes: list[str]) -> dict:
     from actcap.models.recognizer import Recognizer
 
     result = finetune(cfg, split.train, split.val, classes)
+    if not is_main_process():  # rank 0 evaluates and writes the metrics
+        return {}
     plot_curve(result["history"], cfg.out / "training_curve.png")
     metrics = {"history": result["history"]}
     if split.val:
-        metrics["validation"] = evaluate(Recognizer.load(cfg.out), split.val, cfg.out, engine=cfg.engine,
-                                         cache_dir=cfg.cache_dir, progress=cfg.progress)
+        with alone():  # only rank 0 gets here; its evaluation must not wait for the others
+            metrics["validation"] = evaluate(Recognizer.load(cfg.out), split.val, cfg.out, engine=cfg.engine,
+                                             cache_dir=cfg.cache_dir, progress=cfg.progress)
     atomic_write_json(cfg.out / "metrics.json", metrics)
     summary = {"out": str(cfg.out), "finetune_backbone": True, "epochs": len(result["history"])}
     if split.val:

@@ -1,0 +1,51 @@
+"""`actcap extract`: fill the feature cache ahead of training, one shard per torchrun rank.
+
+    actcap extract --data DATA --streams flow
+    torchrun --standalone --nproc-per-node=4 -m actcap extract --data DATA --streams appearance
+
+Uses the cache `actcap train` reads with the same --streams, --backbone, --engine and --cache-frames.
+A rerun (after Ctrl-C, or a rank that died) extracts only what is missing. Prints what each rank did.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actcap.cli.common import csv_list, print_json
+from actcap.data.folders import scan_dataset
+from actcap.models.backbones import list_backbones
+from actcap.streams import parse_streams
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("extract", help="fill the feature cache (sharded across torchrun ranks)",
+                       description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", type=Path, required=True,
+                   help="dataset root: DATA/<class>/<clip>.avi|mp4|… or DATA/<class>/<clip>/<frame>.jpg")
+    p.add_argument("--classes", type=csv_list, help="only these classes, e.g. clap,walk,run")
+    p.add_argument("--streams", default="appearance", help="input streams joined by + or , e.g. appearance+flow")
+    p.add_argument("--backbone", default="efficientnet_lite0", help=f"one of: {', '.join(list_backbones())}")
+    p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
+    p.add_argument("--cache-frames", type=int, default=64, help="frames per clip kept in the feature cache")
+    p.add_argument("--cache-dir", type=Path, help="feature cache root (default ~/.cache/actcap or $ACTCAP_CACHE)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    records = scan_dataset(args.data, args.classes)
+    streams = parse_streams(args.streams)
+    from actcap.distributed import session
+    from actcap.engine import cache_root
+    from actcap.extract import extract_shards
+    from actcap.features import FeatureCache
+    from actcap.train import build_streams
+
+    with session() as ctx:
+        cache = FeatureCache(args.cache_dir or cache_root(), build_streams(streams, args.backbone, args.engine),
+                             args.cache_frames)
+        _, report = extract_shards(cache, [r.path for r in records], progress=not args.no_progress, ctx=ctx,
+                                   load_all=False)
+        print_json({"cache": [str(d) for d in cache.dirs], **report.to_dict()})
+    return 0
