@@ -1,7 +1,7 @@
-"""Peak memory of `actcap serve` under the worst POST /predict its limits allow: `--max-frames` PNG images of
-`--max-pixels` each (all zeros, so the body is small), sent alone and then several at once.
+"""Peak memory of `actcap serve` under the worst POST /predict its limits allow: `--max-frames` PNG images at
+the default `--max-pixels` (3840x2160, 4K UHD; all zeros, so the body is small), alone and several at once.
 
-    .venv/bin/python bench/upload_memory.py                       # defaults: 64 frames of 2048x2048, 1 and 4 at once
+    .venv/bin/python bench/upload_memory.py                       # defaults: 64 frames of 3840x2160, 1 and 4 at once
     .venv/bin/python bench/upload_memory.py --concurrent 1 8 --model runs/utd5
     .venv/bin/python bench/upload_memory.py --noise 2     # 2 of the frames random: a 26 MB body, near the limit
 
@@ -60,17 +60,18 @@ def start_server(port: int, model: str | None) -> subprocess.Popen:
     raise RuntimeError(f"`{' '.join(cmd)}` was not ready after 300 s")
 
 
-def png(side: int, seed: int | None = None) -> bytes:
-    """A side x side PNG: all zeros (a few kB), or seeded noise (incompressible: 3 bytes a pixel)."""
-    rgb = (np.zeros((side, side, 3), np.uint8) if seed is None
-           else np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8))
+def png(size: tuple[int, int], seed: int | None = None) -> bytes:
+    """A (width, height) PNG: all zeros (a few kB), or seeded noise (incompressible: 3 bytes a pixel)."""
+    shape = (size[1], size[0], 3)  # (H, W, 3)
+    rgb = (np.zeros(shape, np.uint8) if seed is None
+           else np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8))
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG", compress_level=6 if seed is None else 1)  # noise: no gain from 6
     return buf.getvalue()
 
 
-def scenario(concurrent: int, frames: int, side: int, noise: int, model: str | None) -> str:
-    images = [png(side, seed=i) if i < noise else png(side) for i in range(frames)]
+def scenario(concurrent: int, frames: int, size: tuple[int, int], noise: int, model: str | None) -> str:
+    images = [png(size, seed=i) if i < noise else png(size) for i in range(frames)]
     files = [("frames[]", (f"frame_{i + 1}.png", data, "image/png")) for i, data in enumerate(images)]
     port = free_port()
     proc = start_server(port, model)
@@ -88,15 +89,25 @@ def scenario(concurrent: int, frames: int, side: int, noise: int, model: str | N
         proc.terminate()
         proc.wait(30)
     body_mb = sum(map(len, images)) / 1e6
-    kind = f"{frames} x {side}x{side} PNG" + (f" ({noise} random)" if noise else " (zeros)")
+    kind = f"{frames} x {size[0]}x{size[1]} PNG" + (f" ({noise} random)" if noise else " (zeros)")
     return (f"| {concurrent} | {kind} | {body_mb:.2f} | {','.join(map(str, codes))} | "
             f"{idle:.0f} | {after['VmHWM']:.0f} | {after['VmRSS']:.0f} |")
+
+
+def _size(text: str) -> tuple[int, int]:
+    """'3840x2160' → (3840, 2160)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 3840x2160; got {text!r}") from None
+    return w, h
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=64, help="images per request (the service's max_frames)")
-    p.add_argument("--side", type=int, default=2048, help="image side in pixels (2048: the default max_pixels)")
+    p.add_argument("--size", type=_size, default=(3840, 2160),
+                   help="image WIDTHxHEIGHT in pixels (default 3840x2160: the default max_pixels)")
     p.add_argument("--concurrent", type=int, nargs="+", default=[1, 4], help="requests sent at once, per scenario")
     p.add_argument("--noise", type=int, default=0, help="frames of random pixels (a large body), the rest zeros")
     p.add_argument("--model", help="run directory (default: the shipped model)")
@@ -107,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
           "RSS after MB |")
     print("|---|---|---|---|---|---|---|")
     for n in args.concurrent:
-        print(scenario(n, args.frames, args.side, args.noise, args.model), flush=True)
+        print(scenario(n, args.frames, args.size, args.noise, args.model), flush=True)
 
 
 if __name__ == "__main__":

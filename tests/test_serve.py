@@ -45,7 +45,7 @@ def test_health_says_ready_and_which_model(make_client, tiny_model_dir):
     assert r.status_code == 200
     assert r.json() == {"status": "ready", "model": "tiny", "classes": 5,  # a name, never a path on the server
                         "num_frames": TINY_FRAMES, "streams": ["flow"], "live_streams": 0, "version": "0.1.0",
-                        "limits": {"max_frames": 10, "max_upload_mb": 32.0, "max_pixels": 4194304,
+                        "limits": {"max_frames": 10, "max_upload_mb": 32.0, "max_pixels": 8294400,
                                    "max_streams": 2}}
 
 

@@ -168,8 +168,7 @@ class Case:
     """One torture file: `build(path)` writes it; `error` is the exact reason actcap must refuse it with
     (None: it must answer); `frames` and `size` (h, w) what actcap must read from it (upright, as a player
     shows it, at working size); `recovered` the clip's warning after '<file>: ' when the header can't be
-    trusted; `warning` another text the answer's warnings must hold; `service_error` a different refusal
-    from POST /predict (its limits), formatted with the service's settings."""
+    trusted; `warning` another text the answer's warnings must hold."""
 
     name: str
     suffix: str
@@ -179,7 +178,6 @@ class Case:
     size: tuple[int, int] | None = None
     recovered: str | None = None
     warning: str | None = None
-    service_error: str | None = None
 
 
 def _mp4(h: int, w: int, t: int = 16, **kw) -> Callable[[Path], Path]:
@@ -258,8 +256,7 @@ TORTURE = [
     Case("mp4_1280x720", ".mp4", _mp4(720, 1280, t=8), size=(360, 640), frames=8),
     Case("mp4_720x1280_portrait", ".mp4", _mp4(1280, 720, t=8), size=(640, 360), frames=8),
     Case("mp4_3840x2160", ".mp4", _mp4(2160, 3840, t=2, options={"preset": "ultrafast"}), size=(360, 640),
-         frames=2, service_error="video frames are 3840x2160 = 8294400 pixels; the limit is {max_pixels} "
-                                 "({max_pixels_source})"),
+         frames=2),  # 4K UHD is the default pixel limit: the service answers it too
     Case("avi_mjpeg_long", ".avi", lambda p: encode(p, scene(400, 24, 32), "mjpeg", pix_fmt="yuvj420p"),
          size=(24, 32), frames=400),
     Case("mp4_truncated_no_moov", ".mp4", lambda p: truncate(_mp4(96, 128)(p), 0.5),

@@ -1,6 +1,6 @@
 """Uploaded images: bytes → (H, W, 3) uint8 RGB, refusing decompression bombs before any pixel is decoded.
 
-    frame = decode_image_bytes(data, "frame_1.jpg", max_pixels=4_194_304)   # EXIF rotation applied
+    frame = decode_image_bytes(data, "frame_1.jpg", max_pixels=8_294_400)   # EXIF rotation applied
 """
 
 from __future__ import annotations

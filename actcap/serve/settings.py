@@ -52,10 +52,10 @@ class ServeSettings:
     """Most image files one POST /predict may carry; more is refused with 413 (the model samples its own count)."""
     max_upload_mb: float = 32.0
     """Most bytes one POST /predict body may have, in MiB; more is refused with 413."""
-    max_pixels: int = 4_194_304
+    max_pixels: int = 8_294_400
     """Most pixels (width × height) of one uploaded image, video frame or live frame; checked before decoding.
     Each frame is reduced to working size (640 px) as it is decoded, so this bounds the one full-size image in
-    memory per worker (about 50 MB at the default 2048 × 2048), not the whole request (docs/api.md, Memory)."""
+    memory per worker (about 100 MB at the default 3840 × 2160, 4K UHD), not the whole request (docs/api.md, Memory)."""
     max_streams: int = 4
     """Most live /stream connections at once; one more is refused politely (close code 1013)."""
     workers: int = 2
