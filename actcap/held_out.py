@@ -8,7 +8,11 @@ every class spread evenly), a small copy of the head is trained on all other fol
 and it scores the held-out fold. From those held-out answers:
 
 - the temperature that minimises their negative log-likelihood (calibration.py), and
-- the open-set threshold: `KNOWN_QUANTILE` of their open-set scores (openset.py, `threshold_for`).
+- the open-set threshold: `KNOWN_QUANTILE` of their open-set scores (openset.py, `threshold_for`), and
+- the window threshold: the same rule over sliding windows of those clips (`sliding_windows`: the model's
+  `clip_frames` long, every `WINDOW_STEP` frames, as the live stream and timelines see them). A window cuts an
+  action off anywhere, so it lies farther from the class means than a whole clip; judged by the clip threshold,
+  most windows of known actions were rejected (docs/model-card.md, "Open set").
 
 The final model's own training clips then become the score's reference (class means, nearest clips).
 """
@@ -32,6 +36,8 @@ from actcap.openset import DEFAULT_SCORE, KNOWN_QUANTILE, create_score, head_out
 log = logging.getLogger(__name__)
 CLIP_FOLDS = 5
 """Folds of clips when the data has no groups."""
+WINDOW_STEP = 5
+"""Frames between the starts of the sliding windows the window threshold is fitted on."""
 
 
 @contextmanager
@@ -77,6 +83,17 @@ def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, 
     return torch.cat(logits).numpy(), torch.cat(embs).numpy()
 
 
+def sliding_windows(f: np.ndarray, length: int, step: int = WINDOW_STEP) -> list[np.ndarray]:
+    """(L, D) features of a clip → windows of `length` rows every `step`, the last one ending on the clip's end
+    (a clip no longer than `length` is its own one window)."""
+    if len(f) <= length:
+        return [f]
+    starts = list(range(0, len(f) - length + 1, step))
+    if starts[-1] != len(f) - length:
+        starts.append(len(f) - length)
+    return [f[a:a + length] for a in starts]  # each (length, D)
+
+
 def fold_ids(labels: list[int], groups: list[str] | None) -> np.ndarray:
     """One fold per group when there are 2+ groups; else CLIP_FOLDS folds dealt class by class."""
     if groups is not None and len(set(groups)) >= 2:
@@ -92,11 +109,13 @@ def fold_ids(labels: list[int], groups: list[str] | None) -> np.ndarray:
 def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
                      cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,)) -> dict:
     """Logits and open-set scores (one array per score name) of every clip from a head trained without its
-    fold."""
+    fold, and the scores of those clips' sliding windows (`window_scores`)."""
     folds = fold_ids(labels, groups)
     y = np.array(labels)
     logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
     scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
+    window_scores = {name: [] for name in score_names}
+    length = model.config.clip_frames or model.config.num_frames
     for f in np.unique(folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         if len(set(y[tr])) < len(model.config.classes):
@@ -107,10 +126,15 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
+        lg_w, em_w = outputs(head, [w for i in te for w in sliding_windows(features[i], length)])
         for name in score_names:
-            scores[name][te] = create_score(name).fit(em_tr, lg_tr, y[tr]).score(em_te, lg_te)
+            fitted = create_score(name).fit(em_tr, lg_tr, y[tr])
+            scores[name][te] = fitted.score(em_te, lg_te)
+            window_scores[name].append(fitted.score(em_w, lg_w))
     ok = ~np.isnan(logits[:, 0])
     return {"logits": logits[ok], "labels": y[ok], "scores": {k: v[ok] for k, v in scores.items()},
+            "window_scores": {k: np.concatenate(v) if v else np.zeros(0, np.float32)
+                              for k, v in window_scores.items()},
             "folds": int(len(np.unique(folds)))}
 
 
@@ -137,12 +161,17 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
         return
     lg, em = outputs(model, features)
     score = create_score(score_name).fit(em, lg, np.array(labels))
+    windows = held["window_scores"][score_name]
     model.config.open_set = {"score": score_name, "threshold": round(threshold_for(held["scores"][score_name]), 6),
-                             "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores",
-                             "held_out_clips": int(len(held["labels"]))}
+                             "window_threshold": round(threshold_for(windows), 6),
+                             "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores; window_threshold: "
+                                     f"of their sliding windows ({model.config.clip_frames or model.config.num_frames} "
+                                     f"frames every {WINDOW_STEP})",
+                             "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows))}
     model.extra_tensors = {f"open_set.{k}": v for k, v in score.tensors().items()}
-    log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f", t, before,
-             after, score_name, model.config.open_set["threshold"])
+    spec = model.config.open_set
+    log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f (windows %.4f)",
+             t, before, after, score_name, spec["threshold"], spec["window_threshold"])
 
 
 def calibrate_run(out, cfg: TrainConfig, features: list[np.ndarray], labels: list[int], records) -> None:

@@ -2,11 +2,14 @@
 
     judge = Judge(model)                       # reads the model's temperature and open-set score
     v = judge(slots)                            # (T, D + 1): the head's time slots + a motion column
+    v = judge(slots, windowed=True)             # a live or timeline window: the window threshold
     v.state                                     # "action" | "unknown" | "idle"
 
 - `idle`: nothing moves (motion.py): every slot's motion level is under `IDLE_LEVEL`; no model needed.
 - `unknown`: something moves, but the open-set score (openset.py) is above the threshold fitted at training
-  (held_out.py). Models without one, or `--open-set off`, never answer unknown.
+  (held_out.py). Models without one, or `--open-set off`, never answer unknown. A whole clip is judged by
+  `threshold`; a window cut from a longer stream (live video, timelines) by `window_threshold`, fitted by the
+  same rule on sliding windows of held-out clips (models saved before it existed use `threshold` for both).
 - `action`: otherwise; `probs` are the head's softmax at the model's fitted temperature.
 
 The predictor appends each frame's motion level as a last column to the stream features, so the motion
@@ -41,33 +44,36 @@ class Judge:
         self.model = model
         self.temperature = float(model.config.calibration.get("temperature", 1.0))
         self.idle_level = idle_level
-        self.score, self.threshold = None, None
+        self.score, self.threshold, self.window_threshold = None, None, None
         spec = model.config.open_set
         if open_set and spec:
             tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
             self.score = create_score(spec["score"]).load(tensors)
             self.threshold = float(spec["threshold"])
+            self.window_threshold = float(spec.get("window_threshold", spec["threshold"]))
 
     @torch.no_grad()
-    def __call__(self, slots: np.ndarray) -> Verdict:
-        """(T, D + 1) slot features whose last column is the motion level → Verdict."""
+    def __call__(self, slots: np.ndarray, windowed: bool = False) -> Verdict:
+        """(T, D + 1) slot features whose last column is the motion level → Verdict; `windowed`: the slots come
+        from a window of a longer stream, not from a whole clip."""
         x = torch.from_numpy(np.ascontiguousarray(slots[:, :-1], dtype=np.float32))[None]  # (1, T, D)
         logits, emb = head_outputs(self.model.eval().head, x)
         logits, emb = logits.numpy(), emb.numpy()
         score = float(self.score.score(emb, logits)[0]) if self.score is not None else None
-        return self.decide(softmax(logits[0] / self.temperature), score, float(np.max(slots[:, -1])))
+        return self.decide(softmax(logits[0] / self.temperature), score, float(np.max(slots[:, -1])), windowed)
 
-    def decide(self, probs: np.ndarray, score: float | None, motion: float) -> Verdict:
+    def decide(self, probs: np.ndarray, score: float | None, motion: float, windowed: bool = False) -> Verdict:
         if is_idle(np.array([motion]), self.idle_level):
             state = "idle"
-        elif score is not None and score > self.threshold:
+        elif score is not None and score > (self.window_threshold if windowed else self.threshold):
             state = "unknown"
         else:
             state = "action"
         return Verdict(probs, score, motion, state)
 
-    def combine(self, verdicts: list[Verdict]) -> Verdict:
-        """Several views of one clip: mean probabilities and score, the busiest motion, the state anew."""
+    def combine(self, verdicts: list[Verdict], windowed: bool = False) -> Verdict:
+        """Several views of one clip (or the windows of a timeline: `windowed`): mean probabilities and score, the
+        busiest motion, the state anew."""
         scores = [v.open_set_score for v in verdicts if v.open_set_score is not None]
         return self.decide(np.mean([v.probs for v in verdicts], axis=0), float(np.mean(scores)) if scores else None,
-                           max(v.motion for v in verdicts))
+                           max(v.motion for v in verdicts), windowed)

@@ -93,9 +93,10 @@ class Predictor:
         """(T, H, W, 3) uint8 → (T, D + 1): the stream features plus each frame's motion level (motion.py)."""
         return np.concatenate([self.features(frames, previous), motion_levels(frames, previous)[:, None]], axis=1)
 
-    def verdict_of_frames(self, inputs: np.ndarray) -> Verdict:
-        """(L, D + 1) `inputs` of consecutive frames → Verdict (calibrated probabilities and state)."""
-        return self.judge(slot_features(inputs, self.num_frames, self.sampling)[0])
+    def verdict_of_frames(self, inputs: np.ndarray, windowed: bool = False) -> Verdict:
+        """(L, D + 1) `inputs` of consecutive frames → Verdict (calibrated probabilities and state); `windowed`:
+        a window of a longer stream (live, timeline), judged by the model's window threshold (judge.py)."""
+        return self.judge(slot_features(inputs, self.num_frames, self.sampling)[0], windowed)
 
     @torch.no_grad()
     def scores(self, features: np.ndarray) -> np.ndarray:
@@ -206,13 +207,13 @@ class Predictor:
         starts = list(range(0, max(1, n - win + 1), step))
         if n > win and starts[-1] != n - win:
             starts.append(n - win)  # a window ending on the last frame: the video's end is covered too
-        verdicts = [self.verdict_of_frames(allf[a:a + win]) for a in starts]
+        verdicts = [self.verdict_of_frames(allf[a:a + win], windowed=True) for a in starts]
         scores = np.stack([v.probs for v in verdicts])  # (W, C)
         times = [(a / fps, min(a + win, n) / fps) for a in starts]
         timeline = build_timeline(scores, times, self.classes, smooth=smooth, min_duration=min_duration,
                                   min_confidence=min_confidence, captions=self.captions,
                                   states=[v.state for v in verdicts])
-        out = self.result(self.judge.combine(verdicts), frames_received=n, frames_used=n,
+        out = self.result(self.judge.combine(verdicts, windowed=True), frames_received=n, frames_used=n,
                           warnings=list(clip.warnings))
         out.update(timeline.to_dict())
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
@@ -266,7 +267,8 @@ class LiveStream:
             return None
         t0 = time.perf_counter()
         feats = np.stack(self.window)  # (W, D + 1)
-        out = self.predictor.result(self.predictor.verdict_of_frames(feats), frames_received=self.frames_seen,
+        verdict = self.predictor.verdict_of_frames(feats, windowed=True)  # a window: the window threshold
+        out = self.predictor.result(verdict, frames_received=self.frames_seen,
                                     frames_used=len(self.window), warnings=[])
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out

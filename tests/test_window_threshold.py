@@ -1,0 +1,88 @@
+"""Windows of a longer stream (live video, timelines) are judged by their own threshold, fitted by the same rule
+on sliding windows of held-out clips (held_out.py, judge.py)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from actcap.config import TrainConfig
+from actcap.held_out import fit_head, fit_honesty, sliding_windows
+from actcap.judge import Judge
+from actcap.models.recognizer import ModelConfig, Recognizer
+
+CLASSES = ["a", "b", "c"]
+L, D, WINDOW = 24, 12, 10
+
+
+def _clips(n_per_class: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
+    """(L, D) clips: still noise, then the class's bump on its own 4 features for the middle half, then still."""
+    rng = np.random.default_rng(seed)
+    feats, labels = [], []
+    for c in range(3):
+        for _ in range(n_per_class):
+            x = rng.normal(0, 0.3, (L, D)).astype(np.float32)
+            x[6:18, 4 * c: 4 * c + 4] += 2.0
+            feats.append(x)
+            labels.append(c)
+    return feats, labels
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Recognizer:
+    feats, labels = _clips(12, seed=0)
+    cfg = TrainConfig(out=tmp_path_factory.mktemp("win"), head="mean", num_frames=8, epochs=8, lr=0.01,
+                      progress=False)
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=8, head="mean",
+                                      clip_frames=WINDOW))
+    m = fit_head(template, feats, labels, cfg)
+    fit_honesty(m, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
+    return m
+
+
+def _slots(x: np.ndarray) -> np.ndarray:
+    """Dense 8 slots of (n, D) features plus a busy motion column → (8, D + 1)."""
+    from actcap.data.pooling import slot_features
+
+    return np.concatenate([slot_features(x, 8, "dense")[0], np.full((8, 1), 0.05, np.float32)], axis=1)
+
+
+def test_sliding_windows_cover_the_clip_and_end_on_its_last_frame():
+    f = np.arange(23)[:, None]
+    assert [w[0, 0] for w in sliding_windows(f, 10)] == [0, 5, 10, 13]
+    assert all(len(w) == 10 for w in sliding_windows(f, 10)) and sliding_windows(f, 10)[-1][-1, 0] == 22
+    assert [len(w) for w in sliding_windows(f, 30)] == [23]  # a short clip is its own window
+
+
+def test_window_threshold_is_fitted_stored_and_used_for_windows_only(model, tmp_path):
+    spec = model.config.open_set
+    # 36 held-out clips of 24 frames → 4 windows of 10 each
+    assert spec["held_out_clips"] == 36 and spec["held_out_windows"] == 144
+    assert spec["window_threshold"] > spec["threshold"] > 0 and "sliding windows (10 frames every 5)" in spec["rule"]
+    judge = Judge(model)
+    known, _ = _clips(4, seed=3)
+    windows = [w for x in known for w in sliding_windows(x, WINDOW)]
+    as_clip = [judge(_slots(w)).state for w in windows]
+    as_window = [judge(_slots(w), windowed=True).state for w in windows]
+    assert as_clip.count("unknown") > as_window.count("unknown") + len(windows) // 4
+    assert as_window.count("unknown") <= len(windows) // 10
+    assert [judge(_slots(x)).state for x in known] == ["action"] * len(known)  # whole clips: as before
+    between = (spec["threshold"] + spec["window_threshold"]) / 2
+    probs = np.full(3, 1 / 3)
+    assert judge.decide(probs, between, 0.05).state == "unknown"
+    assert judge.decide(probs, between, 0.05, windowed=True).state == "action"
+    assert judge.combine([judge.decide(probs, between, 0.05)] * 2, windowed=True).state == "action"
+    model.save(tmp_path / "m")
+    assert Recognizer.load(tmp_path / "m").config.open_set == spec
+
+
+def test_a_model_saved_without_a_window_threshold_judges_windows_by_the_clip_threshold(model, tmp_path):
+    model.save(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    config = json.loads(path.read_text())
+    del config["open_set"]["window_threshold"]
+    path.write_text(json.dumps(config))
+    judge = Judge(Recognizer.load(tmp_path / "old"))
+    assert judge.window_threshold == judge.threshold == model.config.open_set["threshold"]
+    above = judge.threshold + 1e-3
+    assert judge.decide(np.full(3, 1 / 3), above, 0.05, windowed=True).state == "unknown"
