@@ -10,9 +10,10 @@ and it scores the held-out fold. From those held-out answers:
 - the temperature that minimises their negative log-likelihood (calibration.py), and
 - the open-set threshold: `KNOWN_QUANTILE` of their open-set scores (openset.py, `threshold_for`), and
 - the window threshold: the same rule over sliding windows of those clips (`sliding_windows`: the model's
-  `clip_frames` long, every `WINDOW_STEP` frames, as the live stream and timelines see them). A window cuts an
-  action off anywhere, so it lies farther from the class means than a whole clip; judged by the clip threshold,
-  most windows of known actions were rejected (docs/model-card.md, "Open set").
+  `clip_frames` long, every `WINDOW_STEP` frames, as the live stream and timelines see them), each scored by
+  its most familiar view (`window_views`: the whole window or its first, middle or last `SUB_WINDOW` part). A
+  window cuts an action off anywhere, or holds the end of one gesture and the start of the next; judged as a
+  whole by the clip threshold, most such windows of known actions were rejected (docs/model-card.md, "Open set").
 
 The final model's own training clips then become the score's reference (class means, nearest clips).
 """
@@ -38,6 +39,8 @@ CLIP_FOLDS = 5
 """Folds of clips when the data has no groups."""
 WINDOW_STEP = 5
 """Frames between the starts of the sliding windows the window threshold is fitted on."""
+SUB_WINDOW = 0.6
+"""Length of a window's sub-views, as a fraction of the window."""
 
 
 @contextmanager
@@ -94,6 +97,18 @@ def sliding_windows(f: np.ndarray, length: int, step: int = WINDOW_STEP) -> list
     return [f[a:a + length] for a in starts]  # each (length, D)
 
 
+def window_views(f: np.ndarray, min_len: int) -> list[np.ndarray]:
+    """(L, D) window → the window itself, then its first, middle and last SUB_WINDOW part (at least `min_len`
+    rows; none when that is the whole window). A window's open-set score is its views' lowest: a known gesture
+    anywhere in it is enough."""
+    n = len(f)
+    k = max(min_len, round(SUB_WINDOW * n))
+    if k >= n:
+        return [f]
+    mid = (n - k) // 2
+    return [f, f[:k], f[mid:mid + k], f[n - k:]]  # each (·, D)
+
+
 def fold_ids(labels: list[int], groups: list[str] | None) -> np.ndarray:
     """One fold per group when there are 2+ groups; else CLIP_FOLDS folds dealt class by class."""
     if groups is not None and len(set(groups)) >= 2:
@@ -126,11 +141,13 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
-        lg_w, em_w = outputs(head, [w for i in te for w in sliding_windows(features[i], length)])
+        views = [window_views(w, model.config.num_frames) for i in te for w in sliding_windows(features[i], length)]
+        lg_w, em_w = outputs(head, [v for vs in views for v in vs])
+        first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view
         for name in score_names:
             fitted = create_score(name).fit(em_tr, lg_tr, y[tr])
             scores[name][te] = fitted.score(em_te, lg_te)
-            window_scores[name].append(fitted.score(em_w, lg_w))
+            window_scores[name].append(np.minimum.reduceat(fitted.score(em_w, lg_w), first))  # best view
     ok = ~np.isnan(logits[:, 0])
     return {"logits": logits[ok], "labels": y[ok], "scores": {k: v[ok] for k, v in scores.items()},
             "window_scores": {k: np.concatenate(v) if v else np.zeros(0, np.float32)
@@ -166,7 +183,8 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                              "window_threshold": round(threshold_for(windows), 6),
                              "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores; window_threshold: "
                                      f"of their sliding windows ({model.config.clip_frames or model.config.num_frames} "
-                                     f"frames every {WINDOW_STEP})",
+                                     f"frames every {WINDOW_STEP}), each its best view (whole, first/middle/last "
+                                     f"{SUB_WINDOW})",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows))}
     model.extra_tensors = {f"open_set.{k}": v for k, v in score.tensors().items()}
     spec = model.config.open_set

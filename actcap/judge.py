@@ -2,14 +2,15 @@
 
     judge = Judge(model)                       # reads the model's temperature and open-set score
     v = judge(slots)                            # (T, D + 1): the head's time slots + a motion column
-    v = judge(slots, windowed=True)             # a live or timeline window: the window threshold
+    v = judge.window([slots, ...])              # a live or timeline window's views: the window threshold
     v.state                                     # "action" | "unknown" | "idle"
 
 - `idle`: nothing moves (motion.py): every slot's motion level is under `IDLE_LEVEL`; no model needed.
 - `unknown`: something moves, but the open-set score (openset.py) is above the threshold fitted at training
   (held_out.py). Models without one, or `--open-set off`, never answer unknown. A whole clip is judged by
-  `threshold`; a window cut from a longer stream (live video, timelines) by `window_threshold`, fitted by the
-  same rule on sliding windows of held-out clips (models saved before it existed use `threshold` for both).
+  `threshold`; a window cut from a longer stream (live video, timelines) by its most familiar view
+  (held_out.window_views) against `window_threshold`, fitted the same way on sliding windows of held-out clips.
+  Models saved before it existed judge the whole window by `threshold`.
 - `action`: otherwise; `probs` are the head's softmax at the model's fitted temperature.
 
 The predictor appends each frame's motion level as a last column to the stream features, so the motion
@@ -51,6 +52,7 @@ class Judge:
             self.score = create_score(spec["score"]).load(tensors)
             self.threshold = float(spec["threshold"])
             self.window_threshold = float(spec.get("window_threshold", spec["threshold"]))
+        self.best_view = bool(spec.get("window_threshold")) and self.score is not None
 
     @torch.no_grad()
     def __call__(self, slots: np.ndarray, windowed: bool = False) -> Verdict:
@@ -61,6 +63,17 @@ class Judge:
         logits, emb = logits.numpy(), emb.numpy()
         score = float(self.score.score(emb, logits)[0]) if self.score is not None else None
         return self.decide(softmax(logits[0] / self.temperature), score, float(np.max(slots[:, -1])), windowed)
+
+    @torch.no_grad()
+    def window(self, views: list[np.ndarray]) -> Verdict:
+        """(T, D + 1) slots of a window's views (held_out.window_views; the whole window first) → Verdict of the
+        most familiar view (lowest open-set score: its probabilities, judged by the window threshold) with the
+        whole window's motion."""
+        whole = self(views[0], windowed=True)
+        if not self.best_view or len(views) == 1:
+            return whole
+        best = min([whole] + [self(v, windowed=True) for v in views[1:]], key=lambda v: v.open_set_score)
+        return self.decide(best.probs, best.open_set_score, whole.motion, windowed=True)
 
     def decide(self, probs: np.ndarray, score: float | None, motion: float, windowed: bool = False) -> Verdict:
         if is_idle(np.array([motion]), self.idle_level):

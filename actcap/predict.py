@@ -27,6 +27,7 @@ from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
 from actcap.engine import default_engine
 from actcap.features import kept_indices, read_for
 from actcap.frames import check_thwc
+from actcap.held_out import window_views
 from actcap.judge import Judge, Verdict
 from actcap.models.recognizer import ModelFileError, Recognizer
 from actcap.motion import motion_levels
@@ -95,8 +96,11 @@ class Predictor:
 
     def verdict_of_frames(self, inputs: np.ndarray, windowed: bool = False) -> Verdict:
         """(L, D + 1) `inputs` of consecutive frames → Verdict (calibrated probabilities and state); `windowed`:
-        a window of a longer stream (live, timeline), judged by the model's window threshold (judge.py)."""
-        return self.judge(slot_features(inputs, self.num_frames, self.sampling)[0], windowed)
+        a window of a longer stream (live, timeline), judged by its best view and the window threshold (judge.py)."""
+        if windowed:
+            return self.judge.window([slot_features(v, self.num_frames, self.sampling)[0]
+                                      for v in window_views(inputs, self.num_frames)])
+        return self.judge(slot_features(inputs, self.num_frames, self.sampling)[0])
 
     @torch.no_grad()
     def scores(self, features: np.ndarray) -> np.ndarray:

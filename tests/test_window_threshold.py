@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from actcap.config import TrainConfig
-from actcap.held_out import fit_head, fit_honesty, sliding_windows
+from actcap.held_out import fit_head, fit_honesty, sliding_windows, window_views
 from actcap.judge import Judge
 from actcap.models.recognizer import ModelConfig, Recognizer
 
@@ -54,6 +54,12 @@ def test_sliding_windows_cover_the_clip_and_end_on_its_last_frame():
     assert [len(w) for w in sliding_windows(f, 30)] == [23]  # a short clip is its own window
 
 
+def test_window_views_are_the_window_then_its_first_middle_and_last_part():
+    f = np.arange(20)[:, None]
+    assert [(v[0, 0], len(v)) for v in window_views(f, 8)] == [(0, 20), (0, 12), (4, 12), (8, 12)]
+    assert [len(v) for v in window_views(f[:8], 8)] == [8]  # too short for parts: the window alone
+
+
 def test_window_threshold_is_fitted_stored_and_used_for_windows_only(model, tmp_path):
     spec = model.config.open_set
     # 36 held-out clips of 24 frames → 4 windows of 10 each
@@ -63,7 +69,7 @@ def test_window_threshold_is_fitted_stored_and_used_for_windows_only(model, tmp_
     known, _ = _clips(4, seed=3)
     windows = [w for x in known for w in sliding_windows(x, WINDOW)]
     as_clip = [judge(_slots(w)).state for w in windows]
-    as_window = [judge(_slots(w), windowed=True).state for w in windows]
+    as_window = [judge.window([_slots(v) for v in window_views(w, 8)]).state for w in windows]  # as live windows
     assert as_clip.count("unknown") > as_window.count("unknown") + len(windows) // 4
     assert as_window.count("unknown") <= len(windows) // 10
     assert [judge(_slots(x)).state for x in known] == ["action"] * len(known)  # whole clips: as before
@@ -74,6 +80,18 @@ def test_window_threshold_is_fitted_stored_and_used_for_windows_only(model, tmp_
     assert judge.combine([judge.decide(probs, between, 0.05)] * 2, windowed=True).state == "action"
     model.save(tmp_path / "m")
     assert Recognizer.load(tmp_path / "m").config.open_set == spec
+
+
+def test_a_window_straddling_two_known_clips_is_judged_by_its_most_familiar_view(model):
+    judge = Judge(model)
+    (a, b, _), _ = _clips(1, seed=4)  # a clip of class "a", one of "b"
+    straddle = np.concatenate([b[14:18], a[2:10]])  # (12, D): the end of b's bump, still, the start of a's
+    views = [_slots(v) for v in window_views(straddle, 8)]
+    whole = judge(views[0], windowed=True)
+    best = judge.window(views)
+    scores = [judge(v, windowed=True).open_set_score for v in views]
+    assert best.open_set_score == min(scores) == scores[3] < scores[0] == whole.open_set_score  # the last 8 rows
+    assert (whole.state, best.state, int(best.probs.argmax())) == ("unknown", "action", 0)
 
 
 def test_a_model_saved_without_a_window_threshold_judges_windows_by_the_clip_threshold(model, tmp_path):
