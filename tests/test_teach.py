@@ -14,7 +14,15 @@ from actcap.predict import Predictor, resolve_model_dir
 from actcap.teach.examples import EXAMPLES_FILE, Examples, ExamplesError, load_examples, save_examples
 from actcap.teach.jobs import JobQueue, UnknownJobError
 from actcap.teach.store import SHIPPED, ModelStore, UnknownModelError, home_dir
-from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request, fold_of, teach
+from actcap.teach.trainer import (
+    GROUP_IN_NAME,
+    TeachError,
+    TeachExample,
+    TeachRequest,
+    check_request,
+    fold_of,
+    teach,
+)
 
 
 def sliding(t: int, dx: int, seed: int, h: int = 48, w: int = 64) -> np.ndarray:
@@ -206,6 +214,8 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert {k: v["examples"] for k, v in m["per_label"].items()} == {"left": 3, "right": 3}
     info = store.get_info("arrows")
     assert info["classes"] == ["left", "right"] and info["metrics"]["top1"] == m["top1"]
+    config = json.loads((store.get_path("arrows") / "config.json").read_text())
+    assert config["train"]["group_by"] == GROUP_IN_NAME  # calibrated on held-out people, as the check was
     assert list((tmp_path / "home" / "staging").iterdir()) == []  # nothing half-built left behind
     out = Predictor.load(store.get_path("arrows")).predict_paths([clips["right"][0]])
     assert out["prediction"] in ("left", "right")

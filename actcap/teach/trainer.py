@@ -146,8 +146,7 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
         metrics = _check(req.examples, feats, base, classes, cfg, config, progress)
         times["check_s"] = time.perf_counter() - t0 - times["extract_s"]
         progress("training", 0.85)
-        train_records = [ClipRecord(e.path, e.label, e.name or e.path.name) for e in req.examples]
-        _train(dataclasses.replace(cfg, out=staging), train_records, feats, base, classes)
+        _train(dataclasses.replace(cfg, out=staging), req.examples, feats, base, classes)
         times["train_s"] = time.perf_counter() - t0 - times["extract_s"] - times["check_s"]
         metrics.update({"base": req.base, "taught_labels": taught, "examples": len(req.examples),
                         "base_examples": len(base.labels) if base else 0,
@@ -192,13 +191,25 @@ def _labelled(features: list[np.ndarray], labels: list[str], names: list[str], c
                             [ClipRecord(Path(n), lab, n) for n, lab in zip(names, labels)], [], [])
 
 
-def _train(cfg: TrainConfig, records: list[ClipRecord], feats: list[np.ndarray], base: Examples | None,
+# who is in each clip, written into the clip names the final training sees, for train()'s held-out calibration
+GROUP_IN_NAME = r"^([^|]*)\|"
+
+
+def _train(cfg: TrainConfig, examples: list[TeachExample], feats: list[np.ndarray], base: Examples | None,
            classes: list[str]) -> None:
-    """Train through actcap.train.train with every clip's features given (nothing re-extracted)."""
+    """Train through actcap.train.train with every clip's features given (nothing re-extracted). When every
+    example says who is in it, calibration and the open-set threshold are fitted on held-out people (base
+    examples by their subjects), not on held-out clips of the same people, which would be too strict."""
     from actcap.train import train
 
-    labels = [r.label for r in records] + (base.labels if base else [])
-    names = [r.name for r in records] + ([f"base/{n}" for n in base.names] if base else [])
+    labels = [e.label for e in examples] + (base.labels if base else [])
+    names = [e.name or e.path.name for e in examples] + ([f"base/{n}" for n in base.names] if base else [])
+    if all(e.group for e in examples):
+        groups = [e.group for e in examples] + ([f"base-{g}" for g in base.groups] if base else [])
+        names = [f"{g.replace('|', '/')}|{n}" for g, n in zip(groups, names)]
+        cfg = dataclasses.replace(cfg, group_by=GROUP_IN_NAME)
+    else:
+        cfg = dataclasses.replace(cfg, group_by=None)
     train(cfg, [], [], classes, extra=_labelled(feats + (base.features if base else []), labels, names, classes))
 
 
