@@ -223,8 +223,11 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
 
 
 def export_head(model, path: Path) -> Path:
-    """Temporal head + softmax as ONNX: features (B, T, ΣD) → probs (B, C), batch axis dynamic."""
+    """Temporal head + softmax as ONNX: features (B, T, ΣD) → probs (B, C), batch axis dynamic; the logits
+    are divided by the model's calibration temperature first, so the bundle's confidences are actcap's."""
     import torch
+
+    temperature = float(model.config.calibration.get("temperature", 1.0))
 
     class Probs(torch.nn.Module):
         def __init__(self, m):
@@ -232,7 +235,7 @@ def export_head(model, path: Path) -> Path:
             self.m = m
 
         def forward(self, x):
-            return self.m(x).softmax(-1)
+            return (self.m(x) / temperature).softmax(-1)
 
     from actcap.engine import OPSET, quiet_export
 

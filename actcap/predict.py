@@ -104,9 +104,9 @@ class Predictor:
 
     @torch.no_grad()
     def scores(self, features: np.ndarray) -> np.ndarray:
-        """(T, D) features of the model's time slots → (C,) uncalibrated class probabilities (the head alone)."""
+        """(T, D) features of the model's time slots → (C,) calibrated class probabilities (no state)."""
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
-        return self.model(x).softmax(-1)[0].numpy()
+        return (self.model(x) / self.judge.temperature).softmax(-1)[0].numpy()
 
     def scores_of_frames(self, features: np.ndarray) -> np.ndarray:
         """(L, D) features of consecutive frames → (C,) probabilities, slots filled as in training."""
