@@ -108,10 +108,6 @@ class Predictor:
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
         return (self.model(x) / self.judge.temperature).softmax(-1)[0].numpy()
 
-    def scores_of_frames(self, features: np.ndarray) -> np.ndarray:
-        """(L, D) features of consecutive frames → (C,) probabilities, slots filled as in training."""
-        return self.scores(slot_features(features, self.num_frames, self.sampling)[0])
-
     def result(self, verdict: Verdict, **extra) -> dict:
         probs = verdict.probs
         order = np.argsort(-probs)[: self.top_k]

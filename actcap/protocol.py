@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +155,3 @@ def summarize(folds: list[dict], classes: list[str], score_names) -> dict:
     result["default_score"] = DEFAULT_SCORE
     return result
 
-
-def protocol_config(cfg: TrainConfig) -> TrainConfig:
-    return replace(cfg, keep="last", progress=False)

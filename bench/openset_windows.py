@@ -75,8 +75,8 @@ def main(root: str) -> None:
             mu, sd = allf.mean(0), np.maximum(allf.std(0), 1e-3)
             length = int(np.median([len(feats[i]) for i in tr]))  # the model's clip_frames
 
-            def best(f, p):  # the lowest score of a window's views (held_out.window_views), as live windows are
-                return min(score(v, p, mu, sd) for v in window_views(f, 16))
+            def best(f, p, mu=mu, sd=sd):  # the lowest score of a window's views (held_out.window_views), as live
+                return min(score(v, p, mu, sd) for v in window_views(f, 16))  # windows are judged
 
             held, held_w, held_b = [], [], []
             for h in sorted(set(groups[tr])):

@@ -102,10 +102,6 @@ class ServeSettings:
         if issues:
             raise ValueError("invalid serve settings:\n  " + "\n  ".join(issues))
 
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1024 * 1024)
-
 
 def _has_port(name: str) -> bool:
     """'myhost:5000' or '[::1]:5000' (refused: any port is allowed); not an IPv6 address like 'fe80::1'."""
