@@ -15,7 +15,7 @@ import torch
 from actcap.data.folders import class_names, scan_dataset
 from actcap.data.sampling import segment_bounds, uniform_indices
 from actcap.data.video import open_clip
-from actcap.streams.flow import FlowStream
+from actcap.features.streams.flow import FlowStream
 
 
 def segments_mean(f: np.ndarray, s: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Motion levels (actcap/motion.py) of real clips: the still ends of each clip against its busiest time slot.
+"""Motion levels (actcap/honesty/motion.py) of real clips: the still ends of each clip against its busiest time slot.
 
     python bench/motion_levels.py ../shared/data/utd-mhad-5
 
@@ -14,7 +14,7 @@ import numpy as np
 from actcap.data.folders import scan_dataset
 from actcap.data.pooling import slot_features
 from actcap.data.video import open_clip
-from actcap.motion import IDLE_LEVEL, motion_levels
+from actcap.honesty.motion import IDLE_LEVEL, motion_levels
 
 
 def busiest_slot(levels: np.ndarray) -> float:

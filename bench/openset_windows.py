@@ -22,11 +22,11 @@ import numpy as np
 from actcap.data.folders import class_names, scan_dataset
 from actcap.data.pooling import slot_features
 from actcap.data.splits import get_groups
-from actcap.engine import cache_root
-from actcap.features import FeatureCache
-from actcap.held_out import sliding_windows, window_views
-from actcap.openset import KNOWN_QUANTILE
-from actcap.train import build_streams, load_features
+from actcap.features.cache import FeatureCache
+from actcap.features.engine import cache_root
+from actcap.honesty.held_out import sliding_windows, window_views
+from actcap.honesty.openset import KNOWN_QUANTILE
+from actcap.training.train import build_streams, load_features
 
 
 def embedding(f: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:

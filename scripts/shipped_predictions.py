@@ -32,9 +32,9 @@ def answers(data: Path, every: int = 1) -> dict:
 
     from actcap.data.folders import scan_dataset
     from actcap.data.video import open_clip
-    from actcap.evaluate import evaluate
+    from actcap.inference.predictor import Predictor, resolve_model_dir
     from actcap.models.recognizer import Recognizer
-    from actcap.predict import Predictor, resolve_model_dir
+    from actcap.training.evaluate import evaluate
 
     predictor = Predictor.load(None)
     closed = Predictor.load(None, open_set=False)

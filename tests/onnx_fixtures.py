@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
+from actcap.features.quantize import synthetic_frames
+from actcap.features.streams import create_stream
 from actcap.models.backbones import create_backbone, is_backbone_available
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.quantize import synthetic_frames
-from actcap.streams import create_stream
 
 SHARED_UTD = Path(__file__).resolve().parents[2] / "shared" / "data" / "utd-mhad-5"
 BACKBONE = "efficientnet_lite0"

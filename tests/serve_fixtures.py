@@ -21,10 +21,10 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from actcap.features.streams.flow import FlowStream
+from actcap.inference.predictor import DEFAULT_MODEL
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.predict import DEFAULT_MODEL
 from actcap.serve import ServeSettings, create_app
-from actcap.streams.flow import FlowStream
 
 UTD_CLASSES = ["clap", "swipe_left", "swipe_right", "throw", "wave"]
 TINY_FRAMES = 8

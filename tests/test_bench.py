@@ -10,9 +10,9 @@ import pytest
 from onnx_fixtures import SHARED_UTD, real_clips
 from serve_fixtures import moving_frames
 
-from actcap.bench import BenchPlan, run_bench, stream_run
+from actcap.bench.speed import BenchPlan, run_bench, stream_run
 from actcap.cli.bench import format_report
-from actcap.predict import Predictor
+from actcap.inference.predictor import Predictor
 
 
 def ticking(step: float):
@@ -38,8 +38,8 @@ def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir
 
 
 def test_engines_section_compares_a_cnn_models_answers_too(model_dir):
-    from actcap.bench import bench_engines
-    from actcap.quantize import synthetic_frames
+    from actcap.bench.speed import bench_engines
+    from actcap.features.quantize import synthetic_frames
 
     if SHARED_UTD.is_dir():
         clips = real_clips(2)

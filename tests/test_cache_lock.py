@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.features import FeatureCache
-from actcap.locks import claim_free, claim_waiting, create_lock
-from actcap.streams import create_stream
+from actcap.features.cache import FeatureCache
+from actcap.features.locks import claim_free, claim_waiting, create_lock
+from actcap.features.streams import create_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 

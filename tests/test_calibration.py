@@ -1,9 +1,9 @@
-"""Temperature scaling, ECE and the reliability diagram (actcap/calibration.py)."""
+"""Temperature scaling, ECE and the reliability diagram (actcap/honesty/calibration.py)."""
 
 import numpy as np
 import pytest
 
-from actcap.calibration import expected_calibration_error, fit_temperature, plot_reliability, softmax
+from actcap.honesty.calibration import expected_calibration_error, fit_temperature, plot_reliability, softmax
 
 
 def _overconfident_task(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

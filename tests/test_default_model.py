@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
+from actcap.inference.predictor import DEFAULT_MODEL, Predictor
 from actcap.models.recognizer import Recognizer
-from actcap.predict import DEFAULT_MODEL, Predictor
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "utd-mhad-5"
 CLASSES = ["clap", "swipe_left", "swipe_right", "throw", "wave"]

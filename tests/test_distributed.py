@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from actcap.cli import main
-from actcap.distributed import Context, GlobalBatchLoss, check_global_batch
+from actcap.training.distributed import Context, GlobalBatchLoss, check_global_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = ["--streams", "flow", "--no-progress"]
@@ -65,7 +65,7 @@ def test_torchrun_extract_gives_each_rank_a_disjoint_shard_and_each_clip_once(mo
     # 12 extractions wrote 12 distinct entries: each clip was extracted exactly once
     assert len(entries(cache)) == 12 and all(loads(p) for p in entries(cache))
     assert not list(cache.rglob("*.tmp*"))
-    assert "[rank 1] INFO" not in r.stderr and "[rank 0] INFO actcap.features" in r.stderr
+    assert "[rank 1] INFO" not in r.stderr and "[rank 0] INFO actcap.features.cache" in r.stderr
 
     again = torchrun("extract", "--data", str(motion_dataset), "--cache-dir", str(cache), *FLOW)
     assert json.loads(again.stdout)["extracted"] == 0 and json.loads(again.stdout)["cached"] == 12

@@ -10,8 +10,8 @@ import pytest
 import torch
 from onnx_fixtures import BACKBONE, real_clips
 
-from actcap import engine as eng
-from actcap.engine import (
+from actcap.features import engine as eng
+from actcap.features.engine import (
     FP32_FEATURE_ATOL,
     INT8_FEATURE_REL,
     PROB_ATOL,
@@ -81,7 +81,7 @@ def test_onnx_fp32_picks_the_same_imagenet_class_as_torch(backbone, frames, torc
 
 def test_same_top1_on_real_clips(model_dir):
     from actcap.data.video import open_clip
-    from actcap.predict import Predictor
+    from actcap.inference.predictor import Predictor
 
     clips = real_clips(3)
     ref, fast = Predictor.load(model_dir, engine="torch"), Predictor.load(model_dir, engine="onnx")
@@ -99,11 +99,11 @@ def test_onnx_cache_is_reused_and_keyed(backbone, calibration, monkeypatch):
     assert manifest["calibration"]["frames"] == len(calibration) and manifest["from"] == fp32.name
     # a second request rebuilds nothing
     monkeypatch.setattr(eng, "export_onnx", lambda *a, **k: pytest.fail("exported twice"))
-    monkeypatch.setattr("actcap.quantize.quantize_onnx", lambda *a, **k: pytest.fail("calibrated twice"))
+    monkeypatch.setattr("actcap.features.quantize.quantize_onnx", lambda *a, **k: pytest.fail("calibrated twice"))
     assert prepare_onnx(backbone) == fp32 and prepare_onnx(backbone, "int8", calibration) == int8
     # other calibration frames make another file; other weights another fp32 file
     calls = []
-    monkeypatch.setattr("actcap.quantize.quantize_onnx", lambda src, out, x: calls.append(out) or out.touch())
+    monkeypatch.setattr("actcap.features.quantize.quantize_onnx", lambda src, out, x: calls.append(out) or out.touch())
     other = prepare_onnx(backbone, "int8", calibration[::-1].copy())
     assert other != int8 and calls == [other]
     assert eng.onnx_path(backbone) != eng.onnx_path(_renamed(backbone, "efficientnet_lite0:finetuned:abc"))
@@ -137,7 +137,7 @@ def _renamed(backbone, weights_id):
 def test_a_model_trained_on_int8_features_predicts_with_int8_unless_told_otherwise(model_dir, tmp_path, caplog):
     import shutil
 
-    from actcap.predict import Predictor
+    from actcap.inference.predictor import Predictor
 
     def appearance(p):
         return next(s for s in p.streams if s.name == "appearance")

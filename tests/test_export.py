@@ -12,13 +12,13 @@ import torch
 from onnx_fixtures import BACKBONE, CLASSES, real_clips
 
 from actcap.cli import main
-from actcap.engine import PROB_ATOL
-from actcap.export import BundlePredictor, export_head, resize
+from actcap.features.engine import PROB_ATOL
+from actcap.features.quantize import synthetic_frames
+from actcap.features.streams import create_stream
+from actcap.inference.export import BundlePredictor, export_head, resize
+from actcap.inference.predictor import Predictor
 from actcap.models.heads import list_heads
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.predict import Predictor
-from actcap.quantize import synthetic_frames
-from actcap.streams import create_stream
 
 
 @pytest.fixture(scope="session")
@@ -134,8 +134,8 @@ def _maybe_real_clip():
 def test_bundle_of_the_shipped_dense_model_matches_predictor(tmp_path):
     """The shipped model fills its slots with segment means (`sampling: dense`); the bundle must too."""
     from actcap.data.video import open_clip
-    from actcap.export import BundlePredictor, export_bundle
-    from actcap.predict import Predictor
+    from actcap.inference.export import BundlePredictor, export_bundle
+    from actcap.inference.predictor import Predictor
 
     clip = Path(__file__).resolve().parents[2] / "shared/data/utd-mhad-5/wave/a3_s2_t1_color.avi"
     if not clip.is_file():

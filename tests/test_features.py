@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from actcap.features import CacheMismatchError, FeatureCache, kept_indices
-from actcap.streams import create_stream, list_streams, parse_streams
-from actcap.streams.flow import FlowStream
+from actcap.features.cache import CacheMismatchError, FeatureCache, kept_indices
+from actcap.features.streams import create_stream, list_streams, parse_streams
+from actcap.features.streams.flow import FlowStream
 
 
 def test_stream_registry():
@@ -35,7 +35,7 @@ def test_flow_sees_direction(make_frames):
 def test_flow_reuses_grayscale_of_consecutive_frames_with_identical_features(monkeypatch):
     from conftest import _moving_square
 
-    import actcap.streams.flow as flow
+    import actcap.features.streams.flow as flow
 
     frames = _moving_square(10, +1, h=96, w=128, start=20, row=40)  # (10, H, W, 3)
     s = FlowStream(grid=2, width=64, bins=8)
@@ -64,7 +64,7 @@ def test_kept_indices():
 
 
 def test_previous_frames_are_decoded_only_for_streams_that_compare_frames(tmp_path, write_video, make_frames):
-    from actcap.streams.base import Stream
+    from actcap.features.streams.base import Stream
 
     class Brightness(Stream):  # looks at each frame alone, like the appearance stream
         name, dim = "brightness", 1
@@ -175,8 +175,8 @@ def test_appearance_stream_shape(tmp_path):
 def test_mirror_matches_mirrored_frames_and_swaps_labels():
     from conftest import _moving_square
 
-    from actcap.streams.appearance import AppearanceStream
-    from actcap.train import LabelledFeatures, mirrored
+    from actcap.features.streams.appearance import AppearanceStream
+    from actcap.training.train import LabelledFeatures, mirrored
 
     s = FlowStream(grid=2, width=64)
     right = _moving_square(8, +1, h=96, w=128, start=20, row=40)
@@ -193,14 +193,14 @@ def test_mirror_matches_mirrored_frames_and_swaps_labels():
 
 
 def test_int8_features_never_share_the_fp32_cache_nor_another_calibrations(tmp_path, onnx_cache, calibration):
-    from actcap.streams.appearance import AppearanceStream
+    from actcap.features.streams.appearance import AppearanceStream
 
     fp32 = FeatureCache(tmp_path, [AppearanceStream(engine="onnx")], 64).dirs[0]
     int8 = FeatureCache(tmp_path, [AppearanceStream(engine="onnx-int8")], 64).dirs[0]
     assert fp32 != int8
     stream = json.loads((int8 / "manifest.json").read_text())["stream"]
     assert stream["precision"] == "int8" and stream["int8_model"].startswith("efficientnet_lite0-int8-")
-    from actcap.engine import create_engine
+    from actcap.features.engine import create_engine
 
     other = AppearanceStream(engine="onnx-int8", engine_obj=create_engine("efficientnet_lite0", "onnx-int8",
                                                                           calibration=calibration[:4]))

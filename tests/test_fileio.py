@@ -8,11 +8,11 @@ import os
 import pytest
 import torch
 
-from actcap import train as train_module
 from actcap.fileio import atomic_path, atomic_write_bytes, atomic_write_json
-from actcap.metrics import write_confusion
 from actcap.models import recognizer as recognizer_module
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training import train as train_module
+from actcap.training.metrics import write_confusion
 
 
 def _only(folder) -> list[str]:

@@ -7,8 +7,8 @@ import pytest
 from safetensors.torch import load_file
 
 from actcap.cli import main
+from actcap.inference.predictor import Predictor
 from actcap.models.backbones import create_backbone
-from actcap.predict import Predictor
 
 
 def test_finetune_saves_backbone_and_predictor_uses_it(motion_dataset, tmp_path, capsys):
@@ -44,7 +44,7 @@ def test_finetune_refuses_other_streams(motion_dataset, tmp_path, capsys):
 
 
 def test_missing_finetuned_weights_is_a_clear_error(motion_dataset, tmp_path):
-    from actcap.streams.appearance import AppearanceStream
+    from actcap.features.streams.appearance import AppearanceStream
 
     s = AppearanceStream(weights_file="backbone.safetensors", model_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match="fine-tuned backbone weights .*backbone.safetensors are missing"):

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from actcap.frames import check_thwc, to_gray_small, to_model_input
+from actcap.data.frames import check_thwc, to_gray_small, to_model_input
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -43,7 +43,7 @@ def test_wrong_frames_are_named(bad, expected):
 
 
 def test_working_size_bounds_the_longest_side_and_keeps_small_frames():
-    from actcap.frames import MAX_WORKING_SIDE, shrink_to_working, working_size
+    from actcap.data.frames import MAX_WORKING_SIDE, shrink_to_working, working_size
 
     assert MAX_WORKING_SIDE == 640
     assert working_size(480, 640) == (480, 640)  # UTD-MHAD: unchanged
@@ -72,13 +72,13 @@ def test_working_size_bounds_the_longest_side_and_keeps_small_frames():
     ((16, 16), (160, 160)),  # tiny frames are enlarged to the flow width
 ])
 def test_flow_size_keeps_the_aspect_ratio_between_1_4_and_4_1(frame, expected):
-    from actcap.frames import flow_size
+    from actcap.data.frames import flow_size
 
     assert flow_size(*frame, 160) == expected
 
 
 def test_area_pool_equals_opencv_at_whole_scales_and_averages_by_area_otherwise():
-    from actcap.frames import area_pool
+    from actcap.data.frames import area_pool
 
     votes = np.random.default_rng(0).random((120, 160, 8), dtype=np.float32)  # 8 channels: more than OpenCV's 4
     whole = cv2.resize(votes, (4, 4), interpolation=cv2.INTER_AREA)  # OpenCV takes any channel count at 30x40
@@ -95,7 +95,7 @@ def test_area_pool_equals_opencv_at_whole_scales_and_averages_by_area_otherwise(
 
 
 def test_area_pool_refuses_to_enlarge():
-    from actcap.frames import area_pool
+    from actcap.data.frames import area_pool
 
     with pytest.raises(ValueError, match=r"area_pool reduces an image; \(3, 40\) is smaller than the grid \(4, 4\)"):
         area_pool(np.zeros((3, 40, 8), np.float32), (4, 4))

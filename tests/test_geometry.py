@@ -12,11 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from actcap.engine import TorchEngine
-from actcap.frames import shrink_to_working
+from actcap.data.frames import shrink_to_working
+from actcap.features.engine import TorchEngine
+from actcap.features.streams import create_stream, list_streams
+from actcap.features.streams.flow import FlowStream
 from actcap.models.backbones import Backbone, get_backbone_spec
-from actcap.streams import create_stream, list_streams
-from actcap.streams.flow import FlowStream
 
 SIDES = [16, 17, 61, 97, 127, 256, 306, 452, 641, 1280, 2160, 4096]
 SHIFT = 0.04  # the pattern moves right by 4% of the frame width each frame
@@ -90,7 +90,7 @@ def test_shipped_flow_geometry_is_unchanged_for_utd_mhad_frames():
     s = FlowStream()
     frames = moving_pattern(2, 480, 640)
     assert decoded(frames).shape == frames.shape
-    from actcap.frames import to_gray_small
+    from actcap.data.frames import to_gray_small
 
     assert to_gray_small(frames, s.width).shape == (2, 120, 160)
     assert s.extract(frames).shape == (2, 128)

@@ -1,9 +1,9 @@
-"""Idle from motion: frame differences relative to the frame size (actcap/motion.py)."""
+"""Idle from motion: frame differences relative to the frame size (actcap/honesty/motion.py)."""
 
 import numpy as np
 import pytest
 
-from actcap.motion import IDLE_LEVEL, is_idle, motion_levels
+from actcap.honesty.motion import IDLE_LEVEL, is_idle, motion_levels
 
 
 def _square(t: int, step: int = 4, h: int = 96, w: int = 128) -> np.ndarray:

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from actcap.motion import IDLE_LEVEL, motion_levels
-from actcap.negatives import blend, list_negatives, make_negative
-from actcap.protocol import summarize
+from actcap.honesty.motion import IDLE_LEVEL, motion_levels
+from actcap.honesty.negatives import blend, list_negatives, make_negative
+from actcap.honesty.protocol import summarize
 
 
 def _person(t: int = 10, h: int = 60, w: int = 80) -> np.ndarray:

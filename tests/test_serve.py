@@ -17,7 +17,7 @@ from serve_fixtures import TINY_FRAMES, UTD_CLASSES, encode, frame_files, moving
 
 from actcap.cli import main
 from actcap.data.video import open_clip
-from actcap.predict import Predictor
+from actcap.inference.predictor import Predictor
 from actcap.serve.settings import ServeSettings, resolve_settings
 
 NO_FILES = ("no files received; send images in form field 'frames[]' (or 'frames') or one video in field "

@@ -16,8 +16,8 @@ import pytest
 from serve_fixtures import encode, frame_files, moving_frames
 from test_stream import QUIET, pushed_one_at_a_time, stream_and_flush
 
-from actcap.frames import shrink_to_working
-from actcap.predict import Predictor
+from actcap.data.frames import shrink_to_working
+from actcap.inference.predictor import Predictor
 from actcap.serve import uploads
 from actcap.serve.settings import ServeSettings
 

@@ -100,7 +100,7 @@ def test_unexpected_error_is_one_line_with_exit_1(tiny_model_dir, torture_corpus
     def boom(self, clip):
         raise RuntimeError("something inside actcap broke")
 
-    monkeypatch.setattr("actcap.predict.Predictor.predict_clip", boom)
+    monkeypatch.setattr("actcap.inference.predictor.Predictor.predict_clip", boom)
     assert main(["predict", str(torture_corpus["mkv_h264"]), "--model", str(tiny_model_dir)]) == 1
     assert capsys.readouterr().err == ("error: RuntimeError: something inside actcap broke (an actcap bug? run "
                                        "again with --debug for the traceback and report it)\n")
@@ -156,8 +156,8 @@ def test_large_images_in_a_folder_are_reduced(tmp_path, write_frame_folder):
 
 
 def test_extraction_over_a_tree_skips_only_files_that_cannot_be_read(torture_corpus, tmp_path):
-    from actcap.features import FeatureCache
-    from actcap.streams.flow import FlowStream
+    from actcap.features.cache import FeatureCache
+    from actcap.features.streams.flow import FlowStream
 
     names = ["avi_mpeg4_header_plus_one", "avi_mpeg4_damaged_packet", "webm_vp8_mediarecorder",
              "avi_mpeg4_cut_short", "png_named_mp4"]

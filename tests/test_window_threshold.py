@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from actcap.config import TrainConfig
-from actcap.held_out import fit_head, fit_honesty, sliding_windows, window_views
-from actcap.judge import Judge
+from actcap.honesty.held_out import fit_head, fit_honesty, sliding_windows, window_views
+from actcap.honesty.judge import Judge
 from actcap.models.recognizer import ModelConfig, Recognizer
 
 CLASSES = ["a", "b", "c"]

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(verbose: bool) -> None:
     """Under torchrun, info comes from rank 0 only; other ranks log warnings, tagged with their rank."""
-    from actcap.distributed import env_rank, is_main_process
+    from actcap.training.distributed import env_rank, is_main_process
 
     level = logging.DEBUG if verbose else logging.INFO
     tag = "" if os.environ.get("WORLD_SIZE", "1") == "1" else f"[rank {env_rank()}] "

@@ -9,10 +9,10 @@ from pathlib import Path
 from actcap.data.folders import DatasetError, scan_dataset
 from actcap.data.splits import resolve_split
 from actcap.data.video import VideoError
-from actcap.distributed import is_main_process
 from actcap.models.backbones import BackboneUnavailableError
 from actcap.models.recognizer import ModelFileError
 from actcap.registry import UnknownNameError
+from actcap.training.distributed import is_main_process
 
 # Errors that mean "the user asked for something wrong": printed as one line, never a traceback.
 USER_ERRORS = (DatasetError, VideoError, ModelFileError, UnknownNameError, BackboneUnavailableError,

@@ -1,4 +1,4 @@
-"""`actcap cv`: leave-groups-out cross-validation of a training configuration (see actcap/crossval.py)."""
+"""`actcap cv`: leave-groups-out cross-validation of a training configuration (see actcap/training/crossval.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from actcap.cli.common import add_open_set_arg, csv_list, head_args, mirror_pairs, print_json
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names, scan_dataset
+from actcap.features.streams import parse_streams
 from actcap.fileio import atomic_write_json
-from actcap.streams import parse_streams
 
 
 def add_parser(sub) -> None:
@@ -40,13 +40,13 @@ def add_parser(sub) -> None:
     add_open_set_arg(p, "fit")
     p.add_argument("--open-set-protocol", action="store_true",
                    help="instead: leave one action out × leave one group out, with synthetic negatives; reports "
-                        "AUROC, known accuracy and unknown rejection per left-out action (actcap/protocol.py)")
+                        "AUROC, known accuracy and unknown rejection per left-out action (actcap/honesty/protocol.py)")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.crossval import cross_validate
+    from actcap.training.crossval import cross_validate
 
     records = scan_dataset(args.data, args.classes)
     check_trainable(records)
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
 
-    from actcap.engine import cache_root
-    from actcap.protocol import open_set_protocol
+    from actcap.features.engine import cache_root
+    from actcap.honesty.protocol import open_set_protocol
 
     cfg = replace(cfg, cache_dir=cfg.cache_dir or cache_root(), keep="last")
     result = open_set_protocol(records, class_names(records), cfg, group_by)

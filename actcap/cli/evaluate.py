@@ -30,9 +30,9 @@ def _has_split(args) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.evaluate import evaluate, summarize_splits
+    from actcap.inference.predictor import resolve_model_dir
     from actcap.models.recognizer import Recognizer
-    from actcap.predict import resolve_model_dir
+    from actcap.training.evaluate import evaluate, summarize_splits
 
     kw = dict(num_clips=args.test_clips, engine=args.engine, cache_dir=args.cache_dir,
               progress=not args.no_progress)

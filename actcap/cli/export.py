@@ -1,4 +1,4 @@
-"""`actcap export`: a trained model as an ONNX bundle that runs with numpy + onnxruntime (see actcap/export.py)."""
+"""`actcap export`: a trained model as an ONNX bundle that runs with numpy + onnxruntime (inference/export.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.export import export_bundle
+    from actcap.inference.export import export_bundle
 
     if args.calibration is not None and not args.int8:
         raise ValueError("--calibration only applies with --int8")

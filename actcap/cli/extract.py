@@ -14,8 +14,8 @@ from pathlib import Path
 
 from actcap.cli.common import csv_list, print_json
 from actcap.data.folders import scan_dataset
+from actcap.features.streams import parse_streams
 from actcap.models.backbones import list_backbones
-from actcap.streams import parse_streams
 
 
 def add_parser(sub) -> None:
@@ -36,11 +36,11 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     records = scan_dataset(args.data, args.classes)
     streams = parse_streams(args.streams)
-    from actcap.distributed import session
-    from actcap.engine import cache_root
-    from actcap.extract import extract_shards
-    from actcap.features import FeatureCache
-    from actcap.train import build_streams
+    from actcap.features.cache import FeatureCache
+    from actcap.features.engine import cache_root
+    from actcap.features.extract import extract_shards
+    from actcap.training.distributed import session
+    from actcap.training.train import build_streams
 
     with session() as ctx:
         cache = FeatureCache(args.cache_dir or cache_root(), build_streams(streams, args.backbone, args.engine),

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.predict import Predictor
+    from actcap.inference.predictor import Predictor
 
     captions = None
     if args.captions:

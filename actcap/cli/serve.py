@@ -53,8 +53,8 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from actcap.inference.predictor import resolve_model_dir
     from actcap.models.recognizer import Recognizer
-    from actcap.predict import resolve_model_dir
     from actcap.serve import create_app, resolve_settings
 
     settings = resolve_settings(model=args.model, engine=args.engine, host=args.host, port=args.port,

@@ -8,11 +8,11 @@ from pathlib import Path
 from actcap.cli.common import add_data_args, add_open_set_arg, head_args, mirror_pairs, print_json, split_from_args
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names
-from actcap.distributed import alone, is_main_process
+from actcap.features.streams import parse_streams
 from actcap.fileio import atomic_write_json
 from actcap.models.backbones import list_backbones
 from actcap.models.heads import list_heads
-from actcap.streams import parse_streams
+from actcap.training.distributed import alone, is_main_process
 
 
 def add_parser(sub) -> None:
@@ -53,7 +53,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.distributed import session
+    from actcap.training.distributed import session
 
     with session():  # under torchrun: join the job (DDP); alone: nothing happens
         return _run(args)
@@ -89,7 +89,7 @@ def _train_one(args: argparse.Namespace) -> dict:
                       captions=captions, mirror=args.mirror, keep=args.keep, resume=args.resume,
                       open_set=args.open_set, group_by=args.group_by,
                       progress=not args.no_progress and is_main_process())
-    from actcap.train import train  # heavy imports only once the arguments are good
+    from actcap.training.train import train  # heavy imports only once the arguments are good
 
     if is_main_process():
         print(split.report)
@@ -107,10 +107,10 @@ def _train_one(args: argparse.Namespace) -> dict:
 
 def _finetune(cfg: TrainConfig, split, classes: list[str]) -> dict:
 
-    from actcap.evaluate import evaluate
-    from actcap.finetune import finetune
-    from actcap.metrics import plot_curve
     from actcap.models.recognizer import Recognizer
+    from actcap.training.evaluate import evaluate
+    from actcap.training.finetune import finetune
+    from actcap.training.metrics import plot_curve
 
     result = finetune(cfg, split.train, split.val, classes)
     if not is_main_process():  # rank 0 evaluates and writes the metrics

@@ -5,7 +5,7 @@
     for rgb in iter_decoded(path): …            # the frames scan_frames counted, upright, one at a time
 
 Every frame comes out as (H, W, 3) uint8 RGB, turned upright as a player shows it (a phone's rotation tag) and
-reduced to the working size (`actcap.frames.shrink_to_working`) before the next one is decoded, so a 4K or
+reduced to the working size (`actcap.data.frames.shrink_to_working`) before the next one is decoded, so a 4K or
 ten-minute video never sits in memory. `sniff_image` tells an image file from a video by its first bytes.
 """
 
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from actcap.frames import shrink_to_working
+from actcap.data.frames import shrink_to_working
 
 log = logging.getLogger(__name__)
 

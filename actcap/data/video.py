@@ -7,7 +7,7 @@ frames in one layout, numpy uint8 (T, H, W, 3) RGB:
     clip = open_clip("data/clap/a4_s1_t1_color.avi")
     frames = clip.read(uniform_indices(len(clip), 16))   # (16, 480, 640, 3)
 
-Every frame is reduced to the working size (`actcap.frames.shrink_to_working`) as soon as it is decoded.
+Every frame is reduced to the working size (`actcap.data.frames.shrink_to_working`) as soon as it is decoded.
 Uploaded images are decoded by `actcap.data.images.decode_image_bytes`.
 """
 
@@ -29,10 +29,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from actcap.data.decode import FrameScan, iter_decoded, read_decoded, read_packets, scan_frames, sniff_image
+from actcap.data.frames import shrink_to_working, working_size
 from actcap.data.images import PIL_LOAD_ERRORS, pil_to_rgb
 from actcap.data.images import ImageDecodeError as ImageDecodeError  # re-exported: uploads and data import it here
 from actcap.data.images import decode_image_bytes as decode_image_bytes
-from actcap.frames import shrink_to_working, working_size
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")

@@ -2,7 +2,7 @@
 
     actcap serve --model runs/utd5          # then open http://127.0.0.1:5000/ (API docs at /docs)
 
-Every route hands its work to `actcap.predict.Predictor`, the same object the CLI's `predict` uses, and runs
+Every route hands its work to `actcap.inference.predictor.Predictor`, the same object the CLI's `predict` uses, and runs
 it in a worker thread (at most `settings.workers` at once), so the event loop keeps answering /health and
 live streams while a prediction runs. Memory is bounded by design: at most 2 × `workers` POST /predict
 bodies are held at once, each uploaded frame is reduced to working size as it is decoded, and decoding
@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from actcap import __version__
 from actcap.caption import caption_for
-from actcap.predict import Predictor
+from actcap.inference.predictor import Predictor
 from actcap.serve import stream, teach, uploads
 from actcap.serve.docs import add_docs
 from actcap.serve.hosts import HostCheck, resolve_allowed_hosts

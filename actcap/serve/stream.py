@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from actcap.data.frames import shrink_to_working
 from actcap.data.video import ImageDecodeError, decode_image_bytes
-from actcap.frames import shrink_to_working
 from actcap.serve.schemas import LivePrediction
 from actcap.serve.settings import source
 from actcap.serve.teach import resolve_model

@@ -24,8 +24,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
+from actcap.inference.predictor import Predictor
 from actcap.models.recognizer import ModelFileError, Recognizer
-from actcap.predict import Predictor
 from actcap.serve.settings import ServeSettings
 from actcap.serve.uploads import UploadError, limit_body
 from actcap.teach.jobs import JobQueue, UnknownJobError

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from actcap.data.frames import shrink_to_working
 from actcap.data.video import (
     VIDEO_EXTENSIONS,
     Clip,
@@ -31,7 +32,6 @@ from actcap.data.video import (
     natural_key,
     open_clip,
 )
-from actcap.frames import shrink_to_working
 from actcap.serve.settings import ServeSettings, source
 
 FRAME_FIELDS = ("frames[]", "frames")
@@ -173,7 +173,7 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
     """Decode every image to RGB at working size; frames of another size are resized to the first good frame's.
 
     Memory is bounded by design: each image is checked against max_pixels from its header, decoded, and
-    reduced to working size (longest side <= 640, `actcap.frames.shrink_to_working`) before the next one is
+    reduced to working size (longest side <= 640, `actcap.data.frames.shrink_to_working`) before the next one is
     decoded, straight into the one (T, H, W, 3) array returned; so a request holds at most `max_frames` working
     frames plus one full-size image. Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422)
     listing every file that failed.

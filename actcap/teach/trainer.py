@@ -5,11 +5,11 @@
                 at least two people, else leave-one-example-out (at most MAX_FOLDS folds); the base's own
                 examples stay in training (their accuracy on new people is in docs/model-card.md). Each round
                 fits a head with held_out.fit_head (same settings; no files, no calibration)
-    training    the final head on everything, with the base model's training settings, via actcap.train.train
+    training    the final head on everything, with the base model's training settings, via actcap.training.train.train
                 (which also fits calibration and the open-set score: held_out.calibrate_run)
     saving      into the model store in one rename
 
-Training goes through `actcap.train.train` (the same code as `actcap train`), so whatever that adds to a model
+Training goes through `actcap.training.train.train` (the same code as `actcap train`), so whatever that adds to a model
 (calibration, an open-set score) a taught model gets too.
 """
 
@@ -32,10 +32,10 @@ import numpy as np
 from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
-from actcap.metrics import classification_metrics
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.teach.examples import EXAMPLES_FILE, Examples, load_examples
 from actcap.teach.store import ModelStore, name_problem
+from actcap.training.metrics import classification_metrics
 
 log = logging.getLogger(__name__)
 BASES = ("default", "none")
@@ -163,8 +163,8 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
 
 def _extract(examples: list[TeachExample], cfg: TrainConfig, config: ModelConfig, work: Path,
              progress: Progress) -> list[np.ndarray]:
-    from actcap.features import FeatureCache
-    from actcap.train import build_streams
+    from actcap.features.cache import FeatureCache
+    from actcap.training.train import build_streams
 
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     if [s.config() for s in streams] != config.streams:
@@ -185,7 +185,7 @@ def _extract(examples: list[TeachExample], cfg: TrainConfig, config: ModelConfig
 
 
 def _labelled(features: list[np.ndarray], labels: list[str], names: list[str], classes: list[str]):
-    from actcap.train import LabelledFeatures
+    from actcap.training.train import LabelledFeatures
 
     return LabelledFeatures(list(features), [classes.index(lab) for lab in labels],
                             [ClipRecord(Path(n), lab, n) for n, lab in zip(names, labels)], [], [])
@@ -197,10 +197,10 @@ GROUP_IN_NAME = r"^([^|]*)\|"
 
 def _train(cfg: TrainConfig, examples: list[TeachExample], feats: list[np.ndarray], base: Examples | None,
            classes: list[str]) -> None:
-    """Train through actcap.train.train with every clip's features given (nothing re-extracted). When every
+    """Train through actcap.training.train.train with every clip's features given (nothing re-extracted). When every
     example says who is in it, calibration and the open-set threshold are fitted on held-out people (base
     examples by their subjects), not on held-out clips of the same people, which would be too strict."""
-    from actcap.train import train
+    from actcap.training.train import train
 
     labels = [e.label for e in examples] + (base.labels if base else [])
     names = [e.name or e.path.name for e in examples] + ([f"base/{n}" for n in base.names] if base else [])
@@ -215,8 +215,8 @@ def _train(cfg: TrainConfig, examples: list[TeachExample], feats: list[np.ndarra
 
 def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples | None, classes: list[str],
            cfg: TrainConfig, config: ModelConfig, progress: Progress) -> dict:
-    from actcap.held_out import fit_head
-    from actcap.train import predict_probs
+    from actcap.honesty.held_out import fit_head
+    from actcap.training.train import predict_probs
 
     folds, method = fold_of(examples)
     k = max(folds) + 1

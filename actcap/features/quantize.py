@@ -5,7 +5,7 @@
 Calibration frames come from, in order: the path given (`calibration=`; a dataset root, a video, or a
 frame folder), $ACTCAP_CALIBRATION, the UTD-MHAD clips in ../shared/data/utd-mhad-5 beside a development
 checkout, and last synthetic smooth images (with a warning: int8 calibrated on them is less accurate).
-The engine hashes the calibration input into the cached file's name (actcap.engine.prepare_onnx).
+The engine hashes the calibration input into the cached file's name (actcap.features.engine.prepare_onnx).
 
 Settings were chosen by measurement on an AVX2 machine without VNNI (docs/benchmarks.md): uint8
 activations with min-max ranges; per-channel int8 weights, 7-bit (`reduce_range`) in the 1×1 and stem
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SETTINGS = {"format": "QDQ", "per_channel": True, "reduce_range": "all but depthwise", "activations": "uint8",
             "weights": "int8", "method": "minmax", "version": 2}
 CLIPS, FRAMES_PER_CLIP = 16, 4
-SHARED_CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "utd-mhad-5"
+SHARED_CALIBRATION = Path(__file__).resolve().parents[3] / "shared" / "data" / "utd-mhad-5"
 
 
 def calibration_frames(source: str | Path | np.ndarray | list | None = None, clips: int = CLIPS,

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.calibration import expected_calibration_error, plot_reliability, reliability_bins, softmax
-from actcap.held_out import outputs
+from actcap.honesty.calibration import expected_calibration_error, plot_reliability, reliability_bins, softmax
+from actcap.honesty.held_out import outputs
+from actcap.honesty.openset import auroc, create_score
 from actcap.models.recognizer import Recognizer
-from actcap.openset import auroc, create_score
 
 
 def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[int], out: Path | None = None,
@@ -70,10 +70,10 @@ def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.nda
 def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float], np.ndarray, np.ndarray]:
     """A cross-validation fold's model on its validation clips: ((logits, temperature), labels, accepted) where
     accepted says which clips the open-set score lets through as an action (all, without one)."""
-    from actcap.engine import cache_root
-    from actcap.features import FeatureCache
-    from actcap.streams import create_streams
-    from actcap.train import load_features
+    from actcap.features.cache import FeatureCache
+    from actcap.features.engine import cache_root
+    from actcap.features.streams import create_streams
+    from actcap.training.train import load_features
 
     model = Recognizer.load(model_dir)
     streams = create_streams(model.config.streams, engine=cfg.engine, model_dir=model_dir)

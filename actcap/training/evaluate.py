@@ -15,14 +15,14 @@ import numpy as np
 
 from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
-from actcap.engine import cache_root
-from actcap.features import FeatureCache
+from actcap.features.cache import FeatureCache
+from actcap.features.engine import cache_root
+from actcap.features.streams import create_streams
 from actcap.fileio import atomic_write_json
-from actcap.metrics import classification_metrics, write_confusion
+from actcap.honesty.reliability import honesty_report
 from actcap.models.recognizer import Recognizer
-from actcap.reliability import honesty_report
-from actcap.streams import create_streams
-from actcap.train import load_features, predict_probs
+from actcap.training.metrics import classification_metrics, write_confusion
+from actcap.training.train import load_features, predict_probs
 
 log = logging.getLogger(__name__)
 

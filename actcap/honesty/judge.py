@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from actcap.calibration import softmax
+from actcap.honesty.calibration import softmax
+from actcap.honesty.motion import IDLE_LEVEL, is_idle
+from actcap.honesty.openset import create_score, head_outputs
 from actcap.models.recognizer import Recognizer
-from actcap.motion import IDLE_LEVEL, is_idle
-from actcap.openset import create_score, head_outputs
 
 STATES = ("action", "unknown", "idle")
 

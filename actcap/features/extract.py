@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actcap.distributed import Context, current
-from actcap.features import ClipFeatures, FeatureCache
+from actcap.features.cache import ClipFeatures, FeatureCache
+from actcap.training.distributed import Context, current
 
 log = logging.getLogger(__name__)
 

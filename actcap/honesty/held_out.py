@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from actcap.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
+from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
+from actcap.honesty.openset import DEFAULT_SCORE, KNOWN_QUANTILE, create_score, head_outputs, threshold_for
 from actcap.models.recognizer import Recognizer
-from actcap.openset import DEFAULT_SCORE, KNOWN_QUANTILE, create_score, head_outputs, threshold_for
 
 log = logging.getLogger(__name__)
 CLIP_FOLDS = 5

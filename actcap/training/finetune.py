@@ -21,14 +21,14 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
+from actcap.data.frames import to_model_input
 from actcap.data.sampling import segment_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
-from actcap.distributed import check_global_batch, current
+from actcap.features.streams.appearance import AppearanceStream, file_sha1
 from actcap.fileio import atomic_write_bytes
-from actcap.frames import to_model_input
 from actcap.models.backbones import create_backbone
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.streams.appearance import AppearanceStream, file_sha1
+from actcap.training.distributed import check_global_batch, current
 
 log = logging.getLogger(__name__)
 BACKBONE_FILE = "backbone.safetensors"

@@ -36,9 +36,9 @@ from tqdm import tqdm
 
 from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
+from actcap.features.locks import claim_free, claim_waiting, create_lock
+from actcap.features.streams.base import Stream
 from actcap.fileio import atomic_path, atomic_write_text
-from actcap.locks import claim_free, claim_waiting, create_lock
-from actcap.streams.base import Stream
 
 log = logging.getLogger(__name__)
 CACHE_FORMAT = 1

@@ -81,7 +81,7 @@ def interleaved(fns: dict, trials: int) -> dict[str, float]:
 
 
 def machine() -> dict:
-    from actcap.engine import physical_cores
+    from actcap.features.engine import physical_cores
 
     cpu = "unknown"
     if Path("/proc/cpuinfo").is_file():
@@ -97,7 +97,7 @@ def machine() -> dict:
 
 def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], str]:
     """Up to n real clips spread over `data` (default the shared UTD-MHAD subset), else synthetic MJPEG clips."""
-    from actcap.quantize import SHARED_CALIBRATION
+    from actcap.features.quantize import SHARED_CALIBRATION
 
     root = Path(data) if data else SHARED_CALIBRATION
     if root.is_dir():
@@ -106,7 +106,7 @@ def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], st
             return [found[i] for i in uniform_indices(len(found), min(n, len(found)))], str(root)
     import cv2
 
-    from actcap.quantize import synthetic_frames
+    from actcap.features.quantize import synthetic_frames
 
     log.warning("no clips at %s: benchmarking synthetic 640x480 MJPEG clips", root)
     paths = []
@@ -138,8 +138,8 @@ def cnn_backbone(model_dir) -> str:
 def cnn_timing_model(backbone: str, workdir: Path, head: str = "lstm", num_frames: int = 16) -> Path:
     """An appearance-stream model with the brief's LSTM head and random weights: what it predicts is
     meaningless, but every frame takes the real path (LiveStream, Predictor, engine), so its speed is real."""
+    from actcap.features.streams import create_stream
     from actcap.models.recognizer import ModelConfig, Recognizer
-    from actcap.streams import create_stream
 
     stream = create_stream("appearance", backbone=backbone)
     model = Recognizer(ModelConfig(classes=[f"class_{k}" for k in range(5)], streams=[stream.config()],
@@ -154,10 +154,10 @@ def bench_engines(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     own size (resize too); clip_decode_ms: opening the video and decoding them first. Agreement: the
     ImageNet top-1 of every sampled frame of every clip (1000 classes) and, when the model has a CNN
     stream, the model's own top-1 per clip."""
-    from actcap.engine import create_engine
-    from actcap.frames import resize_frames
+    from actcap.data.frames import resize_frames
+    from actcap.features.engine import create_engine
+    from actcap.inference.predictor import Predictor
     from actcap.models.backbones import create_backbone, imagenet_classifier
-    from actcap.predict import Predictor
 
     name = cnn_backbone(model_dir)
     backbone = create_backbone(name)
@@ -219,7 +219,7 @@ def bench_stream(model_dir, clips: list[Path], plan: BenchPlan, every: int = 3) 
     Run for an appearance model (the CNN; stream_*) and, when different, the given model (model_stream_*)."""
     import torch
 
-    from actcap.predict import Predictor
+    from actcap.inference.predictor import Predictor
 
     frames = np.concatenate([open_clip(c).read_all() for c in clips[:2]])
     frames = np.concatenate([frames] * (1 + plan.stream_frames // len(frames)))[: plan.stream_frames]
@@ -286,9 +286,9 @@ def stream_run(p, frames: np.ndarray, batch: int, every: int, min_interval_s: fl
 def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     """Feature extraction (decode thread ahead of the CNN) vs the CNN alone on the same frames, appearance stream
     (the model's, or the default backbone's when the model has none)."""
-    from actcap.features import FeatureCache, kept_indices
-    from actcap.predict import Predictor
-    from actcap.streams import create_stream
+    from actcap.features.cache import FeatureCache, kept_indices
+    from actcap.features.streams import create_stream
+    from actcap.inference.predictor import Predictor
 
     if model_cnn(model_dir):
         stream = next(s for s in Predictor.load(model_dir).streams if s.name == "appearance")
@@ -315,7 +315,7 @@ def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
 
 def bench_batching(plan: BenchPlan) -> dict:
     """One ONNX Runtime session: 4 clips as one batch of 64, as 4 sequential runs of 16, and from 4 threads."""
-    from actcap.engine import create_session, prepare_onnx
+    from actcap.features.engine import create_session, prepare_onnx
     from actcap.models.backbones import create_backbone
 
     sess = create_session(prepare_onnx(create_backbone("efficientnet_lite0")))
@@ -338,7 +338,7 @@ def bench_graph(plan: BenchPlan) -> dict:
     """The cached (folded) fp32 graph at each ONNX Runtime optimization level, and session start-up time."""
     import onnxruntime as ort
 
-    from actcap.engine import physical_cores, prepare_onnx
+    from actcap.features.engine import physical_cores, prepare_onnx
     from actcap.models.backbones import create_backbone
 
     path = str(prepare_onnx(create_backbone("efficientnet_lite0")))
@@ -414,8 +414,8 @@ def peak_memory_mb() -> float:
 def run_bench(model: str | Path | None = None, data: str | Path | None = None, quick: bool = False,
               progress=lambda msg: None, plan: BenchPlan | None = None) -> dict:
     """Every section in one process; returns the figures (the CLI prints them and writes --json)."""
-    from actcap import bench_serve
-    from actcap.predict import resolve_model_dir
+    from actcap.bench import serve as bench_serve
+    from actcap.inference.predictor import resolve_model_dir
 
     plan = plan or (BenchPlan.quick() if quick else BenchPlan())
     model_dir = resolve_model_dir(model)

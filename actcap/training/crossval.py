@@ -20,9 +20,9 @@ from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
 from actcap.data.splits import leave_groups_out_folds, split_by_fraction
 from actcap.fileio import atomic_write_json
-from actcap.metrics import pair_accuracy, write_confusion
-from actcap.reliability import fold_answers, pooled_honesty
-from actcap.train import train
+from actcap.honesty.reliability import fold_answers, pooled_honesty
+from actcap.training.metrics import pair_accuracy, write_confusion
+from actcap.training.train import train
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.features.streams.base import STREAMS, Stream
 from actcap.models.backbones import get_backbone_spec
-from actcap.streams.base import STREAMS, Stream
 
 
 @STREAMS.register("appearance")
@@ -33,7 +33,7 @@ class AppearanceStream(Stream):
     @property
     def engine(self):
         if self._engine is None:  # built on first use: loading a model file stays cheap
-            from actcap.engine import create_engine
+            from actcap.features.engine import create_engine
 
             self._engine = create_engine(self.load_backbone(), self.engine_kind)
         return self._engine

@@ -71,7 +71,7 @@ def linear_weights(n_in: int, n_out: int) -> np.ndarray:
 
 
 def resize(frames: np.ndarray, size: int, use_cv2: bool = True) -> np.ndarray:
-    """uint8 (T, H, W, 3) → (T, size, size, 3) as actcap.frames.resize_frames: area when shrinking, else linear.
+    """uint8 (T, H, W, 3) → (T, size, size, 3) as actcap.data.frames.resize_frames: area when shrinking, else linear.
 
     With OpenCV it is that very call; the numpy version agrees to ±1 grey level (rounding)."""
     t, h, w, _ = frames.shape
@@ -94,7 +94,7 @@ def resize(frames: np.ndarray, size: int, use_cv2: bool = True) -> np.ndarray:
 
 
 def to_model_input(frames: np.ndarray, pre: dict, use_cv2: bool = True) -> np.ndarray:
-    """uint8 (T, H, W, 3) RGB → float32 (T, 3, S, S), exactly as actcap.frames.to_model_input."""
+    """uint8 (T, H, W, 3) RGB → float32 (T, 3, S, S), exactly as actcap.data.frames.to_model_input."""
     small = resize(frames, pre["input_size"], use_cv2)  # (T, S, S, 3) uint8
     mean, std = np.asarray(pre["mean"], np.float32), np.asarray(pre["std"], np.float32)
     scale, shift = (1 / (255 * std))[None, :, None, None], (-mean / std)[None, :, None, None]  # (1, 3, 1, 1)
@@ -106,7 +106,7 @@ def to_model_input(frames: np.ndarray, pre: dict, use_cv2: bool = True) -> np.nd
 class BundlePredictor:
     """Predict from frames with an exported bundle: same sampling, features and head as actcap's Predictor.
 
-        from runner import BundlePredictor          # or: from actcap.export import BundlePredictor
+        from runner import BundlePredictor          # or: from actcap.inference.export import BundlePredictor
         p = BundlePredictor("bundle/")
         p.predict_frames(frames)                     # frames: uint8 (N, H, W, 3) RGB, N >= 1
     """
@@ -139,7 +139,7 @@ class BundlePredictor:
             if cfg["name"] == "appearance":
                 self.streams.append((cfg, self._appearance(session(cfg["file"]), cfg["preprocessing"])))
             elif cfg["name"] == "flow":
-                from actcap.streams.flow import FlowStream  # Farnebäck flow: needs actcap and OpenCV
+                from actcap.features.streams.flow import FlowStream  # Farnebäck flow: needs actcap and OpenCV
 
                 self.streams.append((cfg, FlowStream(**{k: v for k, v in cfg.items() if k != "name"}).extract))
             else:
@@ -183,9 +183,9 @@ class BundlePredictor:
 
 def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = False, calibration=None) -> dict:
     """Write the bundle for the model in `model_dir` (None: the shipped model) to `out`; return its config."""
-    from actcap.engine import prepare_onnx
+    from actcap.features.engine import prepare_onnx
     from actcap.fileio import atomic_write_json
-    from actcap.predict import Predictor
+    from actcap.inference.predictor import Predictor
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,7 +237,7 @@ def export_head(model, path: Path) -> Path:
         def forward(self, x):
             return (self.m(x) / temperature).softmax(-1)
 
-    from actcap.engine import OPSET, quiet_export
+    from actcap.features.engine import OPSET, quiet_export
 
     cfg = model.config
     x = torch.zeros(1, cfg.num_frames, cfg.feature_dim)
@@ -250,7 +250,7 @@ def export_head(model, path: Path) -> Path:
 
 def verify_bundle(out: Path, predictor, seed: int = 0) -> dict:
     """Run the bundle and actcap's Predictor (torch engine) on the same smooth random clip; return the gaps."""
-    from actcap.quantize import synthetic_frames
+    from actcap.features.quantize import synthetic_frames
 
     bundle = BundlePredictor(out)
     frames = synthetic_frames(max(predictor.num_frames, 4), size=(120, 160), seed=seed)

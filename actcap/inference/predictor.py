@@ -21,20 +21,20 @@ import numpy as np
 import torch
 
 from actcap.caption import IDLE, UNKNOWN, CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
+from actcap.data.frames import check_thwc
 from actcap.data.pooling import slot_features
 from actcap.data.sampling import multi_clip_indices, previous_indices, uniform_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
-from actcap.engine import default_engine
-from actcap.features import kept_indices, read_for
-from actcap.frames import check_thwc
-from actcap.held_out import window_views
-from actcap.judge import Judge, Verdict
+from actcap.features.cache import kept_indices, read_for
+from actcap.features.engine import default_engine
+from actcap.features.streams import create_streams
+from actcap.honesty.held_out import window_views
+from actcap.honesty.judge import Judge, Verdict
+from actcap.honesty.motion import motion_levels
 from actcap.models.recognizer import ModelFileError, Recognizer
-from actcap.motion import motion_levels
-from actcap.streams import create_streams
 
 log = logging.getLogger(__name__)
-DEFAULT_MODEL = Path(__file__).parent / "assets" / "default_model"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model"
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:

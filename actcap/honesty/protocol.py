@@ -19,17 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
 from actcap.data.splits import get_groups
 from actcap.data.video import open_clip
-from actcap.features import FeatureCache, kept_indices
-from actcap.held_out import fit_head, held_out_answers, one_thread, outputs
+from actcap.features.cache import FeatureCache, kept_indices
+from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
+from actcap.honesty.held_out import fit_head, held_out_answers, one_thread, outputs
+from actcap.honesty.negatives import blend, make_negative
+from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, list_scores, threshold_for
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.negatives import blend, make_negative
-from actcap.openset import DEFAULT_SCORE, auroc, create_score, list_scores, threshold_for
-from actcap.train import build_streams, load_features
+from actcap.training.train import build_streams, load_features
 
 log = logging.getLogger(__name__)
 NEGATIVE_KINDS = ("shuffle", "pan", "zoom", "half_out")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from actcap.frames import FLOW_MAX_ASPECT, area_pool, to_gray_small
-from actcap.streams.base import STREAMS, Stream, previous_frames
+from actcap.data.frames import FLOW_MAX_ASPECT, area_pool, to_gray_small
+from actcap.features.streams.base import STREAMS, Stream, previous_frames
 
 
 @STREAMS.register("flow")

@@ -6,7 +6,7 @@ An engine maps uint8 frames (T, H, W, 3) RGB → float32 features (T, D); every 
 
     torch       eager PyTorch; on CUDA under fp16 autocast (`torch_autocast`), on CPU in fp32
     onnx        ONNX Runtime fp32: exported once, cleaned (constant folding, Pad fused into Conv), cached
-    onnx-int8   ONNX Runtime static int8 (QDQ, per-channel), calibrated on real frames (actcap.quantize)
+    onnx-int8   ONNX Runtime static int8 (QDQ, per-channel), calibrated on real frames (actcap.features.quantize)
 
 Cached models live in `cache_root()/onnx/` with a JSON manifest beside each file, so a stale or
 mismatched file is a readable error, not silent reuse.
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from actcap.frames import to_model_input
+from actcap.data.frames import to_model_input
 from actcap.models.backbones import Backbone, create_backbone
 from actcap.registry import Registry
 
@@ -196,7 +196,7 @@ _PREPARE_LOCK = threading.Lock()
 def prepare_onnx(backbone: Backbone, precision: str = "fp32", calibration=None) -> Path:
     """The cached ONNX file for `backbone` at `precision` ('fp32' or 'int8'), exporting (and calibrating) once.
 
-    `calibration` (int8 only): a path to calibration clips, or None for actcap.quantize's default source.
+    `calibration` (int8 only): a path to calibration clips, or None for actcap.features.quantize's default source.
     """
     if precision not in ("fp32", "int8"):
         raise ValueError(f"unknown ONNX precision '{precision}'; choose one of: fp32, int8")
@@ -208,7 +208,7 @@ def prepare_onnx(backbone: Backbone, precision: str = "fp32", calibration=None) 
         check_manifest(fp32, fp32_manifest)
         if precision == "fp32":
             return fp32
-        from actcap import quantize
+        from actcap.features import quantize
 
         clips, source = quantize.calibration_frames(calibration)
         spec = backbone.spec

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from actcap.frames import to_gray_small
+from actcap.data.frames import to_gray_small
 
 WIDTH = 80
 """Width in pixels of the greyscale copy the frames are compared on."""

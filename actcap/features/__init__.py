@@ -1,0 +1,1 @@
+"""Per-frame features: input streams, the frame-CNN engine, the on-disk cache and its extraction."""

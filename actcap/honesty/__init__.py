@@ -1,0 +1,1 @@
+"""Honest answers: calibrated confidence, "unknown" (open set) and "idle" (motion)."""

@@ -1,0 +1,1 @@
+"""Training on cached features, fine-tuning, evaluation, cross-validation, metrics, torchrun."""
