@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.config import DEFAULT_BACKBONE, DEFAULT_HEAD, DEFAULT_NUM_FRAMES
 from actcap.data.sampling import previous_indices, uniform_indices
 from actcap.data.video import VIDEO_EXTENSIONS, open_clip
 from actcap.serve.settings import ServeSettings
@@ -132,10 +133,11 @@ def model_cnn(model_dir) -> str | None:
 
 def cnn_backbone(model_dir) -> str:
     """The frame CNN to time: the model's, or the default backbone when the model has none."""
-    return model_cnn(model_dir) or "efficientnet_lite0"
+    return model_cnn(model_dir) or DEFAULT_BACKBONE
 
 
-def cnn_timing_model(backbone: str, workdir: Path, head: str = "lstm", num_frames: int = 16) -> Path:
+def cnn_timing_model(backbone: str, workdir: Path, head: str = DEFAULT_HEAD,
+                     num_frames: int = DEFAULT_NUM_FRAMES) -> Path:
     """An appearance-stream model with the brief's LSTM head and random weights: what it predicts is
     meaningless, but every frame takes the real path (LiveStream, Predictor, engine), so its speed is real."""
     from actcap.features.streams import create_stream
@@ -318,7 +320,7 @@ def bench_batching(plan: BenchPlan) -> dict:
     from actcap.features.engine import create_session, prepare_onnx
     from actcap.models.backbones import create_backbone
 
-    sess = create_session(prepare_onnx(create_backbone("efficientnet_lite0")))
+    sess = create_session(prepare_onnx(create_backbone(DEFAULT_BACKBONE)))
     x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
     x64 = np.concatenate([x] * 4)
 
@@ -341,7 +343,7 @@ def bench_graph(plan: BenchPlan) -> dict:
     from actcap.features.engine import physical_cores, prepare_onnx
     from actcap.models.backbones import create_backbone
 
-    path = str(prepare_onnx(create_backbone("efficientnet_lite0")))
+    path = str(prepare_onnx(create_backbone(DEFAULT_BACKBONE)))
     x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
     runs, start_ms = {}, {}
     for level in ("DISABLE_ALL", "ENABLE_BASIC", "ENABLE_EXTENDED", "ENABLE_ALL"):

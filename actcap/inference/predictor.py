@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from actcap.caption import IDLE, UNKNOWN, CaptionPolicy, Captions, build_timeline, caption_for, resolve_captions
+from actcap.config import DEFAULT_CACHE_FRAMES, TimelineConfig, upgrade_train_record
 from actcap.data.frames import check_thwc
 from actcap.data.pooling import slot_features
 from actcap.data.sampling import multi_clip_indices, previous_indices, uniform_indices
@@ -70,7 +71,7 @@ class Predictor:
         self.classes = list(model.config.classes)
         self.num_frames = model.config.num_frames
         self.sampling = model.config.sampling
-        self.max_frames = int(model.config.train.get("max_frames", 64))  # as many as training looked at
+        self.max_frames = int(upgrade_train_record(model.config.train).get("cache_frames", DEFAULT_CACHE_FRAMES))
         self.streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
         # the model's own sentences (from its training captions file), then the caller's override
         self.captions = resolve_captions(Captions(model.config.captions, source="model"), captions)
@@ -181,8 +182,9 @@ class Predictor:
                              f"not images: {', '.join(not_images)}")
         return self.predict_clip(ImageListClip(paths))
 
-    def predict_timeline(self, clip, window: float = 3.0, stride: float = 0.5, smooth: int = 3,
-                         min_duration: float = 1.0, min_confidence: float = 0.4, chunk: int = 32) -> dict:
+    def predict_timeline(self, clip, window: float = TimelineConfig.window, stride: float = TimelineConfig.stride,
+                         smooth: int = TimelineConfig.smooth, min_duration: float = TimelineConfig.min_duration,
+                         min_confidence: float = TimelineConfig.min_confidence, chunk: int = 32) -> dict:
         """Slide a `window`-second clip over a long video every `stride` seconds and narrate the result.
 
         Each frame goes through the streams once (in chunks, so a long video never sits in memory);

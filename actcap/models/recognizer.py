@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
+from actcap.config import DEFAULT_HEAD, DEFAULT_NUM_FRAMES
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.heads import TemporalHead, create_head
 
@@ -36,13 +37,13 @@ class ModelConfig:
     """Stream configs (name, backbone, preprocessing, …) whose features are concatenated per frame."""
     feature_dim: int
     """Width of the concatenated per-frame features the head takes."""
-    num_frames: int = 16
+    num_frames: int = DEFAULT_NUM_FRAMES
     """Frames per clip the head was trained on."""
     sampling: str = "frames"
     """How the time slots are filled from a clip's frames: `frames` or `dense` (see data/pooling.py)."""
     clip_frames: int = 0
     """Typical (median) frame count of the training clips: the live stream's window length."""
-    head: str = "lstm"
+    head: str = DEFAULT_HEAD
     """Temporal head name (see `actcap.models.heads.list_heads`)."""
     head_kwargs: dict = field(default_factory=dict)
     """Extra head arguments (hidden size, depth, …)."""

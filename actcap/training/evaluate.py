@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.config import DEFAULT_CACHE_FRAMES, upgrade_train_record
 from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
@@ -41,8 +42,8 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
     streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
-    cache = FeatureCache(cache_dir or cache_root(), streams,
-                         max_frames or model.config.train.get("max_frames", 64))
+    kept = max_frames or upgrade_train_record(model.config.train).get("cache_frames", DEFAULT_CACHE_FRAMES)
+    cache = FeatureCache(cache_dir or cache_root(), streams, kept)
     data = load_features(records, classes, cache, model.config.num_frames, progress)
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")

@@ -176,7 +176,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
-    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.max_frames)
+    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.cache_frames)
     tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
     va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
     if extra is not None:

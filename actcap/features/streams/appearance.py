@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.config import DEFAULT_BACKBONE
 from actcap.features.streams.base import STREAMS, Stream
 from actcap.models.backbones import get_backbone_spec
 
@@ -19,7 +20,7 @@ from actcap.models.backbones import get_backbone_spec
 class AppearanceStream(Stream):
     name = "appearance"
 
-    def __init__(self, backbone: str = "efficientnet_lite0", engine: str | None = None, engine_obj=None,
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, engine: str | None = None, engine_obj=None,
                  weights_file: str | None = None, weights_sha1: str | None = None, model_dir: Path | None = None,
                  **_ignored):
         self.backbone = backbone
