@@ -22,6 +22,8 @@ ENV_PREFIX = "ACTCAP_"
 # settings that `actcap serve` has a flag for (actcap/cli/serve.py); the others are set by their variable only
 CLI_FLAGS = ("model", "engine", "host", "port", "open_set", "allowed_hosts", "max_frames", "max_upload_mb",
              "max_pixels", "max_streams", "workers", "max_teach_mb")
+# refusals name both ways to change these (a client hits them); the rest name the flag, or the variable if no flag
+NAMED_WITH_VARIABLE = ("max_frames", "max_upload_mb", "max_pixels", "max_streams", "allowed_hosts")
 AT_LEAST_1 = ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue")
 ABOVE_0 = ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb")
 PARSE_ERRORS = {"int_parsing": "a number", "int_from_float": "a number", "float_parsing": "a decimal number",
@@ -39,8 +41,11 @@ def env_var(name: str) -> str:
 
 
 def source(name: str) -> str:
-    """How a user changes a setting, for error messages: '--max-frames / ACTCAP_MAX_FRAMES'."""
-    return f"{flag(name)} / {env_var(name)}" if name in CLI_FLAGS else env_var(name)
+    """How a user changes a setting, for error messages: '--max-frames / ACTCAP_MAX_FRAMES', '--workers',
+    'ACTCAP_STREAM_EVERY'."""
+    if name in NAMED_WITH_VARIABLE:
+        return f"{flag(name)} / {env_var(name)}"
+    return flag(name) if name in CLI_FLAGS else env_var(name)
 
 
 class ServeSettings(BaseSettings):
