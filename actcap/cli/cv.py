@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     add_train_groups(p)  # the same flags as `actcap train`, built from TrainConfig
     p.add_argument("--open-set-protocol", action="store_true",
                    help="instead: leave one action out × leave one group out, with synthetic negatives; reports "
-                        "AUROC, known accuracy and unknown rejection per left-out action (actcap/honesty/protocol.py)")
+                        "AUROC, known accuracy and unknown rejection per left-out action (actcap/training/protocol.py)")
     add_field_args(p, TrainConfig, ("out",), out={"help": "folder for cv.json, the folds' models and figures"})
     p.set_defaults(run=run)
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
 
     from actcap.features.engine import cache_root
-    from actcap.honesty.protocol import open_set_protocol
+    from actcap.training.protocol import open_set_protocol
 
     cfg = replace(cfg, cache_dir=cfg.cache_dir or cache_root(), keep="last")
     result = open_set_protocol(records, class_names(records), cfg, group_by)

@@ -20,9 +20,9 @@ from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
 from actcap.features.streams import create_streams
 from actcap.fileio import atomic_write_json
-from actcap.honesty.reliability import honesty_report
 from actcap.models.recognizer import Recognizer
 from actcap.training.metrics import classification_metrics, write_confusion
+from actcap.training.reliability import honesty_report
 from actcap.training.train import load_features, predict_probs
 
 log = logging.getLogger(__name__)
