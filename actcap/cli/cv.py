@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
     add_open_set_arg(p, "fit")
     p.add_argument("--open-set-protocol", action="store_true",
                    help="instead: leave one action out × leave one group out, with synthetic negatives; reports "
-                        "AUROC, known accuracy and unknown rejection per left-out action (actcap/honesty/protocol.py)")
+                        "AUROC, known accuracy and unknown rejection per left-out action (actcap/training/protocol.py)")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=run)
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
 
     from actcap.features.engine import cache_root
-    from actcap.honesty.protocol import open_set_protocol
+    from actcap.training.protocol import open_set_protocol
 
     cfg = replace(cfg, cache_dir=cfg.cache_dir or cache_root(), keep="last")
     result = open_set_protocol(records, class_names(records), cfg, group_by)

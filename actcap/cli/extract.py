@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     streams = parse_streams(args.streams)
     from actcap.features.cache import FeatureCache
     from actcap.features.engine import cache_root
-    from actcap.features.extract import extract_shards
     from actcap.training.distributed import session
+    from actcap.training.extract import extract_shards
     from actcap.training.train import build_streams
 
     with session() as ctx:

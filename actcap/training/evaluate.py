@@ -20,10 +20,10 @@ from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
 from actcap.fileio import atomic_write_json
-from actcap.honesty.reliability import honesty_report
 from actcap.inference.pipeline import Pipeline
 from actcap.models.recognizer import Recognizer
 from actcap.training.metrics import classification_metrics, write_confusion
+from actcap.training.reliability import honesty_report
 from actcap.training.train import load_features
 
 log = logging.getLogger(__name__)

@@ -27,13 +27,13 @@ from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
-from actcap.features.extract import extract_shards
 from actcap.features.streams import create_stream
 from actcap.features.streams.base import Stream
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.honesty.held_out import calibrate_run
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.distributed import Context, GlobalBatchLoss, check_global_batch, current
+from actcap.training.extract import extract_shards
 from actcap.training.metrics import classification_metrics, plot_curve, write_confusion
 
 log = logging.getLogger(__name__)
