@@ -105,6 +105,15 @@ def kept_indices(num_frames: int, max_frames: int) -> list[int]:
     return list(range(num_frames)) if num_frames <= max_frames else uniform_indices(num_frames, max_frames)
 
 
+def inference_indices(num_frames: int, n: int, sampling: str, max_frames: int) -> list[int]:
+    """Source frames a prediction reads from a clip for a model of n slots: one per slot (uniform), or with
+    `dense` sampling every frame the training cache kept (`max_frames`: the model's cache_frames).
+
+    inference_indices(40, 4, "frames", 64) -> [5, 15, 25, 35];  inference_indices(5, 4, "dense", 64) -> [0, 1, 2, 3, 4]
+    """
+    return kept_indices(num_frames, max_frames) if sampling == "dense" else uniform_indices(num_frames, n)
+
+
 def previous_indices(indices: list[int]) -> list[int]:
     """The source frame just before each index, for motion streams; frame 0 is its own predecessor.
 

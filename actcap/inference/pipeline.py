@@ -19,7 +19,7 @@ import torch
 
 from actcap.data.frames import check_thwc
 from actcap.data.pooling import slot_features
-from actcap.data.sampling import kept_indices, uniform_indices
+from actcap.data.sampling import inference_indices
 from actcap.features.engine import resolve_engine, use_head_threads
 from actcap.features.streams import create_streams
 from actcap.honesty.calibration import softmax
@@ -48,7 +48,7 @@ class Pipeline:
     def frames_to_read(self, n: int) -> list[int]:
         """Source frames of an n-frame clip whose features a prediction needs: one per slot (uniform), or
         (dense) every frame training's cache would have kept."""
-        return kept_indices(n, self.max_frames) if self.sampling == "dense" else uniform_indices(n, self.num_frames)
+        return inference_indices(n, self.num_frames, self.sampling, self.max_frames)
 
     def features(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         """(T, H, W, 3) uint8 → (T, D) concatenated stream features."""
