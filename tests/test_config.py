@@ -114,11 +114,14 @@ def test_a_model_files_old_train_record_reads_back_under_the_new_names(tmp_path)
 def test_timeline_defaults_are_one_source():
     from actcap.caption.timeline import build_timeline
     from actcap.inference.predictor import Predictor
+    from actcap.inference.timeline import predict_timeline
 
     wanted = {f.name: f.default for f in fields(TimelineConfig)}
     assert wanted == {"window": 3.0, "stride": 0.5, "smooth": 3, "min_duration": 1.0, "min_confidence": 0.4}
     predictor = inspect.signature(Predictor.predict_timeline).parameters
     assert {k: predictor[k].default for k in wanted} == wanted
+    function = inspect.signature(predict_timeline).parameters
+    assert {k: function[k].default for k in wanted} == wanted
     built = inspect.signature(build_timeline).parameters
     assert {k: built[k].default for k in ("smooth", "min_duration", "min_confidence")} == {
         k: wanted[k] for k in ("smooth", "min_duration", "min_confidence")}

@@ -109,7 +109,7 @@ def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     decoded = []
     for c in clips:
         clip = open_clip(c)
-        decoded.append(clip.read(kept_indices(len(clip), 64)))
+        decoded.append(clip.read(kept_indices(len(clip), DEFAULT_CACHE_FRAMES)))
     n = sum(len(d) for d in decoded)
     stream.extract(decoded[0][:4])  # build the engine outside the timing
     cnn_s = statistics.median(timed(lambda: [stream.extract(d) for d in decoded], max(1, plan.trials // 3), 0))

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
-from actcap.config import DEFAULT_HEAD, DEFAULT_NUM_FRAMES
+from actcap.config import DEFAULT_CACHE_FRAMES, DEFAULT_HEAD, DEFAULT_NUM_FRAMES, upgrade_train_record
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.heads import TemporalHead, create_head
 
@@ -43,6 +43,12 @@ class ModelConfig:
     """How the time slots are filled from a clip's frames: `frames` or `dense` (see data/pooling.py)."""
     clip_frames: int = 0
     """Typical (median) frame count of the training clips: the live stream's window length."""
+    cache_frames: int = 0
+    """Frames per clip the training feature cache kept (`--cache-frames`): dense sampling reads as many at
+    inference. 0: not stated (files before this field), taken from `train["max_frames"]`, else 64."""
+    engine: str | None = None
+    """Frame-CNN engine whose features the head was trained on (`--engine`); `onnx-int8` makes inference
+    default to it (features/engine.py `resolve_engine`). Files before this field: `train["engine"]`."""
     head: str = DEFAULT_HEAD
     """Temporal head name (see `actcap.models.heads.list_heads`)."""
     head_kwargs: dict = field(default_factory=dict)
@@ -50,7 +56,7 @@ class ModelConfig:
     captions: dict = field(default_factory=dict)
     """Label → caption entries given at training time (overrides the built-in sentences)."""
     train: dict = field(default_factory=dict)
-    """Training settings, for the record."""
+    """Training settings, for the record only: inference reads the named fields above, never this."""
     metrics: dict = field(default_factory=dict)
     """Validation metrics of the saved epoch."""
     calibration: dict = field(default_factory=dict)
@@ -59,6 +65,13 @@ class ModelConfig:
     """Open-set `score` name and `threshold` (openset.py); its reference tensors are in the weights file
     under `open_set.`. Empty: the model never answers "unknown"."""
     actcap_version: str = __version__
+
+    def __post_init__(self):
+        # model files written before these fields had them only in the training record
+        if not self.cache_frames:  # the record's key was `max_frames`, later `cache_frames`
+            self.cache_frames = int(upgrade_train_record(self.train).get("cache_frames", DEFAULT_CACHE_FRAMES))
+        if self.engine is None:
+            self.engine = self.train.get("engine")
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "ModelConfig":

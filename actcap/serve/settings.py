@@ -5,7 +5,7 @@
 `ServeSettings(...)` is exactly what it is given (tests and code build it directly); `resolve_settings`
 is the one place that reads the environment, with pydantic-settings' `ACTCAP_` source, and lays the flags
 over it. Every field can be set by its variable (ACTCAP_WORKERS, ACTCAP_STREAM_EVERY, …). Every limit is
-checked in `actcap.serve.uploads` or `actcap.serve.stream` and named in the error a client gets back, so a
+checked in `actcap.serve.uploads` or `actcap.serve.live` and named in the error a client gets back, so a
 refused request says which setting to change. docs/api.md lists them all.
 """
 
