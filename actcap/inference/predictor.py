@@ -91,7 +91,7 @@ class Predictor(Pipeline):
         n = len(clip)
         warnings = list(clip.warnings)
         if n < self.num_frames:
-            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_frames} expected; "
+            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.name}; {self.num_frames} expected; "
                             "frames were repeated")
         if self.sampling == "dense" or self.num_clips == 1:
             views = [self.frames_to_read(n)]
