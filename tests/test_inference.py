@@ -119,3 +119,28 @@ def test_predictor_steps_are_the_pipelines(tiny_model_dir, write_video, tmp_path
                                                   (4, 4, 1, [0]), (9, 2, 5, [0, 5, 7])])
 def test_window_starts_end_on_the_last_frame(n, win, step, starts):
     assert window_starts(n, win, step) == starts
+
+
+def test_every_answer_is_a_prediction_and_the_api_schema_is_that_type(tiny_model_dir, write_video, tmp_path):
+    """The dicts predict, the timeline and the live stream return have exactly result.Prediction's keys, and
+    serve/schemas.py reuses that type rather than a copy of it."""
+    from pydantic import TypeAdapter
+
+    from actcap.data.video import open_clip
+    from actcap.inference import result
+    from actcap.serve import schemas
+
+    predictor = Predictor.load(tiny_model_dir)
+    frames = moving_frames(20, seed=5)
+    path = write_video(tmp_path / "c.avi", frames)
+    live = predictor.new_stream()
+    live.push_many(list(frames))
+    answers = {"file": predictor.predict_paths([path]), "frames": predictor.predict_frames(frames),
+               "live": live.predict(), "timeline": predictor.predict_timeline(open_clip(path), window=0.5)}
+    check = TypeAdapter(result.Prediction)
+    for where, out in answers.items():
+        assert check.validate_python(out) == out, where
+        optional = {"segments", "narrative"} if where == "timeline" else set()
+        assert set(out) == result.Prediction.__required_keys__ | optional, where
+    assert (schemas.Prediction, schemas.Segment, schemas.LabelScore) == (result.Prediction, result.Segment,
+                                                                         result.LabelScore)

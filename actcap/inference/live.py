@@ -15,6 +15,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from actcap.inference.predictor import Predictor
+    from actcap.inference.result import Prediction
 
 
 class LiveStream:
@@ -48,7 +49,7 @@ class LiveStream:
             i = j
         self.frames_seen += len(frames)
 
-    def predict(self) -> dict | None:
+    def predict(self) -> Prediction | None:
         if not self.window:
             return None
         t0 = time.perf_counter()

@@ -27,10 +27,11 @@ from actcap.honesty.judge import Verdict
 from actcap.inference.live import LiveStream
 from actcap.inference.model_dir import DEFAULT_MODEL, resolve_model_dir
 from actcap.inference.pipeline import Pipeline
+from actcap.inference.result import Prediction
 from actcap.inference.timeline import predict_timeline
 from actcap.models.recognizer import Recognizer
 
-__all__ = ["DEFAULT_MODEL", "LiveStream", "Predictor", "resolve_model_dir"]
+__all__ = ["DEFAULT_MODEL", "LiveStream", "Prediction", "Predictor", "resolve_model_dir"]
 
 
 class Predictor(Pipeline):
@@ -54,7 +55,7 @@ class Predictor(Pipeline):
         """The model in the directory `path`, already resolved (named after the folder unless `name` is given)."""
         return cls(Recognizer.load(path), name=kwargs.pop("name", None) or Path(path).name, **kwargs)
 
-    def result(self, verdict: Verdict, **extra) -> dict:
+    def result(self, verdict: Verdict, **extra) -> Prediction:
         """Verdict → the answer dict (result.py `Prediction`); `extra`: frame counts, warnings, timing."""
         probs = verdict.probs
         order = np.argsort(-probs)[: self.top_k]
@@ -68,7 +69,7 @@ class Predictor(Pipeline):
                 "model": self.name, **extra}
 
     # --- whole clips -----------------------------------------------------------------------------
-    def predict_frames(self, frames: np.ndarray, warnings: list[str] | None = None) -> dict:
+    def predict_frames(self, frames: np.ndarray, warnings: list[str] | None = None) -> Prediction:
         """Predict from an ordered list of frames (T, H, W, 3), e.g. uploaded images."""
         t0 = time.perf_counter()
         check_thwc(frames)
@@ -85,7 +86,7 @@ class Predictor(Pipeline):
         return self.result(self.verdict(inputs), frames_received=n, frames_used=len(set(idx)), warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
-    def predict_clip(self, clip) -> dict:
+    def predict_clip(self, clip) -> Prediction:
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
         t0 = time.perf_counter()
         n = len(clip)
@@ -103,7 +104,7 @@ class Predictor(Pipeline):
         return self.result(verdict, frames_received=n, frames_used=used, warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
-    def predict_paths(self, inputs: list[str | Path]) -> dict:
+    def predict_paths(self, inputs: list[str | Path]) -> Prediction:
         """One video file, one frame folder, or several image files (in the order given)."""
         paths = [Path(p) for p in inputs]
         if not paths:
@@ -120,7 +121,7 @@ class Predictor(Pipeline):
         return self.predict_clip(ImageListClip(paths))
 
     def predict_timeline(self, clip, window: float = 3.0, stride: float = 0.5, smooth: int = 3,
-                         min_duration: float = 1.0, min_confidence: float = 0.4, chunk: int = 32) -> dict:
+                         min_duration: float = 1.0, min_confidence: float = 0.4, chunk: int = 32) -> Prediction:
         """Slide a `window`-second clip over a long video every `stride` seconds and narrate it (timeline.py)."""
         return predict_timeline(self, clip, window, stride, smooth, min_duration, min_confidence, chunk)
 

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from actcap.data.frames import shrink_to_working
 from actcap.data.video import ImageDecodeError, decode_image_bytes
 from actcap.inference.predictor import Predictor
-from actcap.serve.schemas import LivePrediction
+from actcap.serve.schemas import LIVE_PREDICTION
 from actcap.serve.service import Service
 from actcap.serve.settings import source
 from actcap.serve.teaching import resolve_model
@@ -209,6 +209,7 @@ class Session:
         now = time.perf_counter()
         span = min(1.0, now - self.started)
         fps = len([t for t in self.processed if t >= now - 1.0]) / span if span > 0 else 0.0
-        message = LivePrediction(**result, fps=round(fps, 1), frames_dropped=self.dropped,
-                                 latency_ms=round((now - newest) * 1000, 1) if newest else 0.0)
-        await self.ws.send_json(message.model_dump(exclude_none=True))
+        message = LIVE_PREDICTION.validate_python({**result, "type": "prediction", "fps": round(fps, 1),
+                                                   "frames_dropped": self.dropped,
+                                                   "latency_ms": round((now - newest) * 1000, 1) if newest else 0.0})
+        await self.ws.send_json(LIVE_PREDICTION.dump_python(message, exclude_none=True))
