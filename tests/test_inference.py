@@ -144,3 +144,24 @@ def test_every_answer_is_a_prediction_and_the_api_schema_is_that_type(tiny_model
         assert set(out) == result.Prediction.__required_keys__ | optional, where
     assert (schemas.Prediction, schemas.Segment, schemas.LabelScore) == (result.Prediction, result.Segment,
                                                                          result.LabelScore)
+
+
+def test_actcap_serve_resolves_and_loads_its_model_once(monkeypatch, tiny_model_dir):
+    """`actcap serve` loads the model before the server starts (a bad one is a one-line error) and lifespan
+    serves that very predictor: one Recognizer.load, on the resolved directory."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from actcap.cli import main
+
+    loads, real = [], Recognizer.load.__func__
+    monkeypatch.setattr(Recognizer, "load", classmethod(lambda cls, d: loads.append(d) or real(cls, d)))
+    served = []
+
+    def run(app, **kwargs):
+        with TestClient(app, base_url="http://127.0.0.1:5000") as client:
+            served.append(client.get("/health").json()["status"])
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    assert main(["serve", "--model", str(tiny_model_dir)]) == 0
+    assert served == ["ready"] and loads == [tiny_model_dir]

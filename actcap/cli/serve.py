@@ -53,12 +53,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from actcap.inference.predictor import resolve_model_dir
-    from actcap.models.recognizer import Recognizer
     from actcap.serve import create_app, resolve_settings
+    from actcap.serve.teaching import load_startup_predictor
 
     settings = resolve_settings(**{name: getattr(args, name) for name in CLI_FLAGS})
-    Recognizer.load(resolve_model_dir(settings.model))  # a bad model: one-line error here, not a lifespan traceback
     if settings.host in ("0.0.0.0", "::"):
         print(f"warning: listening on all interfaces ({settings.host}); anyone on the network can use the "
               "service", flush=True)
@@ -66,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             print("warning: only requests naming 127.0.0.1, localhost or [::1] are answered; to be reached by "
                   "this machine's name or address, add --allowed-hosts NAME[,NAME…]", flush=True)
     print(f"actcap: http://{settings.host}:{settings.port}/ (API docs at /docs); loading the model…", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES,
+    loaded = load_startup_predictor(settings)  # resolved and loaded once; a bad model: one line, no traceback
+    uvicorn.run(create_app(settings, loaded), host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES,
                 log_level="info")
     return 0

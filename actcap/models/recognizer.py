@@ -67,8 +67,8 @@ class ModelConfig:
 
     def __post_init__(self):
         # model files written before these fields had them only in the training record
-        if not self.cache_frames:
-            self.cache_frames = int(self.train.get("max_frames", 64))
+        if not self.cache_frames:  # the record's key was `max_frames`, later `cache_frames`
+            self.cache_frames = int(self.train.get("cache_frames", self.train.get("max_frames", 64)))
         if self.engine is None:
             self.engine = self.train.get("engine")
 

@@ -35,13 +35,15 @@ from actcap.serve.uploads import UploadError
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: ServeSettings | None = None) -> FastAPI:
+def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
+    """`loaded`: the starting model already loaded by `load_startup_predictor` (the CLI does, to report a bad
+    model in one line); otherwise lifespan loads it."""
     settings = settings or ServeSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         t0 = time.perf_counter()
-        app.state.service = await anyio.to_thread.run_sync(load_service, settings)
+        app.state.service = await anyio.to_thread.run_sync(load_service, settings, loaded)
         p = app.state.service.predictor
         log.info("model %s ready in %.1f s: %d classes, %d frames per clip", p.name, time.perf_counter() - t0,
                  len(p.classes), p.num_frames)

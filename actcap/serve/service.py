@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 
 from actcap.inference.predictor import Predictor
 from actcap.serve.settings import ServeSettings
-from actcap.serve.teaching import SHIPPED, Teaching, startup_model
+from actcap.serve.teaching import Teaching, load_startup_predictor
 
 
 class Service:
@@ -40,11 +40,10 @@ class Service:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
 
-def load_service(settings: ServeSettings) -> Service:
-    """The service with its starting model loaded and warmed up (blocking: lifespan runs it in a thread)."""
-    path, name = startup_model(settings)
-    predictor = Predictor.load(path, engine=settings.engine, name=name if name != SHIPPED else None,
-                               open_set=settings.open_set)
+def load_service(settings: ServeSettings, loaded: tuple[Predictor, Path, str | None] | None = None) -> Service:
+    """The service with its starting model loaded and warmed up (blocking: lifespan runs it in a thread);
+    `loaded`: what `load_startup_predictor` returned already (`actcap serve` loads before the server starts)."""
+    predictor, path, name = loaded or load_startup_predictor(settings)
     # one throw-away prediction builds the frame-CNN engine now (ONNX export on a first run), not during
     # the first request, and never lazily in two threads at once
     predictor.predict_frames(np.zeros((2, 64, 64, 3), np.uint8))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from actcap.inference.predictor import Predictor
-from actcap.models.recognizer import ModelFileError, Recognizer
+from actcap.models.recognizer import ModelFileError
 from actcap.serve.settings import ServeSettings
 from actcap.serve.uploads import UploadError
 from actcap.teach.jobs import JobQueue
@@ -50,7 +50,7 @@ class Teaching:
                 if len(self.loaded) >= CACHED_MODELS:
                     self.loaded.pop(next(iter(self.loaded)))
                 # the shipped one keeps its folder's name (default_model), as when a server starts with it
-                self.loaded[key] = Predictor.load(path, engine=self.settings.engine,
+                self.loaded[key] = Predictor.from_dir(path, engine=self.settings.engine,
                                                   name=name if name != SHIPPED else None,
                                                   open_set=self.settings.open_set)
             return self.loaded[key]
@@ -95,11 +95,19 @@ def startup_model(settings: ServeSettings) -> tuple[Path, str | None]:
     if model is not None and (Path(model).exists() or not is_model_name(str(model))):
         return Path(model), None
     name = str(model) if model is not None else store.get_active()
-    path = store.get_path(name)
-    if model is None and name != SHIPPED:
-        try:  # the remembered model may have been damaged by hand: serve the shipped one rather than nothing
-            Recognizer.load(path)
-        except (ModelFileError, OSError, ValueError) as e:
-            log.warning("the active model %s cannot be loaded (%s); starting with the shipped model", name, e)
-            return store.shipped, SHIPPED
-    return path, name
+    return store.get_path(name), name
+
+
+def load_startup_predictor(settings: ServeSettings) -> tuple[Predictor, Path, str | None]:
+    """The starting model (`startup_model`) resolved and loaded once, with its path and store name; a remembered
+    active model damaged by hand gives way to the shipped one rather than to nothing."""
+    path, name = startup_model(settings)
+    kwargs = {"engine": settings.engine, "open_set": settings.open_set}
+    try:  # the shipped one keeps its folder's name (default_model)
+        return Predictor.from_dir(path, name=name if name != SHIPPED else None, **kwargs), path, name
+    except (ModelFileError, OSError, ValueError) as e:
+        if settings.model is not None or name == SHIPPED:
+            raise
+        log.warning("the active model %s cannot be loaded (%s); starting with the shipped model", name, e)
+        shipped = ModelStore(settings.home).shipped
+        return Predictor.from_dir(shipped, **kwargs), shipped, SHIPPED
