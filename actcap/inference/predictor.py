@@ -92,7 +92,7 @@ class Predictor(Pipeline):
         n = len(clip)
         warnings = list(clip.warnings)
         if n < self.num_slots:
-            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.path}; {self.num_slots} expected; "
+            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.name}; {self.num_slots} expected; "
                             "frames were repeated")
         if self.sampling == "dense" or self.num_clips == 1:
             views = [self.frames_to_read(n)]
