@@ -226,7 +226,9 @@ def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
         path.write_bytes(video.data)
         try:
             _check_video_size(path, video.name, settings.max_pixels)
-            yield open_clip(path)
+            clip = open_clip(path)
+            clip.display_name = video.name  # its warnings name the client's file, never the temp path
+            yield clip
         except VideoError as e:
             raise UploadError(422, f"{video.name}: {hide_temp_path(e.reason, path, video.name)}") from None
 
@@ -244,12 +246,7 @@ def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
 
 
 def hide_temp_path(text: str, path: Path, name: str) -> str:
-    """`text` with the upload's temporary file named as the client named it, and no trace of the temporary
-    folder: a client never learns a path on the server."""
+    """A decoder's error `text` with the upload's temporary file named as the client named it, and no trace of
+    the temporary folder: a client never learns a path on the server. (Errors only: the decoders' own words
+    may hold the path; warnings are written with the clip's name from the start, see open_video.)"""
     return text.replace(str(path), name).replace(str(path.parent), "(upload)")
-
-
-def rename_temp_paths(result: dict, clip: Clip, name: str) -> dict:
-    """Predictor warnings name the clip's path; a client should read its own file name instead."""
-    result["warnings"] = [hide_temp_path(w, Path(clip.path), name) for w in result.get("warnings", [])]
-    return result

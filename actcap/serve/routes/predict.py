@@ -56,6 +56,5 @@ def predict_images(predictor: Predictor, files: list[uploads.NamedFile], setting
 
 def predict_video(predictor: Predictor, video: uploads.NamedFile, settings: ServeSettings,
                   timeline: bool = False) -> dict:
-    with uploads.open_video(video, settings) as clip:
-        result = predictor.predict_timeline(clip) if timeline else predictor.predict_clip(clip)
-        return uploads.rename_temp_paths(result, clip, video.name)
+    with uploads.open_video(video, settings) as clip:  # the clip carries the client's file name for warnings
+        return predictor.predict_timeline(clip) if timeline else predictor.predict_clip(clip)
