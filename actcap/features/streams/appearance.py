@@ -62,7 +62,9 @@ class AppearanceStream(Stream):
         return cfg
 
     def cache_config(self) -> dict:
-        if self.engine_kind != "onnx-int8":
+        from actcap.features.engine import feature_precision
+
+        if feature_precision(self.engine_kind) != "int8":
             return self.config()
         # int8 features differ from fp32 ones by ~15%, and with the calibration frames: the quantized file's
         # name hashes those (engine.onnx_path), so features of another calibration never share a folder
