@@ -34,7 +34,7 @@ def appearance_model_dir(tmp_path_factory, onnx_cache) -> Path:
     torch.manual_seed(1)
     stream = create_stream("appearance", backbone=BACKBONE)
     model = Recognizer(ModelConfig(classes=CLASSES, streams=[stream.config()], feature_dim=stream.dim,
-                                   num_frames=4, head="mean"))
+                                   num_slots=4, head="mean"))
     return model.save(tmp_path_factory.mktemp("models") / "appearance")
 
 
@@ -103,7 +103,7 @@ def test_calibration_needs_int8(appearance_model_dir, tmp_path, capsys):
 @pytest.mark.parametrize("head", list_heads())
 def test_every_head_exports(head, tmp_path):
     torch.manual_seed(0)
-    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=12, num_frames=8, head=head)).eval()
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=12, num_slots=8, head=head)).eval()
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(export_head(model, tmp_path / "head.onnx")), providers=["CPUExecutionProvider"])

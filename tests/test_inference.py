@@ -24,7 +24,7 @@ D, T = 6, 4
 
 def features_model(sampling: str, temperature: float = 1.0, cache_frames: int = 0) -> Recognizer:
     torch.manual_seed(0)
-    model = Recognizer(ModelConfig(classes=["a", "b", "c"], streams=[], feature_dim=D, num_frames=T, head="lstm",
+    model = Recognizer(ModelConfig(classes=["a", "b", "c"], streams=[], feature_dim=D, num_slots=T, head="lstm",
                                    sampling=sampling, cache_frames=cache_frames, head_kwargs={"hidden": 8}))
     model.config.calibration = {"temperature": temperature}
     return model.eval()
@@ -165,3 +165,12 @@ def test_actcap_serve_resolves_and_loads_its_model_once(monkeypatch, tiny_model_
     monkeypatch.setattr(uvicorn, "run", run)
     assert main(["serve", "--model", str(tiny_model_dir)]) == 0
     assert served == ["ready"] and loads == [tiny_model_dir]
+
+
+def test_num_slots_is_stored_under_its_old_key(tmp_path):
+    """config.json keeps `num_frames` for the slot count (files already out there, the shipped one, load)."""
+    Recognizer(ModelConfig(classes=["a"], streams=[], feature_dim=2, num_slots=5, head="mean")).save(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["num_frames"] == 5 and "num_slots" not in saved
+    assert Recognizer.load(tmp_path).config.num_slots == 5
+    assert ModelConfig.from_dict({"classes": ["a"], "streams": [], "feature_dim": 2, "num_frames": 7}).num_slots == 7

@@ -133,7 +133,7 @@ def cnn_timing_model(backbone: str, workdir: Path, head: str = "lstm", num_frame
 
     stream = create_stream("appearance", backbone=backbone)
     model = Recognizer(ModelConfig(classes=[f"class_{k}" for k in range(5)], streams=[stream.config()],
-                                   feature_dim=stream.dim, num_frames=num_frames, head=head))
+                                   feature_dim=stream.dim, num_slots=num_frames, head=head))
     return model.save(workdir / "cnn-timing-model")
 
 

@@ -96,10 +96,10 @@ class BundlePredictor:
         self.config = json.loads(path.read_text())
         if self.config.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"{path}: format {self.config.get('format')!r} is not {BUNDLE_FORMAT!r}")
-        self.classes, self.num_frames = self.config["classes"], self.config["num_frames"]
+        self.classes, self.num_slots = self.config["classes"], self.config["num_frames"]
         # bundles written before dense sampling existed have neither key: one frame per slot
         self.sampling = self.config.get("sampling", "frames")
-        self.max_frames = self.config.get("max_frames", 64)
+        self.cache_frames = self.config.get("max_frames", 64)
         self.use_cv2 = use_cv2
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -140,9 +140,9 @@ class BundlePredictor:
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
             raise ValueError(f"frames must be a non-empty uint8 array (N, H, W, 3) RGB; got {frames.dtype} "
                              f"{frames.shape}")
-        idx = inference_indices(len(frames), self.num_frames, self.sampling, self.max_frames)
+        idx = inference_indices(len(frames), self.num_slots, self.sampling, self.cache_frames)
         feats = self.features(frames[idx], frames[previous_indices(idx)])  # the frame before each: motion streams
-        probs = self.scores(slot_features(feats, self.num_frames, self.sampling)[0])  # (T, ΣD) slots → (C,)
+        probs = self.scores(slot_features(feats, self.num_slots, self.sampling)[0])  # (T, ΣD) slots → (C,)
         order = np.argsort(-probs)[:top_k]
         return {"prediction": self.classes[order[0]], "confidence": float(probs[order[0]]),
                 "top_k": [{"label": self.classes[i], "confidence": float(probs[i])} for i in order],

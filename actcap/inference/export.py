@@ -73,8 +73,8 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
             raise ValueError(f"stream '{scfg['name']}' cannot be exported yet (appearance and flow can)")
     export_head(predictor.model, out / "head.onnx")
     files["head.onnx"] = out / "head.onnx"
-    config = {"format": BUNDLE_FORMAT, "classes": list(cfg.classes), "num_frames": cfg.num_frames,
-              "sampling": cfg.sampling, "max_frames": predictor.max_frames,
+    config = {"format": BUNDLE_FORMAT, "classes": list(cfg.classes), "num_frames": cfg.num_slots,
+              "sampling": cfg.sampling, "max_frames": predictor.cache_frames,
               "feature_dim": cfg.feature_dim, "streams": streams,
               "head": {"file": "head.onnx", "name": cfg.head, "input": "features (B, T, ΣD)", "output": "probs (B, C)"},
               "captions": dict(cfg.captions), "actcap_version": cfg.actcap_version,
@@ -83,7 +83,7 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
     (out / "runner.py").write_text(runner_source())
     flow_note = (" (this model's flow stream also needs actcap and OpenCV)"
                  if any(s["name"] == "flow" for s in streams) else "")
-    (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), n=cfg.num_frames, flow_note=flow_note))
+    (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), n=cfg.num_slots, flow_note=flow_note))
     config["verification"] = verify_bundle(out, predictor)
     atomic_write_json(out / "config.json", config)
     log.info("exported %s to %s", model_dir, out)
@@ -108,7 +108,7 @@ def export_head(model, path: Path) -> Path:
     from actcap.features.engine import OPSET, quiet_export
 
     cfg = model.config
-    x = torch.zeros(1, cfg.num_frames, cfg.feature_dim)
+    x = torch.zeros(1, cfg.num_slots, cfg.feature_dim)
     with quiet_export():
         torch.onnx.export(Probs(model.eval()).eval(), x, str(path), input_names=["features"],
                           output_names=["probs"], dynamic_axes={"features": {0: "b"}, "probs": {0: "b"}},
@@ -121,8 +121,8 @@ def verify_bundle(out: Path, predictor, seed: int = 0) -> dict:
     from actcap.features.quantize import synthetic_frames
 
     bundle = BundlePredictor(out)
-    frames = synthetic_frames(max(predictor.num_frames, 4), size=(120, 160), seed=seed)
-    idx = uniform_indices(len(frames), predictor.num_frames)
+    frames = synthetic_frames(max(predictor.num_slots, 4), size=(120, 160), seed=seed)
+    idx = uniform_indices(len(frames), predictor.num_slots)
     prev = previous_indices(idx)
     fa, fb = predictor.features(frames[idx], frames[prev]), bundle.features(frames[idx], frames[prev])
     pa, pb = predictor.scores(fa), bundle.scores(fa)  # the head alone, on identical features

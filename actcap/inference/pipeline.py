@@ -38,9 +38,9 @@ class Pipeline:
         self.engine = resolve_engine(engine, model.config.engine)
         use_head_threads(self.engine)
         self.classes = list(model.config.classes)
-        self.num_frames = model.config.num_frames  # the head's time slots
+        self.num_slots = model.config.num_slots  # the head's time slots
         self.sampling = model.config.sampling
-        self.max_frames = model.config.cache_frames  # dense: as many frames as training's cache kept
+        self.cache_frames = model.config.cache_frames  # dense: as many frames as training's cache kept
         self.streams = create_streams(model.config.streams, engine=self.engine, model_dir=model.model_dir)
         self.judge = Judge(model, open_set=open_set)  # calibration, unknown and idle (judge.py)
 
@@ -48,7 +48,7 @@ class Pipeline:
     def frames_to_read(self, n: int) -> list[int]:
         """Source frames of an n-frame clip whose features a prediction needs: one per slot (uniform), or
         (dense) every frame training's cache would have kept."""
-        return inference_indices(n, self.num_frames, self.sampling, self.max_frames)
+        return inference_indices(n, self.num_slots, self.sampling, self.cache_frames)
 
     def features(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         """(T, H, W, 3) uint8 → (T, D) concatenated stream features."""
@@ -68,9 +68,9 @@ class Pipeline:
         """(L, D + 1) `inputs` of consecutive frames → Verdict (calibrated probabilities and state); `windowed`:
         a window of a longer stream (live, timeline), judged by its best view and the window threshold (judge.py)."""
         if windowed:
-            return self.judge.window([slot_features(v, self.num_frames, self.sampling)[0]
-                                      for v in window_views(inputs, self.num_frames)])
-        return self.judge(slot_features(inputs, self.num_frames, self.sampling)[0])
+            return self.judge.window([slot_features(v, self.num_slots, self.sampling)[0]
+                                      for v in window_views(inputs, self.num_slots)])
+        return self.judge(slot_features(inputs, self.num_slots, self.sampling)[0])
 
     @torch.no_grad()
     def scores(self, features: np.ndarray) -> np.ndarray:
@@ -84,7 +84,7 @@ class Pipeline:
         each clip's `num_clips` views averaged: the same slots, head and temperature as `verdict`, in batches."""
         out = []
         for a in range(0, len(features), batch_size):
-            views = np.stack([slot_features(f, self.num_frames, self.sampling, num_clips=num_clips)
+            views = np.stack([slot_features(f, self.num_slots, self.sampling, num_clips=num_clips)
                               for f in features[a:a + batch_size]])  # (B, K, T, D)
             b, k, t, d = views.shape
             logits = self.model(torch.from_numpy(views).float().view(b * k, t, d)).numpy()  # (B·K, C)

@@ -75,8 +75,8 @@ class Predictor(Pipeline):
         check_thwc(frames)
         warnings = list(warnings or [])
         n = len(frames)
-        if n < self.num_frames:
-            warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_frames} expected; "
+        if n < self.num_slots:
+            warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_slots} expected; "
                             "frames were repeated")
         idx = self.frames_to_read(n)
         if idx == list(range(n)):  # every frame in order (dense sampling, up to 64): each one's predecessor is
@@ -91,13 +91,13 @@ class Predictor(Pipeline):
         t0 = time.perf_counter()
         n = len(clip)
         warnings = list(clip.warnings)
-        if n < self.num_frames:
-            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.name}; {self.num_frames} expected; "
+        if n < self.num_slots:
+            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.name}; {self.num_slots} expected; "
                             "frames were repeated")
         if self.sampling == "dense" or self.num_clips == 1:
             views = [self.frames_to_read(n)]
         else:
-            views = multi_clip_indices(n, self.num_frames, self.num_clips)
+            views = multi_clip_indices(n, self.num_slots, self.num_clips)
         verdict = self.judge.combine([self.verdict(self.inputs(*read_for(self.streams, clip, idx)))
                                       for idx in views])
         used = len({i for v in views for i in v})
@@ -127,4 +127,4 @@ class Predictor(Pipeline):
 
     def new_stream(self, window: int | None = None) -> LiveStream:
         """Live-video state (live.py); the window spans as many frames as a typical training clip."""
-        return LiveStream(self, window or self.config.clip_frames or self.num_frames)
+        return LiveStream(self, window or self.config.clip_frames or self.num_slots)

@@ -24,6 +24,10 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
+FILE_KEYS = {"num_slots": "num_frames"}  # ModelConfig field → its config.json key, where the two differ
+FIELDS = {v: k for k, v in FILE_KEYS.items()}
+
+
 class ModelFileError(ValueError):
     """A model directory is missing, incomplete or inconsistent."""
 
@@ -36,8 +40,10 @@ class ModelConfig:
     """Stream configs (name, backbone, preprocessing, …) whose features are concatenated per frame."""
     feature_dim: int
     """Width of the concatenated per-frame features the head takes."""
-    num_frames: int = 16
-    """Frames per clip the head was trained on."""
+    num_slots: int = 16
+    """Time slots the head sees per clip: one frame each, or a segment's mean (`sampling`). In config.json
+    its key stays `num_frames` (`FILE_KEYS`), so files already out there, the shipped one among them, keep
+    loading; in code `num_frames` is a clip's frame count (data/sampling.py), never this."""
     sampling: str = "frames"
     """How the time slots are filled from a clip's frames: `frames` or `dense` (see data/pooling.py)."""
     clip_frames: int = 0
@@ -78,7 +84,12 @@ class ModelConfig:
         missing = [k for k in ("classes", "streams", "feature_dim") if k not in d]
         if missing:
             raise ModelFileError(f"{source}: missing field(s) {', '.join(missing)}")
+        d = {FIELDS.get(k, k): v for k, v in d.items()}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict:
+        """The config as config.json holds it (`FILE_KEYS` names)."""
+        return {FILE_KEYS.get(k, k): v for k, v in asdict(self).items()}
 
 
 class Recognizer(torch.nn.Module):
@@ -88,7 +99,7 @@ class Recognizer(torch.nn.Module):
         super().__init__()
         self.config = config
         self.head: TemporalHead = create_head(config.head, config.feature_dim, len(config.classes),
-                                              config.num_frames, **config.head_kwargs)
+                                              config.num_slots, **config.head_kwargs)
         self.model_dir: Path | None = None  # set by `load`; files a config names are relative to it
         self.extra_tensors: dict[str, torch.Tensor] = {}  # `open_set.*`: what the open-set score compares to
 
@@ -104,7 +115,7 @@ class Recognizer(torch.nn.Module):
         # interruption between the two leaves a config that matches the (new) head's shapes
         atomic_write_bytes(out / WEIGHTS_FILE, safetensors_bytes(
             state, metadata={"format": "actcap-head", "head": self.config.head}))
-        atomic_write_json(out / CONFIG_FILE, asdict(self.config))
+        atomic_write_json(out / CONFIG_FILE, self.config.to_dict())
         return out
 
     @classmethod

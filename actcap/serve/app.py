@@ -46,7 +46,7 @@ def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
         app.state.service = await anyio.to_thread.run_sync(load_service, settings, loaded)
         p = app.state.service.predictor
         log.info("model %s ready in %.1f s: %d classes, %d frames per clip", p.name, time.perf_counter() - t0,
-                 len(p.classes), p.num_frames)
+                 len(p.classes), p.num_slots)
         yield
         app.state.service.teaching.jobs.close()
         app.state.service = None

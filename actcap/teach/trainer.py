@@ -224,7 +224,7 @@ def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples
     # each round only needs the head's answers (no files, no calibration): the lean trainer the held-out
     # calibration uses, with the same settings; the final model goes through train() in full
     template = Recognizer(ModelConfig(classes=classes, streams=config.streams, feature_dim=config.feature_dim,
-                                      num_frames=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
+                                      num_slots=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
                                       head_kwargs=cfg.head_kwargs))
     base_feats = base.features if base else []
     base_labels = [classes.index(lab) for lab in base.labels] if base else []

@@ -43,8 +43,8 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(model, engine=engine)  # the engine predict and serve would use for this model
-    cache = FeatureCache(cache_dir or cache_root(), pipeline.streams, max_frames or pipeline.max_frames)
-    data = load_features(records, classes, cache, pipeline.num_frames, progress)
+    cache = FeatureCache(cache_dir or cache_root(), pipeline.streams, max_frames or pipeline.cache_frames)
+    data = load_features(records, classes, cache, pipeline.num_slots, progress)
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")
     probs = pipeline.clip_probs(data.features, num_clips=num_clips)  # (N, C): Predictor's slots, head, temperature

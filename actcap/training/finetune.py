@@ -94,7 +94,7 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
     spec = backbone.spec
     stream = AppearanceStream(cfg.backbone, weights_file=BACKBONE_FILE)
     model = Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=spec.feature_dim,
-                                   num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
+                                   num_slots=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
                                    captions=cfg.captions, train={**cfg.record(), "finetune_backbone": True}))
     net = EndToEnd(backbone, model).to(device)
     ddp_net = ctx.wrap(net)  # DDP under torchrun: each rank decodes its own clips, gradients are averaged

@@ -101,7 +101,7 @@ def _protocol(records, classes, cfg, group_by, score_names, negatives) -> dict:
 
 def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg, negs, score_names, action, group):
     template = Recognizer(ModelConfig(classes=known, streams=[], feature_dim=features[0].shape[1],
-                                      num_frames=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
+                                      num_slots=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
                                       head_kwargs=cfg.head_kwargs))
     y_tr = [remap[int(labels[i])] for i in tr]
     f_tr = [features[i] for i in tr]

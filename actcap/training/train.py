@@ -187,7 +187,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
 
     model = Recognizer(ModelConfig(
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
-        num_frames=cfg.num_frames, sampling=cfg.sampling,
+        num_slots=cfg.num_frames, sampling=cfg.sampling,
         clip_frames=int(np.median([len(f) for f in tr.features])), cache_frames=cfg.max_frames, engine=cfg.engine,
         head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
         train=cfg.record()))

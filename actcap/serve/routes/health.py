@@ -17,7 +17,7 @@ def health(service: ServiceDep) -> dict:
     """Whether the model is loaded and warmed up, which model it is, and the service's limits."""
     p, cfg = service.predictor, service.settings
     return {"status": "ready", "model": p.name, "classes": len(p.classes),
-            "num_frames": p.num_frames, "streams": [st.name for st in p.streams],
+            "num_frames": p.num_slots, "streams": [st.name for st in p.streams],
             "live_streams": service.live_streams, "version": __version__,
             "limits": Limits(max_frames=cfg.max_frames, max_upload_mb=cfg.max_upload_mb,
                              max_pixels=cfg.max_pixels, max_streams=cfg.max_streams)}
