@@ -174,3 +174,27 @@ def test_num_slots_is_stored_under_its_old_key(tmp_path):
     assert saved["num_frames"] == 5 and "num_slots" not in saved
     assert Recognizer.load(tmp_path).config.num_slots == 5
     assert ModelConfig.from_dict({"classes": ["a"], "streams": [], "feature_dim": 2, "num_frames": 7}).num_slots == 7
+
+
+def test_engine_precision_and_threads_are_decided_in_engine_py(caplog, monkeypatch):
+    import warnings
+
+    from actcap.features import engine
+
+    assert engine.resolve_engine(None, "onnx-int8") == "onnx-int8"  # the head learnt int8 features
+    assert engine.resolve_engine(None, None) is None and engine.resolve_engine("torch", None) == "torch"
+    with caplog.at_level("WARNING"):
+        assert engine.resolve_engine("onnx", "onnx-int8") == "onnx"
+    assert caplog.messages == ["this model was trained on int8 features (--engine onnx-int8); with --engine onnx "
+                               "its answers may differ from the ones it was validated with"]
+    assert [engine.feature_precision(k) for k in ("onnx-int8", "onnx", "torch", None)] == ["int8"] + ["fp32"] * 3
+    with warnings.catch_warnings():  # no GPU here: torch warns that it disables the autocast it builds
+        warnings.simplefilter("ignore")
+        assert engine.torch_autocast(torch.device("cuda")).fast_dtype == torch.float16
+        assert engine.torch_autocast(torch.device("cuda"), training=True).fast_dtype == torch.bfloat16  # finetune
+    assert type(engine.torch_autocast(torch.device("cpu"), training=True)).__name__ == "nullcontext"
+    threads = []
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
+    engine.use_head_threads("onnx")
+    engine.use_head_threads("torch")
+    assert threads == [1]

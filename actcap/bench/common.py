@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from actcap.config import DEFAULT_BACKBONE, DEFAULT_HEAD, DEFAULT_NUM_FRAMES
 from actcap.data.sampling import uniform_indices
 from actcap.data.video import VIDEO_EXTENSIONS
 from actcap.serve.settings import ServeSettings
@@ -122,10 +123,11 @@ def model_cnn(model_dir) -> str | None:
 
 def cnn_backbone(model_dir) -> str:
     """The frame CNN to time: the model's, or the default backbone when the model has none."""
-    return model_cnn(model_dir) or "efficientnet_lite0"
+    return model_cnn(model_dir) or DEFAULT_BACKBONE
 
 
-def cnn_timing_model(backbone: str, workdir: Path, head: str = "lstm", num_frames: int = 16) -> Path:
+def cnn_timing_model(backbone: str, workdir: Path, head: str = DEFAULT_HEAD,
+                     num_frames: int = DEFAULT_NUM_FRAMES) -> Path:
     """An appearance-stream model with the brief's LSTM head and random weights: what it predicts is
     meaningless, but every frame takes the real path (LiveStream, Predictor, engine), so its speed is real."""
     from actcap.features.streams import create_stream

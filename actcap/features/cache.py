@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from actcap.config import DEFAULT_CACHE_FRAMES
 from actcap.data.sampling import kept_indices, previous_indices
 from actcap.data.video import VideoError, open_clip
 from actcap.features.locks import claim_free, claim_waiting, create_lock
@@ -88,7 +89,7 @@ def clip_id(path: Path) -> str:
 
 
 class FeatureCache:
-    def __init__(self, root: str | Path, streams: list[Stream], max_frames: int = 64):
+    def __init__(self, root: str | Path, streams: list[Stream], max_frames: int = DEFAULT_CACHE_FRAMES):
         if max_frames < 1:
             raise ValueError(f"max_frames must be >= 1; got {max_frames}")
         self.root, self.streams, self.max_frames = Path(root), streams, max_frames

@@ -1,5 +1,6 @@
 """Where a frame goes through the CNN: PyTorch eager (the reference, and the GPU path) or ONNX Runtime
-(the default on CPU, fp32 or static int8). Device and precision are decided here and nowhere else.
+(the default on CPU, fp32 or static int8). Engine, device, precision and threads are decided here and nowhere
+else: `resolve_engine` (a model's engine), `feature_precision`, `torch_autocast` (finetuning too), `use_head_threads`.
 
 An engine maps uint8 frames (T, H, W, 3) RGB → float32 features (T, D); every engine shares
 `frames.to_model_input`, so they differ only in how the network runs:
@@ -72,6 +73,11 @@ def resolve_engine(requested: str | None, trained_on: str | None = None) -> str 
         log.warning("this model was trained on int8 features (--engine onnx-int8); with --engine %s its "
                     "answers may differ from the ones it was validated with", requested)
     return requested
+
+
+def feature_precision(engine: str | None) -> str:
+    """What the features an engine computes are: `int8` (onnx-int8: ~15% off fp32, so cached apart) or `fp32`."""
+    return "int8" if engine == "onnx-int8" else "fp32"
 
 
 def use_head_threads(engine: str | None) -> None:

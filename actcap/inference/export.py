@@ -83,7 +83,9 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
     (out / "runner.py").write_text(runner_source())
     flow_note = (" (this model's flow stream also needs actcap and OpenCV)"
                  if any(s["name"] == "flow" for s in streams) else "")
-    (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), n=cfg.num_slots, flow_note=flow_note))
+    how = (f"averages the frames you give it (up to {predictor.cache_frames}) into {cfg.num_slots} time slots"
+           if cfg.sampling == "dense" else f"samples {cfg.num_slots} frames uniformly from the frames you give it")
+    (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), how=how, flow_note=flow_note))
     config["verification"] = verify_bundle(out, predictor)
     atomic_write_json(out / "config.json", config)
     log.info("exported %s to %s", model_dir, out)
@@ -135,7 +137,7 @@ def verify_bundle(out: Path, predictor, seed: int = 0) -> dict:
 
 README = """# actcap ONNX bundle
 
-Classes: {classes}. The model samples {n} frames uniformly from the frames you give it.
+Classes: {classes}. The model {how}, with actcap's own sampling code (in runner.py).
 
 ```python
 from runner import BundlePredictor   # needs numpy and onnxruntime{flow_note}

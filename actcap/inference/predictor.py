@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from actcap.caption import IDLE, UNKNOWN, CaptionPolicy, Captions, caption_for, resolve_captions
+from actcap.config import TimelineConfig
 from actcap.data.frames import check_thwc
 from actcap.data.sampling import multi_clip_indices, previous_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
@@ -120,8 +121,9 @@ class Predictor(Pipeline):
                              f"not images: {', '.join(not_images)}")
         return self.predict_clip(ImageListClip(paths))
 
-    def predict_timeline(self, clip, window: float = 3.0, stride: float = 0.5, smooth: int = 3,
-                         min_duration: float = 1.0, min_confidence: float = 0.4, chunk: int = 32) -> Prediction:
+    def predict_timeline(self, clip, window: float = TimelineConfig.window, stride: float = TimelineConfig.stride,
+                         smooth: int = TimelineConfig.smooth, min_duration: float = TimelineConfig.min_duration,
+                         min_confidence: float = TimelineConfig.min_confidence, chunk: int = 32) -> Prediction:
         """Slide a `window`-second clip over a long video every `stride` seconds and narrate it (timeline.py)."""
         return predict_timeline(self, clip, window, stride, smooth, min_duration, min_confidence, chunk)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from actcap.caption import build_timeline
+from actcap.config import TimelineConfig
 from actcap.inference.result import Prediction
 
 if TYPE_CHECKING:
@@ -54,8 +55,10 @@ def _chunk_inputs(pipeline: Pipeline, frames: list[np.ndarray], prev: np.ndarray
     return x[-1]
 
 
-def predict_timeline(predictor: Predictor, clip, window: float = 3.0, stride: float = 0.5, smooth: int = 3,
-                     min_duration: float = 1.0, min_confidence: float = 0.4, chunk: int = 32) -> Prediction:
+def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.window,
+                     stride: float = TimelineConfig.stride, smooth: int = TimelineConfig.smooth,
+                     min_duration: float = TimelineConfig.min_duration,
+                     min_confidence: float = TimelineConfig.min_confidence, chunk: int = 32) -> Prediction:
     """Slide a `window`-second clip over a long video every `stride` seconds and narrate the result: the
     prediction for the whole video plus `segments` and a one-sentence `narrative`."""
     t0 = time.perf_counter()

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
+from actcap.config import DEFAULT_CACHE_FRAMES, DEFAULT_HEAD, DEFAULT_NUM_FRAMES, upgrade_train_record
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.heads import TemporalHead, create_head
 
@@ -40,7 +41,7 @@ class ModelConfig:
     """Stream configs (name, backbone, preprocessing, …) whose features are concatenated per frame."""
     feature_dim: int
     """Width of the concatenated per-frame features the head takes."""
-    num_slots: int = 16
+    num_slots: int = DEFAULT_NUM_FRAMES
     """Time slots the head sees per clip: one frame each, or a segment's mean (`sampling`). In config.json
     its key stays `num_frames` (`FILE_KEYS`), so files already out there, the shipped one among them, keep
     loading; in code `num_frames` is a clip's frame count (data/sampling.py), never this."""
@@ -54,7 +55,7 @@ class ModelConfig:
     engine: str | None = None
     """Frame-CNN engine whose features the head was trained on (`--engine`); `onnx-int8` makes inference
     default to it (features/engine.py `resolve_engine`). Files before this field: `train["engine"]`."""
-    head: str = "lstm"
+    head: str = DEFAULT_HEAD
     """Temporal head name (see `actcap.models.heads.list_heads`)."""
     head_kwargs: dict = field(default_factory=dict)
     """Extra head arguments (hidden size, depth, …)."""
@@ -74,7 +75,7 @@ class ModelConfig:
     def __post_init__(self):
         # model files written before these fields had them only in the training record
         if not self.cache_frames:  # the record's key was `max_frames`, later `cache_frames`
-            self.cache_frames = int(self.train.get("cache_frames", self.train.get("max_frames", 64)))
+            self.cache_frames = int(upgrade_train_record(self.train).get("cache_frames", DEFAULT_CACHE_FRAMES))
         if self.engine is None:
             self.engine = self.train.get("engine")
 

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = None, *, num_clips: int = 1,
-             engine: str | None = None, cache_dir: Path | None = None, max_frames: int | None = None,
+             engine: str | None = None, cache_dir: Path | None = None, cache_frames: int | None = None,
              progress: bool = True, unknown: list[Path] | None = None) -> dict:
     """Metrics of `model` on `records`; labels the model does not know are an error listing them. With
     `unknown` clips (other actions), the open-set figures too (reliability.py)."""
@@ -43,7 +43,7 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(model, engine=engine)  # the engine predict and serve would use for this model
-    cache = FeatureCache(cache_dir or cache_root(), pipeline.streams, max_frames or pipeline.cache_frames)
+    cache = FeatureCache(cache_dir or cache_root(), pipeline.streams, cache_frames or pipeline.cache_frames)
     data = load_features(records, classes, cache, pipeline.num_slots, progress)
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")

@@ -79,11 +79,11 @@ def open_set_protocol(records: list[ClipRecord], classes: list[str], cfg: TrainC
 
 def _protocol(records, classes, cfg, group_by, score_names, negatives) -> dict:
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
-    cache = FeatureCache(cfg.cache_dir, streams, cfg.max_frames)
+    cache = FeatureCache(cfg.cache_dir, streams, cfg.cache_frames)
     data = load_features(records, classes, cache, cfg.num_frames, cfg.progress)
     groups = np.array(get_groups(data.records, group_by))
     labels = np.array(data.labels)
-    negs = (negative_features(data.records, list(groups), streams, cfg.max_frames, Path(cfg.cache_dir))
+    negs = (negative_features(data.records, list(groups), streams, cfg.cache_frames, Path(cfg.cache_dir))
             if negatives else [])
     folds = []
     for a, action in enumerate(classes):

@@ -176,7 +176,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
-    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.max_frames)
+    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.cache_frames)
     tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
     va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
     if extra is not None:
@@ -188,7 +188,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     model = Recognizer(ModelConfig(
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
         num_slots=cfg.num_frames, sampling=cfg.sampling,
-        clip_frames=int(np.median([len(f) for f in tr.features])), cache_frames=cfg.max_frames, engine=cfg.engine,
+        clip_frames=int(np.median([len(f) for f in tr.features])), cache_frames=cfg.cache_frames, engine=cfg.engine,
         head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
         train=cfg.record()))
     if cfg.mirror is not None:
