@@ -37,7 +37,7 @@ class BenchPlan:
     """How long one client streams to /stream, at 30 frames/s and as fast as it can."""
     decode: bool = True
     """Compare decoders on long MJPEG and H.264 videos."""
-    stream_min_interval_s: float = ServeSettings.stream_min_interval_ms / 1000
+    stream_min_interval_s: float = ServeSettings().stream_min_interval_ms / 1000
     """Least time between two live-stream predictions, as the service's default (0: predict every `every`
     frames, however fast they come; what tests use, so their prediction count never depends on speed)."""
 
