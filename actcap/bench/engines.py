@@ -17,6 +17,7 @@ from actcap.bench.common import (
     interleaved,
     model_cnn,
 )
+from actcap.config import DEFAULT_BACKBONE
 from actcap.data.sampling import uniform_indices
 from actcap.data.video import open_clip
 
@@ -93,7 +94,7 @@ def bench_batching(plan: BenchPlan) -> dict:
     from actcap.features.engine import create_session, prepare_onnx
     from actcap.models.backbones import create_backbone
 
-    sess = create_session(prepare_onnx(create_backbone("efficientnet_lite0")))
+    sess = create_session(prepare_onnx(create_backbone(DEFAULT_BACKBONE)))
     x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
     x64 = np.concatenate([x] * 4)
 
@@ -116,7 +117,7 @@ def bench_graph(plan: BenchPlan) -> dict:
     from actcap.features.engine import physical_cores, prepare_onnx
     from actcap.models.backbones import create_backbone
 
-    path = str(prepare_onnx(create_backbone("efficientnet_lite0")))
+    path = str(prepare_onnx(create_backbone(DEFAULT_BACKBONE)))
     x = np.random.default_rng(0).standard_normal((16, 3, 224, 224)).astype(np.float32)
     runs, start_ms = {}, {}
     for level in ("DISABLE_ALL", "ENABLE_BASIC", "ENABLE_EXTENDED", "ENABLE_ALL"):

@@ -18,6 +18,7 @@ from actcap.bench.common import (
     model_cnn,
     timed,
 )
+from actcap.config import DEFAULT_CACHE_FRAMES
 from actcap.data.video import open_clip
 
 log = logging.getLogger(__name__)
@@ -108,14 +109,14 @@ def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     decoded = []
     for c in clips:
         clip = open_clip(c)
-        decoded.append(clip.read(kept_indices(len(clip), 64)))
+        decoded.append(clip.read(kept_indices(len(clip), DEFAULT_CACHE_FRAMES)))
     n = sum(len(d) for d in decoded)
     stream.extract(decoded[0][:4])  # build the engine outside the timing
     cnn_s = statistics.median(timed(lambda: [stream.extract(d) for d in decoded], max(1, plan.trials // 3), 0))
     runs = []
     for _ in range(max(1, plan.trials // 3)):
         with tempfile.TemporaryDirectory() as tmp:
-            cache = FeatureCache(tmp, [stream], max_frames=64)
+            cache = FeatureCache(tmp, [stream], max_frames=DEFAULT_CACHE_FRAMES)
             t = time.perf_counter()
             cache.extract(clips, progress=False)
             runs.append(time.perf_counter() - t)

@@ -42,6 +42,12 @@ class Clip:
     fps: float | None = None
     warnings: Sequence[str] = ()
     """What reading this clip had to work around (a header that miscounts, damaged packets), for the answer."""
+    display_name: str | None = None
+    """How warnings name this clip (None: its path); the server sets an upload's own file name after opening."""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or str(self.path)
 
     def __len__(self) -> int:
         raise NotImplementedError

@@ -51,7 +51,7 @@ class VideoFileClip(Clip):
         kind = sniff_image(self.path)
         if kind:
             raise VideoError(self.path, IMAGE_REASON.format(kind=kind))
-        self.warnings: list[str] = []
+        self._notes: list[str] = []  # the warnings, without the clip's name (it may be set after opening)
         self._scan: FrameScan | None = None  # set when the header could not be trusted
         try:
             cap = self._open()
@@ -106,15 +106,19 @@ class VideoFileClip(Clip):
         if scan.damaged or (scan.header and n != count):
             plural = "s" if scan.damaged > 1 else ""
             skipped = f" ({scan.damaged} damaged packet{plural} skipped)" if scan.damaged else ""
-            message = f"{self.path}: the header reports {count} frames; {n} decode{skipped}; using the {n} that do"
-            log.warning("%s", message)
-            self.warnings.append(message)
+            note = f"the header reports {count} frames; {n} decode{skipped}; using the {n} that do"
+            log.warning("%s: %s", self.path, note)
+            self._notes.append(note)
         elif count > 0 and n != count:  # Matroska/WebM store no count; OpenCV's estimate from the duration
             log.info("%s: the container's duration suggests %d frames; %d decode", self.path, count, n)
 
     def _raise_truncated(self, decoded: int, reported: int) -> None:
         raise VideoError(self.path, f"frame {decoded} could not be decoded (file truncated?); "
                                     f"the container reports {reported} frames")
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{self.name}: {note}" for note in self._notes]
 
     def __len__(self) -> int:
         return self._len

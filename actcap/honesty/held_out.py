@@ -62,7 +62,7 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
     model.head.set_input_stats(torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float())
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    data = FeatureClips(features, labels, cfg.num_frames, train=True, seed=cfg.seed, sampling=cfg.sampling)
+    data = FeatureClips(features, labels, cfg.num_slots, train=True, seed=cfg.seed, sampling=cfg.sampling)
     gen = torch.Generator().manual_seed(cfg.seed)
     for _ in range(cfg.epochs):
         model.train()
@@ -76,7 +76,7 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
 
 def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(N, C) logits and (N, E) embeddings of clips, from their deterministic test view."""
-    data = FeatureClips(features, [0] * len(features), model.config.num_frames, train=False,
+    data = FeatureClips(features, [0] * len(features), model.config.num_slots, train=False,
                         sampling=model.config.sampling)
     logits, embs = [], []
     for x, _ in DataLoader(data, batch_size=64):
@@ -130,7 +130,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
     logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
     scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
     window_scores = {name: [] for name in score_names}
-    length = model.config.clip_frames or model.config.num_frames
+    length = model.config.clip_frames or model.config.num_slots
     for f in np.unique(folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         if len(set(y[tr])) < len(model.config.classes):
@@ -141,7 +141,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
-        views = [window_views(w, model.config.num_frames) for i in te for w in sliding_windows(features[i], length)]
+        views = [window_views(w, model.config.num_slots) for i in te for w in sliding_windows(features[i], length)]
         lg_w, em_w = outputs(head, [v for vs in views for v in vs])
         first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view
         for name in score_names:
@@ -182,7 +182,7 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
     model.config.open_set = {"score": score_name, "threshold": round(threshold_for(held["scores"][score_name]), 6),
                              "window_threshold": round(threshold_for(windows), 6),
                              "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores; window_threshold: "
-                                     f"of their sliding windows ({model.config.clip_frames or model.config.num_frames} "
+                                     f"of their sliding windows ({model.config.clip_frames or model.config.num_slots} "
                                      f"frames every {WINDOW_STEP}), each its best view (whole, first/middle/last "
                                      f"{SUB_WINDOW})",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows))}
