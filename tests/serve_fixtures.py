@@ -38,7 +38,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     # the synthetic squares move far for their tiny frames: no frame may count as a cut (see streams/flow.py)
     flow = FlowStream(grid=2, width=32, cut=100.0)
     model = Recognizer(ModelConfig(classes=UTD_CLASSES, streams=[flow.config()], feature_dim=flow.dim,
-                                   num_frames=TINY_FRAMES, head="mean"))
+                                   num_slots=TINY_FRAMES, head="mean"))
     return model.save(tmp_path_factory.mktemp("models") / "tiny")
 
 

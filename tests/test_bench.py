@@ -10,7 +10,9 @@ import pytest
 from onnx_fixtures import SHARED_UTD, real_clips
 from serve_fixtures import moving_frames
 
-from actcap.bench.speed import BenchPlan, run_bench, stream_run
+from actcap.bench.common import BenchPlan
+from actcap.bench.run import run_bench
+from actcap.bench.stream import stream_run
 from actcap.cli.bench import format_report
 from actcap.inference.predictor import Predictor
 
@@ -38,7 +40,7 @@ def test_stream_run_computes_each_frame_once_and_predicts_every_k(tiny_model_dir
 
 
 def test_engines_section_compares_a_cnn_models_answers_too(model_dir):
-    from actcap.bench.speed import bench_engines
+    from actcap.bench.engines import bench_engines
     from actcap.features.quantize import synthetic_frames
 
     if SHARED_UTD.is_dir():

@@ -34,7 +34,7 @@ def appearance_model_dir(tmp_path_factory, onnx_cache) -> Path:
     torch.manual_seed(1)
     stream = create_stream("appearance", backbone=BACKBONE)
     model = Recognizer(ModelConfig(classes=CLASSES, streams=[stream.config()], feature_dim=stream.dim,
-                                   num_frames=4, head="mean"))
+                                   num_slots=4, head="mean"))
     return model.save(tmp_path_factory.mktemp("models") / "appearance")
 
 
@@ -103,7 +103,7 @@ def test_calibration_needs_int8(appearance_model_dir, tmp_path, capsys):
 @pytest.mark.parametrize("head", list_heads())
 def test_every_head_exports(head, tmp_path):
     torch.manual_seed(0)
-    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=12, num_frames=8, head=head)).eval()
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=12, num_slots=8, head=head)).eval()
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(export_head(model, tmp_path / "head.onnx")), providers=["CPUExecutionProvider"])
@@ -148,3 +148,36 @@ def test_bundle_of_the_shipped_dense_model_matches_predictor(tmp_path):
     assert got["prediction"] == want["prediction"]
     for a, b in zip(got["top_k"], want["top_k"]):
         assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-3
+
+
+def test_runner_samples_and_pools_with_actcaps_own_code(tmp_path):
+    """bundle/runner.py, imported where actcap cannot be, picks the frames and pools the slots actcap does,
+    for every clip length 1..150 and both samplings (its code is generated from data/sampling.py and pooling.py)."""
+    from actcap.data.pooling import slot_features
+    from actcap.data.sampling import inference_indices, previous_indices
+    from actcap.inference.export import runner_source
+
+    (tmp_path / "runner.py").write_text(runner_source())
+    code = ("import sys, json, numpy as np; sys.modules['actcap'] = None; sys.path.insert(0, sys.argv[1]);"
+            "import runner as r; out = {};"
+            "[out.setdefault(s, []).append([r.inference_indices(n, 8, s, 64), r.previous_indices("
+            "r.inference_indices(n, 8, s, 64)), r.slot_features(np.arange(n * 3.0).reshape(n, 3) ** 1.5, 8, s)"
+            "[0].tolist()]) for s in ('frames', 'dense') for n in range(1, 151)]; print(json.dumps(out))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    for s in ("frames", "dense"):
+        for n, (idx, prev, slots) in zip(range(1, 151), found[s]):
+            assert idx == inference_indices(n, 8, s, 64) and prev == previous_indices(idx), (s, n)
+            want = slot_features(np.arange(n * 3.0).reshape(n, 3) ** 1.5, 8, s)[0]
+            np.testing.assert_array_equal(np.array(slots), want.astype(np.float64), err_msg=f"{s}, {n} frames")
+    assert len(found["dense"][99][0]) == 64 and found["frames"][99][0] == [6, 18, 31, 43, 56, 68, 81, 93]
+
+
+def test_runner_is_generated_from_the_modules_it_names():
+    from actcap.inference.export import RUNNER_MODULES, runner_source
+
+    source = runner_source()
+    assert RUNNER_MODULES == ("actcap.data.sampling", "actcap.data.pooling", "actcap.inference.bundle")
+    assert [line for line in source.splitlines() if line.startswith(("from actcap", "import actcap"))] == []
+    assert "def uniform_indices(" in source and "def slot_features(" in source and "class BundlePredictor" in source
+    compile(source, "runner.py", "exec")

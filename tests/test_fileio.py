@@ -70,7 +70,7 @@ def test_atomic_path_error_in_the_block_leaves_the_old_file(tmp_path):
 
 def _model(seed: int) -> Recognizer:
     torch.manual_seed(seed)
-    return Recognizer(ModelConfig(classes=["a", "b"], streams=[], feature_dim=4, num_frames=2, head="mean"))
+    return Recognizer(ModelConfig(classes=["a", "b"], streams=[], feature_dim=4, num_slots=2, head="mean"))
 
 
 def test_model_save_interrupted_in_serialisation_keeps_the_old_model(tmp_path, monkeypatch):

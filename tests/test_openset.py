@@ -43,7 +43,7 @@ def _trained(tmp_path: Path, open_set: bool = True) -> Recognizer:
                       progress=False)
     from actcap.honesty.held_out import fit_head
 
-    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean"))
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
     model = fit_head(template, feats, labels, cfg)
     fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
     return model
@@ -87,7 +87,7 @@ def test_unknown_score_lists_the_choices():
 @pytest.mark.parametrize("head", list_heads())
 def test_every_head_gives_an_embedding(head):
     torch.manual_seed(0)
-    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head=head))
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head=head))
     logits, emb = head_outputs(model.eval().head, torch.randn(2, T, D))
     assert logits.shape == (2, 3) and emb.dim() == 2 and emb.shape[0] == 2
     assert torch.isfinite(emb).all()
@@ -143,7 +143,7 @@ def test_open_set_off_never_answers_unknown(trained, tmp_path):
 def test_one_clip_per_class_is_saved_uncalibrated_with_a_warning(tmp_path, caplog):
     feats, labels = _clips(1, seed=0)
     cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=1, progress=False)
-    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean"))
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
     fit_honesty(model, feats, labels, None, cfg)
     assert (model.config.calibration, model.config.open_set, model.extra_tensors) == ({}, {}, {})
     assert "too few clips to hold any out with every class still in training" in caplog.text
@@ -157,7 +157,7 @@ def test_clips_the_group_regex_does_not_match_fall_back_to_clip_folds(tmp_path, 
     records = [ClipRecord(Path(f"{CLASSES[y]}_{i}.avi"), CLASSES[y], f"{CLASSES[y]}_{i}")  # no _s<k>_ in names
                for i, y in enumerate(labels)]
     cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=2, group_by=r"_s(\d+)_", progress=False)
-    Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=T, head="mean")).save(tmp_path)
+    Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean")).save(tmp_path)
     with caplog.at_level("INFO"):
         calibrate_run(tmp_path, cfg, feats, labels, records)
     assert "calibration holds out clips, not groups" in caplog.text

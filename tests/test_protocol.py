@@ -5,7 +5,7 @@ import pytest
 
 from actcap.honesty.motion import IDLE_LEVEL, motion_levels
 from actcap.honesty.negatives import blend, list_negatives, make_negative
-from actcap.honesty.protocol import summarize
+from actcap.training.protocol import summarize
 
 
 def _person(t: int = 10, h: int = 60, w: int = 80) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from serve_fixtures import encode, moving_frames
 from starlette.websockets import WebSocketDisconnect
 
-from actcap.serve.stream import Session
+from actcap.serve.live import Session
 
 QUIET = dict(stream_every=1000, stream_interval_ms=1e6, stream_queue=64)  # only "flush" predicts, nothing dropped
 

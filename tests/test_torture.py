@@ -123,7 +123,7 @@ def test_rotated_video_is_upright_on_both_readers(torture_corpus, monkeypatch):
     clockwise), bit for bit; the top-left of the picture as filmed ends up at the top-right."""
     path = torture_corpus["mp4_h264_phone_rotated_90"]
     fast = open_clip(path).read([0, 5, 15])
-    monkeypatch.setattr("actcap.data.video.read_packets", lambda *a: None)
+    monkeypatch.setattr("actcap.data.video_file.read_packets", lambda *a: None)
     np.testing.assert_array_equal(open_clip(path).read([0, 5, 15]), fast)
     filmed = scene(1, 240, 320)[0].astype(int)  # (240, 320, 3) as the encoder got it
     upright = fast[0].astype(int)  # (320, 240, 3)
@@ -144,7 +144,7 @@ def test_long_video_reads_only_the_packets_it_needs(torture_corpus, monkeypatch)
 @pytest.mark.parametrize("packets", [True, False], ids=["packet_reader", "sequential_reader"])
 def test_4k_frames_are_reduced_as_they_are_decoded(torture_corpus, monkeypatch, packets):
     if not packets:
-        monkeypatch.setattr("actcap.data.video.read_packets", lambda *a: None)
+        monkeypatch.setattr("actcap.data.video_file.read_packets", lambda *a: None)
     clip = open_clip(torture_corpus["mp4_3840x2160"])
     assert clip.read([0, 1]).shape == (2, 360, 640, 3)
     assert next(clip.iter_frames()).shape == (360, 640, 3)

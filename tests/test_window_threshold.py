@@ -33,7 +33,7 @@ def model(tmp_path_factory) -> Recognizer:
     feats, labels = _clips(12, seed=0)
     cfg = TrainConfig(out=tmp_path_factory.mktemp("win"), head="mean", num_frames=8, epochs=8, lr=0.01,
                       progress=False)
-    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_frames=8, head="mean",
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=8, head="mean",
                                       clip_frames=WINDOW))
     m = fit_head(template, feats, labels, cfg)
     fit_honesty(m, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.config import DEFAULT_NUM_FRAMES
+
 log = logging.getLogger(__name__)
 LEVELS = (1, 4, 16)
 LIVE_RATES = (30, 100)  # frames/s one live client sends
 
 
-def jpeg_frames(clip_path: Path, n: int = 16) -> list[tuple[str, bytes]]:
+def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_FRAMES) -> list[tuple[str, bytes]]:
     """n frames of a clip as JPEG files named frame_01.jpg …, ready for a multipart upload."""
     import cv2
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from actcap.caption.files import Captions
 from actcap.caption.sentences import IDLE, UNCLEAR, UNKNOWN, UNKNOWN_PRESENT
+from actcap.config import TimelineConfig
 
 _PSEUDO = ("unknown", "idle")  # states that are not actions, as extra score columns
 
@@ -131,7 +132,8 @@ def _merge_equal(pieces: list[tuple[int, int, int]]) -> list[tuple[int, int, int
 
 
 def build_timeline(scores: np.ndarray, times: Sequence[tuple[float, float]], classes: Sequence[str], *,
-                   smooth: int = 3, min_duration: float = 0.5, min_confidence: float = 0.3,
+                   smooth: int = TimelineConfig.smooth, min_duration: float = TimelineConfig.min_duration,
+                   min_confidence: float = TimelineConfig.min_confidence,
                    captions: Captions | None = None, states: Sequence[str] | None = None) -> Timeline:
     """Segments and a narrative from (W, C) window probabilities and each window's (start, end) seconds."""
     scores = np.asarray(scores, dtype=np.float64)

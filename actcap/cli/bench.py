@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.bench.speed import run_bench
+    from actcap.bench.run import run_bench
 
     result = run_bench(args.model, args.data, quick=args.quick, progress=lambda m: print(m, file=sys.stderr))
     if args.json:

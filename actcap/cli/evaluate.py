@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
                    "like --data: adds the open-set figures (AUROC, known accuracy, unknown rejection)")
     p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
     p.add_argument("--cache-dir", type=Path, help="feature cache root")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--out", type=Path, required=True, help="folder for metrics.json and the confusion matrix")
     p.set_defaults(run=run)
 

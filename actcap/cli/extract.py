@@ -13,9 +13,10 @@ import argparse
 from pathlib import Path
 
 from actcap.cli.common import csv_list, print_json
+from actcap.cli.options import add_field_args
+from actcap.config import TrainConfig
 from actcap.data.folders import scan_dataset
 from actcap.features.streams import parse_streams
-from actcap.models.backbones import list_backbones
 
 
 def add_parser(sub) -> None:
@@ -24,12 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", type=Path, required=True,
                    help="dataset root: DATA/<class>/<clip>.avi|mp4|… or DATA/<class>/<clip>/<frame>.jpg")
     p.add_argument("--classes", type=csv_list, help="only these classes, e.g. clap,walk,run")
-    p.add_argument("--streams", default="appearance", help="input streams joined by + or , e.g. appearance+flow")
-    p.add_argument("--backbone", default="efficientnet_lite0", help=f"one of: {', '.join(list_backbones())}")
-    p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
-    p.add_argument("--cache-frames", type=int, default=64, help="frames per clip kept in the feature cache")
-    p.add_argument("--cache-dir", type=Path, help="feature cache root (default ~/.cache/actcap or $ACTCAP_CACHE)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_field_args(p, TrainConfig, ("streams", "backbone", "engine", "cache_frames", "cache_dir", "progress"))
     p.set_defaults(run=run)
 
 
@@ -38,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     streams = parse_streams(args.streams)
     from actcap.features.cache import FeatureCache
     from actcap.features.engine import cache_root
-    from actcap.features.extract import extract_shards
     from actcap.training.distributed import session
+    from actcap.training.extract import extract_shards
     from actcap.training.train import build_streams
 
     with session() as ctx:

@@ -6,24 +6,22 @@ import argparse
 from pathlib import Path
 
 from actcap.cli.common import add_open_set_arg, print_json
+from actcap.cli.options import add_timeline_args, timeline_config
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predict the action in a clip", description=__doc__)
+    p = sub.add_parser("predict", help="predict the action in a clip", description=__doc__,
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("inputs", nargs="+", type=Path, help="a video file, a frame folder, or image files in order")
     p.add_argument("--model", type=Path, help="run directory (default: the shipped model)")
     p.add_argument("--engine", help="frame-CNN engine: onnx (CPU default) or torch")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=int, default=5, help="how many of the best labels to list with their scores")
     p.add_argument("--test-clips", type=int, default=1, help="clips averaged (test-time augmentation)")
     p.add_argument("--captions", type=Path, help="captions file overriding the model's sentences")
     add_open_set_arg(p, "use")
     t = p.add_argument_group("timeline (long videos)")
     t.add_argument("--timeline", action="store_true", help="segment a long video and narrate it")
-    t.add_argument("--window", type=float, default=3.0, help="seconds per window")
-    t.add_argument("--stride", type=float, default=0.5, help="seconds between windows")
-    t.add_argument("--smooth", type=int, default=3, help="windows averaged when smoothing scores")
-    t.add_argument("--min-duration", type=float, default=1.0, help="drop shorter segments (seconds)")
-    t.add_argument("--min-confidence", type=float, default=0.4, help="drop less confident segments")
+    add_timeline_args(t)  # TimelineConfig: the same defaults as Predictor.predict_timeline
     p.set_defaults(run=run)
 
 
@@ -42,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--timeline takes one video file or frame folder")
         from actcap.data.video import open_clip
 
-        print_json(predictor.predict_timeline(open_clip(args.inputs[0]), window=args.window, stride=args.stride,
-                                              smooth=args.smooth, min_duration=args.min_duration,
-                                              min_confidence=args.min_confidence))
+        t = timeline_config(args)
+        print_json(predictor.predict_timeline(open_clip(args.inputs[0]), window=t.window, stride=t.stride,
+                                              smooth=t.smooth, min_duration=t.min_duration,
+                                              min_confidence=t.min_confidence))
         return 0
     print_json(predictor.predict_paths(args.inputs))
     return 0

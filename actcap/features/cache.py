@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from actcap.data.sampling import previous_indices, uniform_indices
+from actcap.config import DEFAULT_CACHE_FRAMES
+from actcap.data.sampling import kept_indices, previous_indices
 from actcap.data.video import VideoError, open_clip
 from actcap.features.locks import claim_free, claim_waiting, create_lock
 from actcap.features.streams.base import Stream
@@ -53,11 +54,6 @@ class ClipFeatures:
     features: np.ndarray  # (L, D) float32, one row per kept source frame
     frame_indices: np.ndarray  # (L,) indices into the source clip
     num_source_frames: int
-
-
-def kept_indices(num_frames: int, max_frames: int) -> list[int]:
-    """Which source frames the cache keeps: all of them, or `max_frames` uniformly spread."""
-    return list(range(num_frames)) if num_frames <= max_frames else uniform_indices(num_frames, max_frames)
 
 
 def read_for(streams, clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -93,7 +89,7 @@ def clip_id(path: Path) -> str:
 
 
 class FeatureCache:
-    def __init__(self, root: str | Path, streams: list[Stream], max_frames: int = 64):
+    def __init__(self, root: str | Path, streams: list[Stream], max_frames: int = DEFAULT_CACHE_FRAMES):
         if max_frames < 1:
             raise ValueError(f"max_frames must be >= 1; got {max_frames}")
         self.root, self.streams, self.max_frames = Path(root), streams, max_frames

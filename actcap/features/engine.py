@@ -1,5 +1,6 @@
 """Where a frame goes through the CNN: PyTorch eager (the reference, and the GPU path) or ONNX Runtime
-(the default on CPU, fp32 or static int8). Device and precision are decided here and nowhere else.
+(the default on CPU, fp32 or static int8). Engine, device, precision and threads are decided here and nowhere
+else: `resolve_engine` (a model's engine), `feature_precision`, `torch_autocast` (finetuning too), `use_head_threads`.
 
 An engine maps uint8 frames (T, H, W, 3) RGB → float32 features (T, D); every engine shares
 `frames.to_model_input`, so they differ only in how the network runs:
@@ -62,12 +63,37 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def torch_autocast(device: torch.device):
-    """fp16 autocast on CUDA (tensor cores; ReLU6 keeps activations in fp16 range), fp32 elsewhere.
+def resolve_engine(requested: str | None, trained_on: str | None = None) -> str | None:
+    """The frame-CNN engine a model runs on (None: `default_engine()`): the one asked for, else int8 when the
+    head was trained on int8 features (fp32 ones differ by ~15% and shift its answers). Predict, evaluate, the
+    service and the live stream all ask here (inference/pipeline.py)."""
+    if trained_on == "onnx-int8" and requested is None:
+        return trained_on
+    if trained_on == "onnx-int8" and requested != trained_on:
+        log.warning("this model was trained on int8 features (--engine onnx-int8); with --engine %s its "
+                    "answers may differ from the ones it was validated with", requested)
+    return requested
+
+
+def feature_precision(engine: str | None) -> str:
+    """What the features an engine computes are: `int8` (onnx-int8: ~15% off fp32, so cached apart) or `fp32`."""
+    return "int8" if engine == "onnx-int8" else "fp32"
+
+
+def use_head_threads(engine: str | None) -> None:
+    """Beside an ONNX Runtime CNN the head is tiny: one torch thread runs it ~30x faster than two fighting the
+    CNN for the cores. Under the torch engine torch keeps its threads for the CNN."""
+    if (engine or default_engine()) != "torch":
+        torch.set_num_threads(1)
+
+
+def torch_autocast(device: torch.device, training: bool = False):
+    """On CUDA, fp16 autocast for inference (tensor cores; ReLU6 keeps activations in fp16 range) and bf16 for
+    training (fp32's range, so gradients need no loss scaling); fp32 elsewhere (a no-op context).
 
     The one place that decides torch precision: callers wrap the forward pass in this context."""
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
+        return torch.autocast("cuda", dtype=torch.bfloat16 if training else torch.float16)
     return contextlib.nullcontext()
 
 

@@ -83,7 +83,7 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
 
 def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(N, C) logits and (N, E) embeddings of clips, from their deterministic test view."""
-    data = FeatureClips(features, [0] * len(features), model.config.num_frames, train=False,
+    data = FeatureClips(features, [0] * len(features), model.config.num_slots, train=False,
                         sampling=model.config.sampling)
     logits, embs = [], []
     for x, _ in DataLoader(data, batch_size=64):
@@ -137,7 +137,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
     logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
     scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
     window_scores = {name: [] for name in score_names}
-    length = model.config.clip_frames or model.config.num_frames
+    length = model.config.clip_frames or model.config.num_slots
     for f in np.unique(folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         if len(set(y[tr])) < len(model.config.classes):
@@ -148,7 +148,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
-        views = [window_views(w, model.config.num_frames) for i in te for w in sliding_windows(features[i], length)]
+        views = [window_views(w, model.config.num_slots) for i in te for w in sliding_windows(features[i], length)]
         lg_w, em_w = outputs(head, [v for vs in views for v in vs])
         first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view
         for name in score_names:
@@ -190,7 +190,7 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                              "threshold": round(threshold_for(held["scores"][score_name]), 6),
                              "window_threshold": round(threshold_for(windows), 6),
                              "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores; window_threshold: "
-                                     f"of their sliding windows ({model.config.clip_frames or model.config.num_frames} "
+                                     f"of their sliding windows ({model.config.clip_frames or model.config.num_slots} "
                                      f"frames every {WINDOW_STEP}), each its best view (whole, first/middle/last "
                                      f"{SUB_WINDOW})",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows))}

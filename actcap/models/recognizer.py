@@ -17,11 +17,16 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
+from actcap.config import DEFAULT_CACHE_FRAMES, DEFAULT_HEAD, DEFAULT_NUM_FRAMES, upgrade_train_record
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.heads import TemporalHead, create_head
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+
+
+FILE_KEYS = {"num_slots": "num_frames"}  # ModelConfig field → its config.json key, where the two differ
+FIELDS = {v: k for k, v in FILE_KEYS.items()}
 
 
 class ModelFileError(ValueError):
@@ -36,20 +41,28 @@ class ModelConfig:
     """Stream configs (name, backbone, preprocessing, …) whose features are concatenated per frame."""
     feature_dim: int
     """Width of the concatenated per-frame features the head takes."""
-    num_frames: int = 16
-    """Frames per clip the head was trained on."""
+    num_slots: int = DEFAULT_NUM_FRAMES
+    """Time slots the head sees per clip: one frame each, or a segment's mean (`sampling`). In config.json
+    its key stays `num_frames` (`FILE_KEYS`), so files already out there, the shipped one among them, keep
+    loading; in code `num_frames` is a clip's frame count (data/sampling.py), never this."""
     sampling: str = "frames"
     """How the time slots are filled from a clip's frames: `frames` or `dense` (see data/pooling.py)."""
     clip_frames: int = 0
     """Typical (median) frame count of the training clips: the live stream's window length."""
-    head: str = "lstm"
+    cache_frames: int = 0
+    """Frames per clip the training feature cache kept (`--cache-frames`): dense sampling reads as many at
+    inference. 0: not stated (files before this field), taken from `train["max_frames"]`, else 64."""
+    engine: str | None = None
+    """Frame-CNN engine whose features the head was trained on (`--engine`); `onnx-int8` makes inference
+    default to it (features/engine.py `resolve_engine`). Files before this field: `train["engine"]`."""
+    head: str = DEFAULT_HEAD
     """Temporal head name (see `actcap.models.heads.list_heads`)."""
     head_kwargs: dict = field(default_factory=dict)
     """Extra head arguments (hidden size, depth, …)."""
     captions: dict = field(default_factory=dict)
     """Label → caption entries given at training time (overrides the built-in sentences)."""
     train: dict = field(default_factory=dict)
-    """Training settings, for the record."""
+    """Training settings, for the record only: inference reads the named fields above, never this."""
     metrics: dict = field(default_factory=dict)
     """Validation metrics of the saved epoch."""
     calibration: dict = field(default_factory=dict)
@@ -59,13 +72,25 @@ class ModelConfig:
     under `open_set.`. Empty: the model never answers "unknown"."""
     actcap_version: str = __version__
 
+    def __post_init__(self):
+        # model files written before these fields had them only in the training record
+        if not self.cache_frames:  # the record's key was `max_frames`, later `cache_frames`
+            self.cache_frames = int(upgrade_train_record(self.train).get("cache_frames", DEFAULT_CACHE_FRAMES))
+        if self.engine is None:
+            self.engine = self.train.get("engine")
+
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "ModelConfig":
         known = set(cls.__dataclass_fields__)
         missing = [k for k in ("classes", "streams", "feature_dim") if k not in d]
         if missing:
             raise ModelFileError(f"{source}: missing field(s) {', '.join(missing)}")
+        d = {FIELDS.get(k, k): v for k, v in d.items()}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict:
+        """The config as config.json holds it (`FILE_KEYS` names)."""
+        return {FILE_KEYS.get(k, k): v for k, v in asdict(self).items()}
 
 
 class Recognizer(torch.nn.Module):
@@ -75,7 +100,7 @@ class Recognizer(torch.nn.Module):
         super().__init__()
         self.config = config
         self.head: TemporalHead = create_head(config.head, config.feature_dim, len(config.classes),
-                                              config.num_frames, **config.head_kwargs)
+                                              config.num_slots, **config.head_kwargs)
         self.model_dir: Path | None = None  # set by `load`; files a config names are relative to it
         self.extra_tensors: dict[str, torch.Tensor] = {}  # `open_set.*`: what the open-set score compares to
 
@@ -91,7 +116,7 @@ class Recognizer(torch.nn.Module):
         # interruption between the two leaves a config that matches the (new) head's shapes
         atomic_write_bytes(out / WEIGHTS_FILE, safetensors_bytes(
             state, metadata={"format": "actcap-head", "head": self.config.head}))
-        atomic_write_json(out / CONFIG_FILE, asdict(self.config))
+        atomic_write_json(out / CONFIG_FILE, self.config.to_dict())
         return out
 
     @classmethod

@@ -1,7 +1,9 @@
 """The web service and page: `actcap serve`, then open http://127.0.0.1:5000/.
 
-settings.py (limits) → uploads.py (multipart → frames) → stream.py (live WebSocket) → app.py (lifespan, routes)
-→ static/ (the page). All inference goes through `actcap.inference.predictor.Predictor`.
+settings.py (ACTCAP_* and flags) → service.py (what routes share, `Depends(get_service)`) → routes/ (page,
+health, predict, stream, teach) over uploads.py + forms.py (multipart → frames), live.py (the /stream
+session) and teaching.py (the model store) → app.py (lifespan, middleware, routers) → static/ (the page).
+All inference goes through `actcap.inference.predictor.Predictor`.
 """
 
 from actcap.serve.app import create_app

@@ -1,63 +1,28 @@
-"""Response models: what /docs shows and what every reply is checked against before it leaves."""
+"""Response models: what /docs shows and what every reply is checked against before it leaves. A prediction's
+shape is the inference layer's own (actcap/inference/result.py), reused here, not redefined."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
-State = Literal["action", "unknown", "idle"]
+from actcap.inference.result import LabelScore, Prediction, Segment, State
 
-
-class LabelScore(BaseModel):
-    label: str = Field(examples=["clap"])
-    confidence: float = Field(ge=0, le=1, examples=[0.91])
-
-
-class Segment(BaseModel):
-    """One stretch of a longer video where one action holds (from the captions timeline)."""
-
-    start: float = Field(description="seconds from the start of the video")
-    end: float = Field(description="seconds from the start of the video")
-    label: str = Field(description="the action; empty for a stretch whose state is unknown or idle")
-    confidence: float = Field(ge=0, le=1)
-    state: State = Field("action", description="action, unknown (none of the model's actions) or idle (nothing "
-                                                "moves)")
-
-
-class Prediction(BaseModel):
-    prediction: str = Field(description="the most likely action", examples=["clap"])
-    confidence: float = Field(ge=0, le=1, description="its calibrated probability", examples=[0.91])
-    caption: str = Field(description="a sentence that is as sure as the model is; for state unknown or idle, "
-                                     "one that says so", examples=["A person is clapping their hands."])
-    state: State = Field(description="action: one of the model's actions is recognised; unknown: something "
-                                     "happens that matches none of them; idle: nothing moves",
-                         examples=["action"])
-    open_set_score: float | None = Field(description="how unlike the model's training clips this input is "
-                                                     "(its open-set score; above the model's threshold → "
-                                                     "unknown); null when the model has none or it is off",
-                                         examples=[0.12])
-    motion: float = Field(ge=0, le=1, description="fraction of pixels moving in the busiest stretch (below "
-                                                  "0.004 → idle)", examples=[0.013])
-    top_k: list[LabelScore] = Field(description="the most likely actions, best first")
-    frames_received: int = Field(description="images uploaded, or frames in the uploaded video")
-    frames_used: int = Field(description="distinct frames the model looked at")
-    model: str = Field(description="name of the model that answered")
-    timing_ms: float = Field(description="server time for this request: decoding plus inference")
-    warnings: list[str] = Field(default_factory=list,
-                                examples=[["3 frames given; 16 expected; frames were repeated"]])
-    segments: list[Segment] | None = Field(None, description="timeline of a longer video, when computed")
-    narrative: str | None = Field(None, description="the timeline told as one sentence, when computed")
-
+__all__ = ["Error", "Health", "LabelScore", "Labels", "Limits", "LivePrediction", "LIVE_PREDICTION", "Prediction",
+           "Segment", "State"]
 
 class LivePrediction(Prediction):
     """A /stream update: a prediction over the last frames plus how fast the stream runs."""
 
-    type: str = "prediction"
-    fps: float = Field(description="frames processed per second over the last second")
-    latency_ms: float = Field(description="from receiving the newest frame to sending this update")
-    frames_dropped: int = Field(description="frames skipped because the client sent faster than the server "
-                                            "could process")
+    type: Literal["prediction"]
+    fps: Annotated[float, Field(description="frames processed per second over the last second")]
+    latency_ms: Annotated[float, Field(description="from receiving the newest frame to sending this update")]
+    frames_dropped: Annotated[int, Field(description="frames skipped because the client sent faster than the "
+                                                     "server could process")]
+
+
+LIVE_PREDICTION = TypeAdapter(LivePrediction)  # checks an update before it is sent, as response_model does
 
 
 class Limits(BaseModel):

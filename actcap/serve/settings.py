@@ -1,26 +1,33 @@
-"""Service settings: one frozen dataclass; defaults < environment (ACTCAP_*) < command-line flags.
+"""Service settings through pydantic-settings: defaults < environment (ACTCAP_<NAME>) < command-line flags.
 
     ACTCAP_MAX_FRAMES=32 actcap serve --max-upload-mb 16
 
-Every limit is checked in `actcap.serve.uploads` or `actcap.serve.stream` and named in the error a client
-gets back, so a refused request says which setting to change. docs/api.md lists them all.
+`ServeSettings(...)` is exactly what it is given (tests and code build it directly); `resolve_settings`
+is the one place that reads the environment, with pydantic-settings' `ACTCAP_` source, and lays the flags
+over it. Every field can be set by its variable (ACTCAP_WORKERS, ACTCAP_STREAM_EVERY, …). Every limit is
+checked in `actcap.serve.uploads` or `actcap.serve.live` and named in the error a client gets back, so a
+refused request says which setting to change. docs/api.md lists them all.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, Mapping
 
-# setting name -> environment variable; the CLI flag is always `--` + the name with dashes
-ENV_VARS = {
-    "max_frames": "ACTCAP_MAX_FRAMES",
-    "max_upload_mb": "ACTCAP_MAX_UPLOAD_MB",
-    "max_pixels": "ACTCAP_MAX_PIXELS",
-    "max_streams": "ACTCAP_MAX_STREAMS",
-    "allowed_hosts": "ACTCAP_ALLOWED_HOSTS",
-}
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "ACTCAP_"
+# settings that `actcap serve` has a flag for (actcap/cli/serve.py); the others are set by their variable only
+CLI_FLAGS = ("model", "engine", "host", "port", "open_set", "allowed_hosts", "max_frames", "max_upload_mb",
+             "max_pixels", "max_streams", "workers", "max_teach_mb")
+# refusals name both ways to change these (a client hits them); the rest name the flag, or the variable if no flag
+NAMED_WITH_VARIABLE = ("max_frames", "max_upload_mb", "max_pixels", "max_streams", "allowed_hosts")
+AT_LEAST_1 = ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue")
+ABOVE_0 = ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb")
+PARSE_ERRORS = {"int_parsing": "a number", "int_from_float": "a number", "float_parsing": "a decimal number",
+                "bool_parsing": "true or false"}
 
 
 def flag(name: str) -> str:
@@ -28,15 +35,27 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def env_var(name: str) -> str:
+    """The environment variable of a setting: max_frames → ACTCAP_MAX_FRAMES."""
+    return ENV_PREFIX + name.upper()
+
+
 def source(name: str) -> str:
-    """How a user changes a setting, for error messages: '--max-frames / ACTCAP_MAX_FRAMES'."""
-    return f"{flag(name)} / {ENV_VARS[name]}" if name in ENV_VARS else flag(name)
+    """How a user changes a setting, for error messages: '--max-frames / ACTCAP_MAX_FRAMES', '--workers',
+    'ACTCAP_STREAM_EVERY'."""
+    if name in NAMED_WITH_VARIABLE:
+        return f"{flag(name)} / {env_var(name)}"
+    return flag(name) if name in CLI_FLAGS else env_var(name)
 
 
-@dataclass(frozen=True)
-class ServeSettings:
+class ServeSettings(BaseSettings):
+    """Frozen; equal when every field is. Invalid values raise one ValueError listing every problem."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid",
+                                      use_attribute_docstrings=True)
+
     model: Path | None = None
-    """Run directory written by `actcap train --out` (None: the model shipped in the package)."""
+    """Run directory written by `actcap train --out`, or a model store name (None: the active/shipped model)."""
     engine: str | None = None
     """Frame-CNN engine, onnx or torch (None: torch on a GPU, onnx on CPU)."""
     host: str = "127.0.0.1"
@@ -45,11 +64,14 @@ class ServeSettings:
     """TCP port."""
     open_set: bool = True
     """Answer state "unknown" when the model's open-set score says so (`--open-set off`: never)."""
-    allowed_hosts: tuple[str, ...] = ()
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     """Host names answered besides 127.0.0.1, localhost, [::1] and the bind address (`*`: any); others get
-    400, so a DNS-rebinding page cannot drive the service (actcap.serve.hosts). Needed with --host 0.0.0.0."""
+    400, so a DNS-rebinding page cannot drive the service (actcap.serve.hosts). Needed with --host 0.0.0.0.
+    Comma-separated in the flag and the variable."""
     max_frames: int = 64
-    """Most image files one POST /predict may carry; more is refused with 413 (the model samples its own count)."""
+    """Most image files one POST /predict may carry; more is refused with 413 (the model samples its own count).
+    The name is kept although it counts files: it is the flag, the variable, /health's `limits.max_frames`
+    and every refusal's text."""
     max_upload_mb: float = 32.0
     """Most bytes one POST /predict body may have, in MiB; more is refused with 413."""
     max_pixels: int = 8_294_400
@@ -73,23 +95,35 @@ class ServeSettings:
     stream_idle_s: float = 60.0
     """A live connection that sends nothing for this long is closed, freeing its slot."""
     home: Path | None = None
-    """Where taught models are kept (None: $ACTCAP_HOME or the user data folder; see actcap/teach/store.py)."""
+    """Where taught models are kept (None: the user data folder; see actcap/teach/store.py)."""
     base_model: Path | None = None
     """The model whose actions and training examples POST /teach with base=default extends (None: the shipped
     one); it needs an examples.safetensors beside its config.json."""
     max_teach_mb: float = 256.0
     """Most bytes one POST /teach body (all its example videos) may have, in MiB; more is refused with 413."""
 
-    def __post_init__(self):
-        hosts = self.allowed_hosts
-        object.__setattr__(self, "allowed_hosts", parse_hosts(hosts) if isinstance(hosts, str) else tuple(hosts))
-        issues = []
-        for name in ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue"):
-            if getattr(self, name) < 1:
-                issues.append(f"{source(name)} must be at least 1; got {getattr(self, name)}")
-        for name in ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb"):
-            if not getattr(self, name) > 0:
-                issues.append(f"{source(name)} must be greater than 0; got {getattr(self, name)}")
+    def __init__(self, **values: Any):
+        try:
+            super().__init__(**values)
+        except ValidationError as e:  # one message in our words, every problem listed
+            raise ValueError("invalid serve settings:\n  " + "\n  ".join(_issues(e))) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **other_sources):
+        """Only the values given: `resolve_settings` adds the environment, so tests never see the developer's."""
+        return (init_settings,)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        return parse_hosts(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> ServeSettings:
+        issues = [f"{source(n)} must be at least 1; got {getattr(self, n)}" for n in AT_LEAST_1
+                  if getattr(self, n) < 1]
+        issues += [f"{source(n)} must be greater than 0; got {getattr(self, n):g}" for n in ABOVE_0
+                   if not getattr(self, n) > 0]
         if not self.stream_min_interval_ms >= 0:
             issues.append(f"{source('stream_min_interval_ms')} must be 0 or more; got {self.stream_min_interval_ms}")
         for name in self.allowed_hosts:
@@ -98,9 +132,27 @@ class ServeSettings:
                               "addresses without scheme or port, comma-separated (e.g. 192.168.1.5,myhost.lan), "
                               "or *")
         if not 0 <= self.port <= 65535:
-            issues.append(f"--port must be between 0 and 65535; got {self.port}")
+            issues.append(f"{source('port')} must be between 0 and 65535; got {self.port}")
         if issues:
-            raise ValueError("invalid serve settings:\n  " + "\n  ".join(issues))
+            raise ValueError("\n".join(issues))
+        return self
+
+
+def _issues(error: ValidationError) -> list[str]:
+    """pydantic's errors as lines that name the flag or variable: text for a number can only come from the
+    environment, so it is shown as the variable's assignment."""
+    lines = []
+    for e in error.errors():
+        name = str(e["loc"][0]) if e["loc"] else ""
+        if e["type"] == "value_error":  # _check's lines
+            lines += str(e["ctx"]["error"]).splitlines()
+        elif e["type"] in PARSE_ERRORS and isinstance(e["input"], str):
+            lines.append(f"{env_var(name)}={e['input']!r} is not {PARSE_ERRORS[e['type']]}")
+        elif e["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {name!r}")
+        else:
+            lines.append(f"{source(name)}: {e['msg']}; got {e['input']!r}")
+    return lines
 
 
 def _has_port(name: str) -> bool:
@@ -115,26 +167,23 @@ def parse_hosts(text: str) -> tuple[str, ...]:
     return tuple(h.strip() for h in text.split(",") if h.strip())
 
 
-def resolve_settings(env: Mapping[str, str] | None = None, **overrides) -> ServeSettings:
-    """Defaults, then ACTCAP_* variables from `env` (default os.environ), then `overrides` that are not None."""
-    env = os.environ if env is None else env
-    types = {f.name: f.type for f in fields(ServeSettings)}
-    values, issues = {}, []
-    for name, var in ENV_VARS.items():
-        if name == "allowed_hosts" and env.get(var, "").strip():
-            values[name] = parse_hosts(env[var])
-        elif env.get(var, "").strip():
-            cast = float if types[name] == "float" else int
-            try:
-                values[name] = cast(env[var])
-            except ValueError:
-                issues.append(f"{var}={env[var]!r} is not a{'' if cast is int else ' decimal'} number")
-    if issues:
-        raise ValueError("invalid serve settings:\n  " + "\n  ".join(issues))
-    unknown = set(overrides) - set(types)
+class Environment(EnvSettingsSource):
+    """pydantic-settings' ACTCAP_<NAME> source over a mapping (os.environ unless a test passes its own);
+    a variable set to nothing or blanks counts as unset."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+        super().__init__(ServeSettings)
+
+    def _load_env_vars(self) -> Mapping[str, str]:
+        return {k.lower(): v for k, v in self.environ.items() if v.strip()}  # names match case-insensitively
+
+
+def resolve_settings(env: Mapping[str, str] | None = None, **flags) -> ServeSettings:
+    """Defaults, then ACTCAP_* variables from `env` (default os.environ), then `flags` that are not None."""
+    unknown = set(flags) - set(ServeSettings.model_fields)
     if unknown:
         raise TypeError(f"unknown serve setting(s): {', '.join(sorted(unknown))}")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if values.get("model") is not None:
-        values["model"] = Path(values["model"])
+    values = Environment(os.environ if env is None else env)()
+    values.update({k: v for k, v in flags.items() if v is not None})
     return ServeSettings(**values)

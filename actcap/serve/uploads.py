@@ -32,18 +32,22 @@ from actcap.data.video import (
     natural_key,
     open_clip,
 )
+from actcap.serve.forms import (
+    FALSE,
+    FRAMES,
+    MODEL,
+    ORDER,
+    ORDERS,
+    PREDICT_FORM,
+    TIMELINE,
+    TRUE,
+    VIDEO,
+    accepted_message,
+    accepted_names,
+)
 from actcap.serve.settings import ServeSettings, source
 
-FRAME_FIELDS = ("frames[]", "frames")
-VIDEO_FIELD = "video"
-ORDER_FIELD = "order"
-ORDERS = ("name", "as_sent")
-TIMELINE_FIELD = "timeline"
-MODEL_FIELD = "model"
-TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
-ACCEPTED = ("accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), "
-            "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video), "
-            "'model' (a model name from GET /models)")
+ACCEPTED = accepted_message(PREDICT_FORM)
 MAX_LISTED = 10  # bad files named in one message; the count says how many there were
 
 
@@ -121,14 +125,13 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
     by_field: dict[str, list] = {}
     for key, value in items:
         by_field.setdefault(key, []).append(value)
-    unexpected = [k for k in by_field if k not in (*FRAME_FIELDS, VIDEO_FIELD, ORDER_FIELD, TIMELINE_FIELD,
-                                                    MODEL_FIELD)]
+    unexpected = [k for k in by_field if k not in accepted_names(PREDICT_FORM)]
     if unexpected:
         names = ", ".join(f"'{k}'" for k in unexpected)
         raise UploadError(400, f"unexpected form field{'s' if len(unexpected) > 1 else ''} {names}; {ACCEPTED}")
-    frames = [v for k, v in items if k in FRAME_FIELDS]  # in the order sent, whichever of the two names
-    videos = by_field.get(VIDEO_FIELD, [])
-    texts = [k for k in (*FRAME_FIELDS, VIDEO_FIELD) for v in by_field.get(k, []) if not isinstance(v, UploadFile)]
+    frames = [v for k, v in items if k in FRAMES.names]  # in the order sent, whichever of the two names
+    videos = by_field.get(VIDEO.name, [])
+    texts = [k for k in (*FRAMES.names, VIDEO.name) for v in by_field.get(k, []) if not isinstance(v, UploadFile)]
     if texts:
         raise UploadError(400, f"field '{texts[0]}' holds text, not a file; send files (multipart parts with a "
                                "filename)")
@@ -142,16 +145,16 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
     if len(frames) > settings.max_frames:
         raise UploadError(413, f"too many frames: {len(frames)} files sent; the limit is {settings.max_frames} "
                                f"({source('max_frames')})")
-    order = by_field.get(ORDER_FIELD, ["name"])[-1]
+    order = by_field.get(ORDER.name, ["name"])[-1]
     if order not in ORDERS:
         raise UploadError(400, f"order must be 'name' (natural sort by file name, the default) or 'as_sent'; "
                                f"got {str(order)[:40]!r}")
-    timeline = str(by_field.get(TIMELINE_FIELD, [""])[-1]).strip().lower()
+    timeline = str(by_field.get(TIMELINE.name, [""])[-1]).strip().lower()
     if timeline not in TRUE + FALSE:
         raise UploadError(400, f"timeline must be true or false; got {timeline[:40]!r}")
     if timeline in TRUE and not videos:
         raise UploadError(400, "timeline=true needs a video in field 'video'; frames are one short clip")
-    model = str(by_field[MODEL_FIELD][-1]) if MODEL_FIELD in by_field else None
+    model = str(by_field[MODEL.name][-1]) if MODEL.name in by_field else None
     if videos:
         return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE, model=model)
     files = [_named(f, i) for i, f in enumerate(frames, start=1)]
@@ -223,7 +226,9 @@ def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
         path.write_bytes(video.data)
         try:
             _check_video_size(path, video.name, settings.max_pixels)
-            yield open_clip(path)
+            clip = open_clip(path)
+            clip.display_name = video.name  # its warnings name the client's file, never the temp path
+            yield clip
         except VideoError as e:
             raise UploadError(422, f"{video.name}: {hide_temp_path(e.reason, path, video.name)}") from None
 
@@ -241,12 +246,7 @@ def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
 
 
 def hide_temp_path(text: str, path: Path, name: str) -> str:
-    """`text` with the upload's temporary file named as the client named it, and no trace of the temporary
-    folder: a client never learns a path on the server."""
+    """A decoder's error `text` with the upload's temporary file named as the client named it, and no trace of
+    the temporary folder: a client never learns a path on the server. (Errors only: the decoders' own words
+    may hold the path; warnings are written with the clip's name from the start, see open_video.)"""
     return text.replace(str(path), name).replace(str(path.parent), "(upload)")
-
-
-def rename_temp_paths(result: dict, clip: Clip, name: str) -> dict:
-    """Predictor warnings name the clip's path; a client should read its own file name instead."""
-    result["warnings"] = [hide_temp_path(w, Path(clip.path), name) for w in result.get("warnings", [])]
-    return result

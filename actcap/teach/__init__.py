@@ -5,5 +5,5 @@
     trainer.py    one teach job: extract features, check by held-out examples, train, save atomically
     jobs.py       one job at a time in a background thread; the rest queue
 
-The HTTP routes are in actcap/serve/teach.py, the CLI in actcap/cli/teach.py and actcap/cli/models.py.
+The HTTP routes are in actcap/serve/routes/teach.py, the CLI in actcap/cli/teach.py and actcap/cli/models.py.
 """

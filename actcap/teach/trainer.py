@@ -98,9 +98,7 @@ def check_request(req: TeachRequest) -> None:
 def base_settings(base_dir: Path) -> tuple[ModelConfig, TrainConfig]:
     """The base model's config and its training settings (whatever fields TrainConfig knows)."""
     config = ModelConfig.from_dict(json.loads((base_dir / "config.json").read_text()), str(base_dir))
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    settings = {k: v for k, v in config.train.items() if k in known and k not in ("out", "cache_dir")}
-    return config, TrainConfig(out=Path("."), **settings)
+    return config, TrainConfig.from_record(config.train, out=Path("."), cache_dir=None)
 
 
 def fold_of(examples: list[TeachExample], max_folds: int = MAX_FOLDS) -> tuple[list[int], str]:
@@ -170,7 +168,7 @@ def _extract(examples: list[TeachExample], cfg: TrainConfig, config: ModelConfig
     if [s.config() for s in streams] != config.streams:
         raise ValueError(f"the base model's streams {config.streams} are not the ones `actcap train` builds for "
                          f"{cfg.streams}; teach needs a base trained with the default stream settings")
-    cache = FeatureCache(cfg.cache_dir, streams, cfg.max_frames)
+    cache = FeatureCache(cfg.cache_dir, streams, cfg.cache_frames)
     feats, failed = [], []
     for i, e in enumerate(examples):
         progress("extracting", 0.3 * i / len(examples))
@@ -224,7 +222,7 @@ def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples
     # each round only needs the head's answers (no files, no calibration): the lean trainer the held-out
     # calibration uses, with the same settings; the final model goes through train() in full
     template = Recognizer(ModelConfig(classes=classes, streams=config.streams, feature_dim=config.feature_dim,
-                                      num_frames=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
+                                      num_slots=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
                                       head_kwargs=cfg.head_kwargs))
     base_feats = base.features if base else []
     base_labels = [classes.index(lab) for lab in base.labels] if base else []

@@ -20,8 +20,8 @@ from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
 from actcap.data.splits import leave_groups_out_folds, split_by_fraction
 from actcap.fileio import atomic_write_json
-from actcap.honesty.reliability import fold_answers, pooled_honesty
 from actcap.training.metrics import pair_accuracy, write_confusion
+from actcap.training.reliability import fold_answers, pooled_honesty
 from actcap.training.train import train
 
 log = logging.getLogger(__name__)

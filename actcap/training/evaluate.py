@@ -3,7 +3,10 @@
     actcap evaluate --model runs/lstm --data DATA --group-by '_s(\\d+)_' --val-groups 5,6 --out runs/lstm/eval
 
 Writes metrics.json (top1, top5, mean_class_accuracy, num_clips, per_class, confusion matrix),
-confusion_matrix.png and confusion_matrix.csv. Features come from the same cache as training.
+confusion_matrix.png and confusion_matrix.csv. Features come from the same cache as training; slots, head,
+temperature and engine from the model's `Pipeline` (inference/pipeline.py), the one predict and serve use.
+A clip's answer is predict's (tests/test_inference.py), except that with `frames` sampling a clip longer than
+the cache's frames (`cache_frames`) is sampled from the frames the cache kept, as in training.
 """
 
 from __future__ import annotations
@@ -13,22 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
-from actcap.features.streams import create_streams
 from actcap.fileio import atomic_write_json
-from actcap.honesty.reliability import honesty_report
+from actcap.inference.pipeline import Pipeline
 from actcap.models.recognizer import Recognizer
 from actcap.training.metrics import classification_metrics, write_confusion
-from actcap.training.train import load_features, predict_probs
+from actcap.training.reliability import honesty_report
+from actcap.training.train import load_features
 
 log = logging.getLogger(__name__)
 
 
 def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = None, *, num_clips: int = 1,
-             engine: str | None = None, cache_dir: Path | None = None, max_frames: int | None = None,
+             engine: str | None = None, cache_dir: Path | None = None, cache_frames: int | None = None,
              progress: bool = True, unknown: list[Path] | None = None) -> dict:
     """Metrics of `model` on `records`; labels the model does not know are an error listing them. With
     `unknown` clips (other actions), the open-set figures too (reliability.py)."""
@@ -40,14 +42,12 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-    streams = create_streams(model.config.streams, engine=engine, model_dir=model.model_dir)
-    cache = FeatureCache(cache_dir or cache_root(), streams,
-                         max_frames or model.config.train.get("max_frames", 64))
-    data = load_features(records, classes, cache, model.config.num_frames, progress)
+    pipeline = Pipeline(model, engine=engine)  # the engine predict and serve would use for this model
+    cache = FeatureCache(cache_dir or cache_root(), pipeline.streams, cache_frames or pipeline.cache_frames)
+    data = load_features(records, classes, cache, pipeline.num_slots, progress)
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")
-    probs = predict_probs(model, FeatureClips(data.features, data.labels, model.config.num_frames, train=False,
-                                              num_clips=num_clips, sampling=model.config.sampling))
+    probs = pipeline.clip_probs(data.features, num_clips=num_clips)  # (N, C): Predictor's slots, head, temperature
     metrics = classification_metrics(probs, np.array(data.labels), classes)
     strange = []
     if unknown:
@@ -59,8 +59,9 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
         metrics["open_set"] = metrics["calibration"].pop("open_set")
     metrics["skipped"] = [{"path": p, "reason": r} for p, r in data.skipped]
     metrics["short_clips"] = data.short
-    metrics["predictions"] = [{"clip": str(r.path), "label": r.label, "predicted": classes[int(i)]}
-                              for r, i in zip(data.records, probs.argmax(1))]
+    metrics["predictions"] = [{"clip": str(r.path), "label": r.label, "predicted": classes[int(i)],
+                               "confidence": round(float(p[i]), 4)}  # as `actcap predict` says it
+                              for r, p, i in zip(data.records, probs, probs.argmax(1))]
     if out is not None:
         atomic_write_json(out / "metrics.json", metrics)
         write_confusion(metrics, out)

@@ -24,6 +24,7 @@ from actcap.data.folders import ClipRecord
 from actcap.data.frames import to_model_input
 from actcap.data.sampling import segment_indices, uniform_indices
 from actcap.data.video import VideoError, open_clip
+from actcap.features.engine import torch_autocast
 from actcap.features.streams.appearance import AppearanceStream, file_sha1
 from actcap.fileio import atomic_write_bytes
 from actcap.models.backbones import create_backbone
@@ -88,13 +89,12 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     device = ctx.device if ctx.enabled else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    # mixed precision on a GPU, a no-op context on the CPU: decided here, nowhere else
-    ctx_amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    ctx_amp = torch_autocast(device, training=True)  # bf16 on a GPU, a no-op on the CPU (features/engine.py)
     backbone = create_backbone(cfg.backbone).to(device)
     spec = backbone.spec
     stream = AppearanceStream(cfg.backbone, weights_file=BACKBONE_FILE)
     model = Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=spec.feature_dim,
-                                   num_frames=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
+                                   num_slots=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
                                    captions=cfg.captions, train={**cfg.record(), "finetune_backbone": True}))
     net = EndToEnd(backbone, model).to(device)
     ddp_net = ctx.wrap(net)  # DDP under torchrun: each rank decodes its own clips, gradients are averaged

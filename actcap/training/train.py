@@ -27,13 +27,13 @@ from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
-from actcap.features.extract import extract_shards
 from actcap.features.streams import create_stream
 from actcap.features.streams.base import Stream
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.honesty.held_out import calibrate_run
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.distributed import Context, GlobalBatchLoss, check_global_batch, current
+from actcap.training.extract import extract_shards
 from actcap.training.metrics import classification_metrics, plot_curve, write_confusion
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
-    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.max_frames)
+    cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.cache_frames)
     tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
     va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
     if extra is not None:
@@ -187,9 +187,9 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
 
     model = Recognizer(ModelConfig(
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
-        num_frames=cfg.num_frames, sampling=cfg.sampling,
-        clip_frames=int(np.median([len(f) for f in tr.features])), head=cfg.head, head_kwargs=cfg.head_kwargs,
-        captions=cfg.captions,
+        num_slots=cfg.num_frames, sampling=cfg.sampling,
+        clip_frames=int(np.median([len(f) for f in tr.features])), cache_frames=cfg.cache_frames, engine=cfg.engine,
+        head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
         train=cfg.record()))
     if cfg.mirror is not None:
         tr = mirrored(tr, streams, classes, cfg.mirror)

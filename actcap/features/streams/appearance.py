@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.config import DEFAULT_BACKBONE
 from actcap.features.streams.base import STREAMS, Stream
 from actcap.models.backbones import get_backbone_spec
 
@@ -19,7 +20,7 @@ from actcap.models.backbones import get_backbone_spec
 class AppearanceStream(Stream):
     name = "appearance"
 
-    def __init__(self, backbone: str = "efficientnet_lite0", engine: str | None = None, engine_obj=None,
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, engine: str | None = None, engine_obj=None,
                  weights_file: str | None = None, weights_sha1: str | None = None, model_dir: Path | None = None,
                  **_ignored):
         self.backbone = backbone
@@ -61,7 +62,9 @@ class AppearanceStream(Stream):
         return cfg
 
     def cache_config(self) -> dict:
-        if self.engine_kind != "onnx-int8":
+        from actcap.features.engine import feature_precision
+
+        if feature_precision(self.engine_kind) != "int8":
             return self.config()
         # int8 features differ from fp32 ones by ~15%, and with the calibration frames: the quantized file's
         # name hashes those (engine.onnx_path), so features of another calibration never share a folder

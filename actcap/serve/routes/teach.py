@@ -5,15 +5,13 @@
 
 A POST is checked in full before it is queued (every broken rule is named, with its field); the videos are
 written under the model store and opened once, so an unreadable one is refused at once with a 422. The job
-itself runs in actcap.teach.jobs' single background thread. `Teaching` also loads models by name for
-`model=NAME` on /predict and /stream, and swaps the service's active predictor on activate.
+itself runs in actcap.teach.jobs' single background thread. The store and the models loaded by name are
+`actcap.serve.teaching.Teaching`, which each route receives through the `TeachingDep` dependency.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
-import threading
 import uuid
 from pathlib import Path
 
@@ -24,85 +22,22 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
-from actcap.inference.predictor import Predictor
-from actcap.models.recognizer import ModelFileError, Recognizer
-from actcap.serve.settings import ServeSettings
+from actcap.serve.service import TeachingDep
 from actcap.serve.uploads import UploadError, limit_body
-from actcap.teach.jobs import JobQueue, UnknownJobError
-from actcap.teach.store import SHIPPED, TEACH_FILE, ModelStore, UnknownModelError, is_model_name
-from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request, teach
+from actcap.teach.jobs import UnknownJobError
+from actcap.teach.store import UnknownModelError
+from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request
 
-log = logging.getLogger(__name__)
 MAX_VIDEOS = 400
 FIELDS = {"name": "name", "base": "base", "labels[]": "labels", "labels": "labels", "videos[]": "videos",
           "videos": "videos", "people[]": "people", "people": "people"}
-CACHED_MODELS = 4
 router = APIRouter()
 
 
-class Teaching:
-    """What the teach routes share: the model store, the job queue, and models loaded by name."""
-
-    def __init__(self, settings: ServeSettings, service):
-        self.settings, self.service = settings, service
-        self.store = ModelStore(settings.home)
-        self.base_dir = Path(settings.base_model) if settings.base_model else self.store.shipped
-        self.jobs = JobQueue(self._run)
-        self.loaded: dict[tuple[str, int], Predictor] = {}
-        self.lock = threading.Lock()
-
-    def _run(self, req: TeachRequest, progress) -> dict:
-        return teach(req, self.store, self.base_dir, progress)
-
-    def predictor(self, name: str | None) -> Predictor:
-        """The active predictor (name None or the active one's), else the named model, loaded once (blocking)."""
-        if name is None or name == self.service.active_name:
-            return self.service.predictor
-        path = self.store.get_path(name)  # UnknownModelError lists the names
-        key = (name, (path / TEACH_FILE).stat().st_mtime_ns if name != SHIPPED else 0)  # re-taught: reload
-        with self.lock:
-            if key not in self.loaded:
-                if len(self.loaded) >= CACHED_MODELS:
-                    self.loaded.pop(next(iter(self.loaded)))
-                # the shipped one keeps its folder's name (default_model), as when a server starts with it
-                self.loaded[key] = Predictor.load(path, engine=self.settings.engine,
-                                                  name=name if name != SHIPPED else None,
-                                                  open_set=self.settings.open_set)
-            return self.loaded[key]
-
-    def activate(self, name: str) -> None:
-        """Serve `name` from now on (the page's predictions and new live streams), and remember it."""
-        predictor = self.predictor(name)
-        self.store.activate(name)
-        self.service.predictor, self.service.model_path = predictor, self.store.get_path(name)
-        self.service.active_name = name
-
-    def delete(self, name: str) -> None:
-        self.store.get_path(name)  # 404 before 400: an unknown name is unknown, even 'default' spelt wrong
-        if name == SHIPPED:
-            raise UploadError(400, f"the shipped model '{SHIPPED}' cannot be deleted")
-        was_active = self.service.active_name == name
-        self.store.delete(name)
-        with self.lock:
-            self.loaded = {k: v for k, v in self.loaded.items() if k[0] != name}
-        if was_active:
-            self.activate(SHIPPED)
-
-    def models(self) -> list[dict]:
-        # the store's "path" is for `actcap models` on the server's own terminal; replies never show server paths
-        return [{**{k: v for k, v in m.items() if k != "path"}, "active": m["name"] == self.service.active_name}
-                for m in self.store.list_models()]
-
-
-def _teaching(request: Request) -> Teaching:
-    return request.app.state.service.teaching
-
-
 @router.post("/teach", status_code=202, responses={202: {"description": '{"job": ID}'}})
-async def post_teach(request: Request) -> JSONResponse:
+async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     """Queue a training job: multipart `name`, `labels[]` and `videos[]` (one label per video, same order),
     optional `base` (`default`: keep the shipped actions; `none`) and `people[]` (who is in each video)."""
-    t: Teaching = _teaching(request)
     request = limit_body(request, t.settings, "max_teach_mb")
     try:
         form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=3 * MAX_VIDEOS + 8)
@@ -188,27 +123,26 @@ def _check_videos(req: TeachRequest) -> None:
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: str, request: Request) -> dict:
+def get_job(job_id: str, t: TeachingDep) -> dict:
     """A teach job: state (queued, running, done, failed), progress 0..1, message, model, metrics."""
     try:
-        job = _teaching(request).jobs.get(job_id).to_dict()
+        job = t.jobs.get(job_id).to_dict()
     except UnknownJobError as e:
         raise UploadError(404, str(e)) from None
     # a failed job's message is its error's text, which may name files in the model store
-    store = str(_teaching(request).store.root)
+    store = str(t.store.root)
     return {**job, "message": job["message"].replace(store, "(model store)")} if job.get("message") else job
 
 
 @router.get("/models")
-def get_models(request: Request) -> dict:
+def get_models(t: TeachingDep) -> dict:
     """The shipped model (`default`) and every taught one: name, classes, created, metrics, active."""
-    return {"models": _teaching(request).models()}
+    return {"models": t.models()}
 
 
 @router.post("/models/{name}/activate")
-async def activate(name: str, request: Request) -> dict:
+async def activate(name: str, t: TeachingDep) -> dict:
     """Serve this model from now on (predictions without `model=`, new live streams), also after a restart."""
-    t = _teaching(request)
     try:
         await anyio.to_thread.run_sync(t.activate, name)
     except UnknownModelError as e:
@@ -217,38 +151,10 @@ async def activate(name: str, request: Request) -> dict:
 
 
 @router.delete("/models/{name}")
-async def delete(name: str, request: Request) -> dict:
+async def delete(name: str, t: TeachingDep) -> dict:
     """Delete a taught model (never the shipped one); deleting the active one makes the shipped one active."""
-    t = _teaching(request)
     try:
         await anyio.to_thread.run_sync(t.delete, name)
     except UnknownModelError as e:
         raise UploadError(404, str(e)) from None
     return {"deleted": name, "models": t.models()}
-
-
-def resolve_model(teaching: Teaching, name: str | None) -> Predictor:
-    """For POST /predict and /stream: `model=NAME` → its predictor; 404 naming the models there are."""
-    try:
-        return teaching.predictor(name)
-    except UnknownModelError as e:
-        raise UploadError(404, f"model: {e}") from None
-
-
-
-def startup_model(settings: ServeSettings) -> tuple[Path, str | None]:
-    """The model a server starts with and its store name: `--model` (a run directory: no name), else the
-    store's active model (the shipped one unless one was activated)."""
-    store = ModelStore(settings.home)
-    model = settings.model
-    if model is not None and (Path(model).exists() or not is_model_name(str(model))):
-        return Path(model), None
-    name = str(model) if model is not None else store.get_active()
-    path = store.get_path(name)
-    if model is None and name != SHIPPED:
-        try:  # the remembered model may have been damaged by hand: serve the shipped one rather than nothing
-            Recognizer.load(path)
-        except (ModelFileError, OSError, ValueError) as e:
-            log.warning("the active model %s cannot be loaded (%s); starting with the shipped model", name, e)
-            return store.shipped, SHIPPED
-    return path, name

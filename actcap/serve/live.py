@@ -27,9 +27,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from actcap.data.frames import shrink_to_working
 from actcap.data.video import ImageDecodeError, decode_image_bytes
-from actcap.serve.schemas import LivePrediction
+from actcap.inference.predictor import Predictor
+from actcap.serve.schemas import LIVE_PREDICTION
+from actcap.serve.service import Service
 from actcap.serve.settings import source
-from actcap.serve.teach import resolve_model
+from actcap.serve.teaching import resolve_model
 from actcap.serve.uploads import UploadError
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ POLICY_VIOLATION = 1008
 COMMANDS = ("flush", "reset")
 
 
-async def serve(websocket: WebSocket, service) -> None:
+async def serve(websocket: WebSocket, service: Service) -> None:
     """Run one live connection, or refuse it politely when all `max_streams` slots are taken."""
     origin = websocket.headers.get("origin")
     if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
@@ -77,7 +79,7 @@ async def serve(websocket: WebSocket, service) -> None:
 
 
 class Session:
-    def __init__(self, websocket: WebSocket, service, predictor):
+    def __init__(self, websocket: WebSocket, service: Service, predictor: Predictor):
         self.ws, self.service, self.settings = websocket, service, service.settings
         self.predictor = predictor
         self.live = predictor.new_stream()
@@ -207,6 +209,7 @@ class Session:
         now = time.perf_counter()
         span = min(1.0, now - self.started)
         fps = len([t for t in self.processed if t >= now - 1.0]) / span if span > 0 else 0.0
-        message = LivePrediction(**result, fps=round(fps, 1), frames_dropped=self.dropped,
-                                 latency_ms=round((now - newest) * 1000, 1) if newest else 0.0)
-        await self.ws.send_json(message.model_dump(exclude_none=True))
+        message = LIVE_PREDICTION.validate_python({**result, "type": "prediction", "fps": round(fps, 1),
+                                                   "frames_dropped": self.dropped,
+                                                   "latency_ms": round((now - newest) * 1000, 1) if newest else 0.0})
+        await self.ws.send_json(LIVE_PREDICTION.dump_python(message, exclude_none=True))

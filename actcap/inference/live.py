@@ -1,0 +1,61 @@
+"""Live video: each frame goes through the streams once, when it arrives; the head runs over the last window.
+
+    live = predictor.new_stream()          # window: a typical training clip's length
+    live.push_many(frames)                 # consecutive (H, W, 3) uint8 frames, batched through the streams
+    live.predict()                         # the answer dict over the window, or None before any frame
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from actcap.inference.predictor import Predictor
+    from actcap.inference.result import Prediction
+
+
+class LiveStream:
+    """Per-connection state for live video: each frame's features are computed once, when it arrives;
+    the last `window` are kept (bounded memory) and the head runs over them on demand."""
+
+    def __init__(self, predictor: Predictor, window: int):
+        self.predictor = predictor
+        self.window: deque[np.ndarray] = deque(maxlen=window)
+        self.last_frame: np.ndarray | None = None
+        self.frames_seen = 0
+
+    def push(self, frame: np.ndarray) -> None:
+        """Add one (H, W, 3) uint8 frame."""
+        self.push_many([frame])
+
+    def push_many(self, frames: list[np.ndarray]) -> None:
+        """Add consecutive (H, W, 3) uint8 frames: the streams see them as one batch, which costs less per
+        frame than one at a time (a client that sends faster than the CNN runs gets its backlog batched)."""
+        i = 0
+        while i < len(frames):  # a run of frames of one size (a client may switch cameras mid-stream)
+            j = i + 1
+            while j < len(frames) and frames[j].shape == frames[i].shape:
+                j += 1
+            run = np.stack(frames[i:j])  # (t, H, W, 3)
+            last = self.last_frame
+            first = last if last is not None and last.shape == run.shape[1:] else run[0]
+            before = np.concatenate([first[None], run[:-1]])  # each frame's predecessor
+            self.window.extend(self.predictor.inputs(run, before))  # (t, D + 1) rows
+            self.last_frame = run[-1]
+            i = j
+        self.frames_seen += len(frames)
+
+    def predict(self) -> Prediction | None:
+        if not self.window:
+            return None
+        t0 = time.perf_counter()
+        feats = np.stack(self.window)  # (W, D + 1)
+        verdict = self.predictor.verdict_of_frames(feats, windowed=True)  # a window: the window threshold
+        out = self.predictor.result(verdict, frames_received=self.frames_seen,
+                                    frames_used=len(self.window), warnings=[])
+        out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return out

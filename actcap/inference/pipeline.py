@@ -1,0 +1,92 @@
+"""The one inference path — sampling → features → head → scores — built once from a model's config.
+
+    pipeline = Pipeline(Recognizer.load(run_dir), engine=None)
+    idx = pipeline.frames_to_read(len(clip))             # which source frames (data/sampling.py)
+    inputs = pipeline.inputs(frames, previous)          # (T, D + 1): stream features + motion level
+    verdict = pipeline.verdict(inputs)                  # slots (data/pooling.py) → head → calibrated probs, state
+    probs = pipeline.clip_probs(cached_features)        # evaluate: (N, C), the same slots and head, batched
+
+`Predictor` (predictor.py: captions and the answer dict), `evaluate` (training/evaluate.py), the live stream
+(live.py) and the timeline (timeline.py) all run through one of these; the export bundle ships the same
+sampling and pooling modules (export.py). The engine, and the head's threads, come from
+features/engine.py (`resolve_engine`, `use_head_threads`), the one place that decides them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from actcap.data.frames import check_thwc
+from actcap.data.pooling import slot_features
+from actcap.data.sampling import inference_indices
+from actcap.features.engine import resolve_engine, use_head_threads
+from actcap.features.streams import create_streams
+from actcap.honesty.calibration import softmax
+from actcap.honesty.held_out import window_views
+from actcap.honesty.judge import Judge, Verdict
+from actcap.honesty.motion import motion_levels
+from actcap.models.recognizer import Recognizer
+
+
+class Pipeline:
+    """A model's streams, slot sampling, head and judge, with the engine decided once."""
+
+    def __init__(self, model: Recognizer, engine: str | None = None, open_set: bool = True):
+        self.model = model.eval()
+        self.config = model.config
+        self.engine = resolve_engine(engine, model.config.engine)
+        use_head_threads(self.engine)
+        self.classes = list(model.config.classes)
+        self.num_slots = model.config.num_slots  # the head's time slots
+        self.sampling = model.config.sampling
+        self.cache_frames = model.config.cache_frames  # dense: as many frames as training's cache kept
+        self.streams = create_streams(model.config.streams, engine=self.engine, model_dir=model.model_dir)
+        self.judge = Judge(model, open_set=open_set)  # calibration, unknown and idle (judge.py)
+
+    # --- frames → inputs -----------------------------------------------------------------------------
+    def frames_to_read(self, n: int) -> list[int]:
+        """Source frames of an n-frame clip whose features a prediction needs: one per slot (uniform), or
+        (dense) every frame training's cache would have kept."""
+        return inference_indices(n, self.num_slots, self.sampling, self.cache_frames)
+
+    def features(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """(T, H, W, 3) uint8 → (T, D) concatenated stream features."""
+        check_thwc(frames)
+        return np.concatenate([s.extract(frames, previous) for s in self.streams], axis=1)
+
+    def inputs(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """(T, H, W, 3) uint8 → (T, D + 1): the stream features plus each frame's motion level (motion.py)."""
+        return np.concatenate([self.features(frames, previous), motion_levels(frames, previous)[:, None]], axis=1)
+
+    # --- inputs → verdict ----------------------------------------------------------------------------
+    def verdict(self, inputs: np.ndarray) -> Verdict:
+        """(L, D + 1) inputs of the frames `frames_to_read` chose → Verdict."""
+        return self.verdict_of_frames(inputs) if self.sampling == "dense" else self.judge(inputs)
+
+    def verdict_of_frames(self, inputs: np.ndarray, windowed: bool = False) -> Verdict:
+        """(L, D + 1) `inputs` of consecutive frames → Verdict (calibrated probabilities and state); `windowed`:
+        a window of a longer stream (live, timeline), judged by its best view and the window threshold (judge.py)."""
+        if windowed:
+            return self.judge.window([slot_features(v, self.num_slots, self.sampling)[0]
+                                      for v in window_views(inputs, self.num_slots)])
+        return self.judge(slot_features(inputs, self.num_slots, self.sampling)[0])
+
+    @torch.no_grad()
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """(T, D) features of the model's time slots → (C,) calibrated class probabilities (no state)."""
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
+        return (self.model(x) / self.judge.temperature).softmax(-1)[0].numpy()
+
+    @torch.no_grad()
+    def clip_probs(self, features: list[np.ndarray], num_clips: int = 1, batch_size: int = 64) -> np.ndarray:
+        """(L, D) features of each clip's kept frames (the feature cache's) → (N, C) calibrated probabilities,
+        each clip's `num_clips` views averaged: the same slots, head and temperature as `verdict`, in batches."""
+        out = []
+        for a in range(0, len(features), batch_size):
+            views = np.stack([slot_features(f, self.num_slots, self.sampling, num_clips=num_clips)
+                              for f in features[a:a + batch_size]])  # (B, K, T, D)
+            b, k, t, d = views.shape
+            logits = self.model(torch.from_numpy(views).float().view(b * k, t, d)).numpy()  # (B·K, C)
+            out.append(softmax(logits / self.judge.temperature).reshape(b, k, -1).mean(1))  # (B, C)
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)

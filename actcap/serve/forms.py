@@ -1,0 +1,68 @@
+"""The POST /predict form, declared once: each field's names, what it accepts, and its OpenAPI schema.
+
+`actcap.serve.uploads` checks a request against these fields, the "accepted fields" refusal is written from
+them, and `routes/predict.py` gives FastAPI the request-body schema made from them (`openapi_body`).
+
+Why not FastAPI's `File(...)`/`Form(...)` parameters: FastAPI parses the form before any dependency or the
+route runs, so the byte limit and the upload slot would have to move into a custom route class; its
+validation answers 422 with pydantic's error list, where the API promises 400/413 and one sentence naming
+the field (tests/test_serve.py); and `order=as_sent` needs the parts in the order sent across both frame
+field names, which separate parameters lose. So the body is parsed by `uploads.read_upload`, after the
+guards, and this table is what validation, the message and /docs share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BINARY = {"type": "string", "format": "binary"}
+ORDERS = ("name", "as_sent")
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    """The name /docs shows; `aliases` are accepted too."""
+    schema: dict
+    """Its OpenAPI schema (without the description)."""
+    accepts: str
+    """What it takes, in a few words, for the refusal that lists the accepted fields."""
+    description: str
+    """The longer text /docs shows."""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+FRAMES = FormField("frames[]", {"type": "array", "items": BINARY}, "image files",
+                   "image files (JPEG, PNG, BMP, WebP; also accepted as 'frames')", aliases=("frames",))
+VIDEO = FormField("video", BINARY, "one video file", "one video file instead of frames")
+ORDER = FormField("order", {"type": "string", "enum": list(ORDERS), "default": "name"}, "'name' or 'as_sent'",
+                  "'name': natural sort by file name (frame_2 before frame_10); 'as_sent': the order of the parts")
+TIMELINE = FormField("timeline", {"type": "boolean", "default": False},
+                     "true: segments and a narrative for a long video",
+                     "with a video: slide a 3 s window over it and answer with `segments` and a `narrative` too "
+                     "(every frame is decoded: slower)")
+MODEL = FormField("model", {"type": "string"}, "a model name from GET /models",
+                  "a model name from GET /models (default: the active one; also accepted as a query parameter)")
+PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, MODEL)
+
+
+def accepted_names(fields: tuple[FormField, ...]) -> tuple[str, ...]:
+    return tuple(name for f in fields for name in f.names)
+
+
+def accepted_message(fields: tuple[FormField, ...]) -> str:
+    """"accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), …"."""
+    return "accepted fields: " + ", ".join(" or ".join(f"'{n}'" for n in f.names) + f" ({f.accepts})"
+                                           for f in fields)
+
+
+def openapi_body(fields: tuple[FormField, ...]) -> dict:
+    """`openapi_extra` for a route whose multipart body is these fields."""
+    properties = {f.name: {**f.schema, "description": f.description} for f in fields}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": properties}}}}}
