@@ -150,6 +150,7 @@ def candidates(features) -> dict:
     out = {f"prototype q{q}": quantile_rule(proto, q) for q in (0.9, 0.95, 0.975, 0.99, 1.0)}
     out.update({f"prototype per-class q{q}": per_class_rule(proto, q) for q in (0.95, 0.975, 1.0)})
     out.update({f"predicted q{q}": quantile_rule(family("predicted"), q) for q in (0.9, 0.95, 0.96, 0.97, 0.975, 1.0)})
+    out["prototype match=predicted q0.95 (trained)"] = quantile_rule(family("prototype", match="predicted"), 0.95)
     out.update({f"predicted per-class q{q}": per_class_rule(family("predicted"), q) for q in (0.95, 0.975)})
     out.update({f"knn k{k} q0.95": quantile_rule(family("knn", k=k), 0.95) for k in (1, 3, 5, 10)})
     out.update({f"diagonal s{sh} q0.95": quantile_rule(family("diagonal", shrink=sh), 0.95) for sh in (0.2, 0.5, 0.8)})

@@ -45,12 +45,12 @@ def load_data(root: str):
     classes = class_names(records)
     cfg = shipped_config()
     data = load_features(records, classes, FeatureCache(cache_root(), build_streams(cfg.streams, cfg.backbone),
-                                                        cfg.max_frames), cfg.num_frames, False)
+                                                        cfg.cache_frames), cfg.num_frames, False)
     return data.features, np.array(data.labels), np.array(get_groups(data.records, GROUP_BY)), classes, data.records
 
 
 def template(classes: list[str], dim: int, cfg: TrainConfig) -> Recognizer:
-    return Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=dim, num_frames=cfg.num_frames,
+    return Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=dim, num_slots=cfg.num_frames,
                                   sampling=cfg.sampling, head=cfg.head, head_kwargs=cfg.head_kwargs))
 
 

@@ -22,8 +22,8 @@ from actcap.features.engine import cache_root
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.held_out import outputs, window_views
 from actcap.honesty.openset import auroc
-from actcap.honesty.protocol import negative_features
 from actcap.models.recognizer import Recognizer
+from actcap.training.protocol import negative_features
 from actcap.training.train import build_streams
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -41,7 +41,7 @@ def answers(model, feats, labels=None) -> dict:
     """Logits and embeddings of whole clips, and of each clip's views (held_out.window_views: the clip, its
     first, middle and last 60%) for the rules that take a clip's most familiar view."""
     lg, em = outputs(model, feats) if feats else (np.zeros((0, 1)), np.zeros((0, 1)))
-    views = [window_views(f, model.config.num_frames) for f in feats]
+    views = [window_views(f, model.config.num_slots) for f in feats]
     vl, ve = outputs(model, [v for vs in views for v in vs]) if feats else (lg, em)
     return {"logits": lg, "emb": em, "labels": labels, "view_logits": vl, "view_emb": ve,
             "view_first": np.cumsum([0] + [len(vs) for vs in views[:-1]])}
@@ -129,7 +129,7 @@ def main(root: str, path: str, cv_dir: str = "", only: str = "") -> None:
     features, labels, groups, classes, records = load_data(root)
     saved = torch.load(path, weights_only=False)
     cfg = shipped_config()
-    negs = negative_features(records, list(groups), build_streams(cfg.streams, cfg.backbone), cfg.max_frames,
+    negs = negative_features(records, list(groups), build_streams(cfg.streams, cfg.backbone), cfg.cache_frames,
                              cache_root())
     by_group = {g: [n for n in negs if n["group"] == g] for g in sorted(set(groups))}
     folds = prepare(saved["folds"], features, labels, by_group, cv_dir)
