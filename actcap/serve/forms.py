@@ -1,7 +1,8 @@
-"""The POST /predict form, declared once: each field's names, what it accepts, and its OpenAPI schema.
+"""The POST /predict and POST /teach forms, declared once: each field's names, what it accepts, its schema.
 
-`actcap.serve.uploads` checks a request against these fields, the "accepted fields" refusal is written from
-them, and `routes/predict.py` gives FastAPI the request-body schema made from them (`openapi_body`).
+`actcap.serve.uploads` (and `routes/teach.py`) check a request against these fields, the "accepted fields"
+refusals are written from them, and the routes give FastAPI the request-body schema made from them
+(`openapi_body`), so /docs shows what the checks accept.
 
 Why not FastAPI's `File(...)`/`Form(...)` parameters: FastAPI parses the form before any dependency or the
 route runs, so the byte limit and the upload slot would have to move into a custom route class; its
@@ -49,6 +50,18 @@ TIMELINE = FormField("timeline", {"type": "boolean", "default": False},
 MODEL = FormField("model", {"type": "string"}, "a model name from GET /models",
                   "a model name from GET /models (default: the active one; also accepted as a query parameter)")
 PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, MODEL)
+
+TEXTS = {"type": "array", "items": {"type": "string"}}
+TEACH_FORM = (
+    FormField("name", {"type": "string"}, "", "the new model's name: letters, digits, '_' and '-', 1 to 40 "
+                                              "characters"),
+    FormField("base", {"type": "string", "enum": ["default", "none"], "default": "default"}, "",
+              "'default': add the actions to the shipped model's; 'none': only these actions"),
+    FormField("labels[]", TEXTS, "", "the action shown in each video, in the same order", aliases=("labels",)),
+    FormField("videos[]", {"type": "array", "items": BINARY}, "", "the example videos", aliases=("videos",)),
+    FormField("people[]", TEXTS, "", "optional: who is in each video (with 2 or more people per action, checks "
+                                     "hold out one person at a time)", aliases=("people",)),
+)
 
 
 def accepted_names(fields: tuple[FormField, ...]) -> tuple[str, ...]:

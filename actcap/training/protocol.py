@@ -80,7 +80,7 @@ def open_set_protocol(records: list[ClipRecord], classes: list[str], cfg: TrainC
 def _protocol(records, classes, cfg, group_by, score_names, negatives) -> dict:
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     cache = FeatureCache(cfg.cache_dir, streams, cfg.cache_frames)
-    data = load_features(records, classes, cache, cfg.num_frames, cfg.progress)
+    data = load_features(records, classes, cache, cfg.num_slots, cfg.progress)
     groups = np.array(get_groups(data.records, group_by))
     labels = np.array(data.labels)
     negs = (negative_features(data.records, list(groups), streams, cfg.cache_frames, Path(cfg.cache_dir))
@@ -101,7 +101,7 @@ def _protocol(records, classes, cfg, group_by, score_names, negatives) -> dict:
 
 def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg, negs, score_names, action, group):
     template = Recognizer(ModelConfig(classes=known, streams=[], feature_dim=features[0].shape[1],
-                                      num_slots=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
+                                      num_slots=cfg.num_slots, sampling=cfg.sampling, head=cfg.head,
                                       head_kwargs=cfg.head_kwargs))
     y_tr = [remap[int(labels[i])] for i in tr]
     f_tr = [features[i] for i in tr]

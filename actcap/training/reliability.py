@@ -78,7 +78,7 @@ def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float
     model = Recognizer.load(model_dir)
     streams = create_streams(model.config.streams, engine=cfg.engine, model_dir=model_dir)
     data = load_features(records, model.config.classes, FeatureCache(cfg.cache_dir or cache_root(), streams,
-                                                                     cfg.cache_frames), cfg.num_frames, False)
+                                                                     cfg.cache_frames), cfg.num_slots, False)
     logits, emb = outputs(model, data.features)
     accepted = np.ones(len(logits), bool)
     spec = model.config.open_set

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
+from actcap.serve.forms import TEACH_FORM, openapi_body
 from actcap.serve.service import TeachingDep
 from actcap.serve.uploads import UploadError, limit_body
 from actcap.teach.jobs import UnknownJobError
@@ -29,12 +30,13 @@ from actcap.teach.store import UnknownModelError
 from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request
 
 MAX_VIDEOS = 400
-FIELDS = {"name": "name", "base": "base", "labels[]": "labels", "labels": "labels", "videos[]": "videos",
-          "videos": "videos", "people[]": "people", "people": "people"}
+# every accepted name → the field's plain name: 'labels[]' and 'labels' → 'labels'
+FIELDS = {name: f.name.removesuffix("[]") for f in TEACH_FORM for name in f.names}
 router = APIRouter()
 
 
-@router.post("/teach", status_code=202, responses={202: {"description": '{"job": ID}'}})
+@router.post("/teach", status_code=202, responses={202: {"description": '{"job": ID}'}},
+             openapi_extra=openapi_body(TEACH_FORM))
 async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     """Queue a training job: multipart `name`, `labels[]` and `videos[]` (one label per video, same order),
     optional `base` (`default`: keep the shipped actions; `none`) and `people[]` (who is in each video)."""
@@ -60,11 +62,11 @@ async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
 
 
 def _fields(items: list) -> dict[str, list]:
-    out: dict[str, list] = {k: [] for k in ("name", "base", "labels", "videos", "people")}
+    out: dict[str, list] = {k: [] for k in FIELDS.values()}
     unexpected = sorted({k for k, _ in items if k not in FIELDS})
     if unexpected:
-        raise UploadError(400, f"unexpected form field(s) {', '.join(map(repr, unexpected))}; accepted: 'name', "
-                               "'base', 'labels[]', 'videos[]', 'people[]'")
+        raise UploadError(400, f"unexpected form field(s) {', '.join(map(repr, unexpected))}; accepted: "
+                               + ", ".join(repr(f.name) for f in TEACH_FORM))
     for k, v in items:
         out[FIELDS[k]].append(v)
     return out
