@@ -31,7 +31,7 @@ from actcap.training.train import build_streams, load_features
 
 log = logging.getLogger("openset_folds")
 CONFIG = dict(streams=["flow"], head="segments", sampling="dense", weight_decay=0.1, epochs=30, seed=0,
-              num_frames=16)
+              num_slots=16)
 GROUP_BY = r"_s(\d+)_"
 
 
@@ -45,12 +45,12 @@ def load_data(root: str):
     classes = class_names(records)
     cfg = shipped_config()
     data = load_features(records, classes, FeatureCache(cache_root(), build_streams(cfg.streams, cfg.backbone),
-                                                        cfg.cache_frames), cfg.num_frames, False)
+                                                        cfg.cache_frames), cfg.num_slots, False)
     return data.features, np.array(data.labels), np.array(get_groups(data.records, GROUP_BY)), classes, data.records
 
 
 def template(classes: list[str], dim: int, cfg: TrainConfig) -> Recognizer:
-    return Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=dim, num_slots=cfg.num_frames,
+    return Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=dim, num_slots=cfg.num_slots,
                                   sampling=cfg.sampling, head=cfg.head, head_kwargs=cfg.head_kwargs))
 
 

@@ -56,7 +56,7 @@ def test_training_stores_the_predicted_match_and_the_judge_uses_it(tmp_path):
             x[:, 4 * c: 4 * c + 4] += 2.0
             feats.append(x)
             labels.append(c)
-    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=8, epochs=6, lr=0.01, progress=False)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=8, epochs=6, lr=0.01, progress=False)
     template = Recognizer(ModelConfig(classes=["a", "b", "c"], streams=[], feature_dim=12, num_slots=8, head="mean"))
     model = fit_head(template, feats, labels, cfg)
     fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
