@@ -18,13 +18,13 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 """Frame CNN of the appearance stream when none is named (training, extraction, the timing benchmarks)."""
 DEFAULT_HEAD = "lstm"
 """Temporal head when none is named."""
-DEFAULT_NUM_FRAMES = 16
+DEFAULT_NUM_SLOTS = 16
 """Time slots per clip: frames (or segment means) the temporal head sees."""
 DEFAULT_CACHE_FRAMES = 64
 """Frames per clip kept in the feature cache; training and dense sampling choose from these."""
 SAMPLINGS = ("frames", "dense")
 KEEPS = ("best", "last")
-RENAMED_TRAIN_KEYS = {"max_frames": "cache_frames"}
+RENAMED_TRAIN_KEYS = {"max_frames": "cache_frames", "num_frames": "num_slots"}
 """Keys of the training record in model files written before a rename (old → new)."""
 
 
@@ -47,7 +47,7 @@ def field_flag(cls, name: str) -> str | None:
 
 
 def upgrade_train_record(train: dict) -> dict:
-    """A model file's training record with renamed keys under their current names (`max_frames` → `cache_frames`)."""
+    """A model file's training record with renamed keys under their current names (see RENAMED_TRAIN_KEYS)."""
     return {RENAMED_TRAIN_KEYS.get(k, k): v for k, v in train.items()}
 
 
@@ -63,7 +63,7 @@ class TrainConfig:
     """Frame-CNN engine for extraction: onnx (CPU default) or torch (`--engine`)."""
     head: str = DEFAULT_HEAD
     """Temporal head (`--head`)."""
-    num_frames: int = DEFAULT_NUM_FRAMES
+    num_slots: int = DEFAULT_NUM_SLOTS
     """Frames sampled per clip: the time slots the head sees (`--frames`)."""
     sampling: str = "frames"
     """How the N time slots are filled: `frames` (one frame each) or `dense` (mean of a segment's
@@ -125,7 +125,7 @@ class TrainConfig:
     def check(self) -> None:
         """Every problem with the settings at once, each naming its flag."""
         problems = []
-        for flag, value, low in (("--frames", self.num_frames, 1), ("--epochs", self.epochs, 1),
+        for flag, value, low in (("--frames", self.num_slots, 1), ("--epochs", self.epochs, 1),
                                  ("--batch-size", self.batch_size, 1), ("--test-clips", self.num_clips, 1),
                                  ("--cache-frames", self.cache_frames, 1)):
             if value < low:
@@ -136,8 +136,8 @@ class TrainConfig:
             problems.append(f"`--weight-decay` must be >= 0; got {self.weight_decay}")
         if not 0 <= self.label_smoothing < 1:
             problems.append(f"`--label-smoothing` must be in [0, 1); got {self.label_smoothing}")
-        if self.cache_frames < self.num_frames:
-            problems.append(f"`--cache-frames` ({self.cache_frames}) must be >= `--frames` ({self.num_frames})")
+        if self.cache_frames < self.num_slots:
+            problems.append(f"`--cache-frames` ({self.cache_frames}) must be >= `--frames` ({self.num_slots})")
         if self.sampling not in SAMPLINGS:
             problems.append(f"`--sampling` must be {' or '.join(SAMPLINGS)}; got {self.sampling}")
         if self.keep not in KEEPS:

@@ -40,7 +40,7 @@ def main() -> int:
     streams = create_streams(config.streams)
     without = {w for w in args.without.split(",") if w}
     records = [r for r in scan_dataset(args.data) if r.label not in without]
-    cache = FeatureCache(cache_root(), streams, int(config.train.get("max_frames", 64)))
+    cache = FeatureCache(cache_root(), streams, config.cache_frames)
     ex, skipped = build_examples(records, streams, cache, args.group_by)
     if skipped:
         print(f"skipped {len(skipped)} clip(s): {skipped}", file=sys.stderr)

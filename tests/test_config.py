@@ -14,7 +14,7 @@ from actcap.config import (
     DEFAULT_BACKBONE,
     DEFAULT_CACHE_FRAMES,
     DEFAULT_HEAD,
-    DEFAULT_NUM_FRAMES,
+    DEFAULT_NUM_SLOTS,
     TimelineConfig,
     TrainConfig,
     field_docs,
@@ -79,7 +79,7 @@ def test_parsed_flags_become_the_config_fields(tmp_path):
          "--cache-frames", "32", "--test-clips", "3", "--class-weights", "--streams", "appearance+flow",
          "--head-args", "hidden=64,dropout=0.25", "--mirror", "a:b", "--open-set", "off", "--seed", "7"])
     cfg = train_config(args, out=tmp_path, progress=False)
-    assert (cfg.num_frames, cfg.cache_frames, cfg.num_clips, cfg.class_weights, cfg.streams) == (
+    assert (cfg.num_slots, cfg.cache_frames, cfg.num_clips, cfg.class_weights, cfg.streams) == (
         8, 32, 3, True, ["appearance", "flow"])
     assert (cfg.head_kwargs, cfg.mirror, cfg.open_set, cfg.seed, cfg.group_by) == (
         {"hidden": 64, "dropout": 0.25}, [("a", "b")], False, 7, r"_s(\d+)_")
@@ -88,7 +88,7 @@ def test_parsed_flags_become_the_config_fields(tmp_path):
 
 
 def test_check_names_every_bad_flag_at_once(tmp_path):
-    cfg = TrainConfig(out=tmp_path, num_frames=0, epochs=0, batch_size=0, num_clips=0, cache_frames=0, lr=0,
+    cfg = TrainConfig(out=tmp_path, num_slots=0, epochs=0, batch_size=0, num_clips=0, cache_frames=0, lr=0,
                       weight_decay=-1, label_smoothing=1.0, sampling="every", keep="first")
     with pytest.raises(ValueError) as e:
         cfg.check()
@@ -98,7 +98,7 @@ def test_check_names_every_bad_flag_at_once(tmp_path):
         "`--weight-decay` must be >= 0; got -1", "`--label-smoothing` must be in [0, 1); got 1.0",
         "`--sampling` must be frames or dense; got every", "`--keep` must be best or last; got first"]
     with pytest.raises(ValueError) as e:
-        TrainConfig(out=tmp_path, num_frames=32, cache_frames=16).check()
+        TrainConfig(out=tmp_path, num_slots=32, cache_frames=16).check()
     assert str(e.value) == "`--cache-frames` (16) must be >= `--frames` (32)"
 
 
@@ -106,7 +106,7 @@ def test_a_model_files_old_train_record_reads_back_under_the_new_names(tmp_path)
     old = {"max_frames": 48, "num_frames": 8, "head": "mean", "out": "runs/x", "no_longer_a_setting": 1}
     assert upgrade_train_record(old)["cache_frames"] == 48 and "max_frames" not in upgrade_train_record(old)
     cfg = TrainConfig.from_record(old, out=tmp_path)
-    assert (cfg.cache_frames, cfg.num_frames, cfg.head, cfg.out) == (48, 8, "mean", tmp_path)
+    assert (cfg.cache_frames, cfg.num_slots, cfg.head, cfg.out) == (48, 8, "mean", tmp_path)
     record = TrainConfig(out=tmp_path).record()
     assert record["cache_frames"] == DEFAULT_CACHE_FRAMES and "max_frames" not in record
 
@@ -139,7 +139,7 @@ def _string_literals(path: Path) -> list:
 
 
 def test_default_backbone_head_and_frames_are_written_once():
-    assert (DEFAULT_BACKBONE, DEFAULT_HEAD, DEFAULT_NUM_FRAMES, DEFAULT_CACHE_FRAMES) == (
+    assert (DEFAULT_BACKBONE, DEFAULT_HEAD, DEFAULT_NUM_SLOTS, DEFAULT_CACHE_FRAMES) == (
         "efficientnet_lite0", "lstm", 16, 64)
     # the registries name them (that is where they are defined); every other module imports the constant
     allowed = {DEFAULT_BACKBONE: {"config.py", "models/backbones.py"}, DEFAULT_HEAD: {"config.py", "models/heads.py"}}

@@ -39,7 +39,7 @@ def _ood(n: int, seed: int) -> list[np.ndarray]:
 
 def _trained(tmp_path: Path, open_set: bool = True) -> Recognizer:
     feats, labels = _clips(12, seed=0)
-    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=8, lr=0.01, open_set=open_set,
+    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set=open_set,
                       progress=False)
     from actcap.honesty.held_out import fit_head
 
@@ -142,7 +142,7 @@ def test_open_set_off_never_answers_unknown(trained, tmp_path):
 
 def test_one_clip_per_class_is_saved_uncalibrated_with_a_warning(tmp_path, caplog):
     feats, labels = _clips(1, seed=0)
-    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=1, progress=False)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=1, progress=False)
     model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
     fit_honesty(model, feats, labels, None, cfg)
     assert (model.config.calibration, model.config.open_set, model.extra_tensors) == ({}, {}, {})
@@ -156,7 +156,7 @@ def test_clips_the_group_regex_does_not_match_fall_back_to_clip_folds(tmp_path, 
     feats, labels = _clips(4, seed=0)
     records = [ClipRecord(Path(f"{CLASSES[y]}_{i}.avi"), CLASSES[y], f"{CLASSES[y]}_{i}")  # no _s<k>_ in names
                for i, y in enumerate(labels)]
-    cfg = TrainConfig(out=tmp_path, head="mean", num_frames=T, epochs=2, group_by=r"_s(\d+)_", progress=False)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=2, group_by=r"_s(\d+)_", progress=False)
     Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean")).save(tmp_path)
     with caplog.at_level("INFO"):
         calibrate_run(tmp_path, cfg, feats, labels, records)

@@ -31,7 +31,7 @@ def _clips(n_per_class: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Recognizer:
     feats, labels = _clips(12, seed=0)
-    cfg = TrainConfig(out=tmp_path_factory.mktemp("win"), head="mean", num_frames=8, epochs=8, lr=0.01,
+    cfg = TrainConfig(out=tmp_path_factory.mktemp("win"), head="mean", num_slots=8, epochs=8, lr=0.01,
                       progress=False)
     template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=8, head="mean",
                                       clip_frames=WINDOW))

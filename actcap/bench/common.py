@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from actcap.config import DEFAULT_BACKBONE, DEFAULT_HEAD, DEFAULT_NUM_FRAMES
+from actcap.config import DEFAULT_BACKBONE, DEFAULT_HEAD, DEFAULT_NUM_SLOTS
 from actcap.data.sampling import uniform_indices
 from actcap.data.video import VIDEO_EXTENSIONS
 from actcap.serve.settings import ServeSettings
@@ -127,7 +127,7 @@ def cnn_backbone(model_dir) -> str:
 
 
 def cnn_timing_model(backbone: str, workdir: Path, head: str = DEFAULT_HEAD,
-                     num_frames: int = DEFAULT_NUM_FRAMES) -> Path:
+                     num_frames: int = DEFAULT_NUM_SLOTS) -> Path:
     """An appearance-stream model with the brief's LSTM head and random weights: what it predicts is
     meaningless, but every frame takes the real path (LiveStream, Predictor, engine), so its speed is real."""
     from actcap.features.streams import create_stream

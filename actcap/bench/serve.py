@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.config import DEFAULT_NUM_FRAMES
+from actcap.config import DEFAULT_NUM_SLOTS
 
 log = logging.getLogger(__name__)
 LEVELS = (1, 4, 16)
 LIVE_RATES = (30, 100)  # frames/s one live client sends
 
 
-def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_FRAMES) -> list[tuple[str, bytes]]:
+def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS) -> list[tuple[str, bytes]]:
     """n frames of a clip as JPEG files named frame_01.jpg …, ready for a multipart upload."""
     import cv2
 

@@ -19,7 +19,7 @@ from actcap.cli.common import head_args, mirror_pairs, on_off
 from actcap.config import KEEPS, SAMPLINGS, TimelineConfig, TrainConfig, field_docs, field_flag
 
 TRAIN_GROUPS = {  # title: TrainConfig fields; the training settings `train` and `cv` both take
-    "model": ("streams", "backbone", "head", "num_frames", "sampling", "head_kwargs", "engine"),
+    "model": ("streams", "backbone", "head", "num_slots", "sampling", "head_kwargs", "engine"),
     "training": ("epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "class_weights", "num_clips",
                  "cache_frames", "cache_dir", "mirror", "open_set"),
 }

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
-from actcap.config import DEFAULT_CACHE_FRAMES, DEFAULT_HEAD, DEFAULT_NUM_FRAMES, upgrade_train_record
+from actcap.config import DEFAULT_CACHE_FRAMES, DEFAULT_HEAD, DEFAULT_NUM_SLOTS, upgrade_train_record
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.heads import TemporalHead, create_head
 
@@ -41,7 +41,7 @@ class ModelConfig:
     """Stream configs (name, backbone, preprocessing, …) whose features are concatenated per frame."""
     feature_dim: int
     """Width of the concatenated per-frame features the head takes."""
-    num_slots: int = DEFAULT_NUM_FRAMES
+    num_slots: int = DEFAULT_NUM_SLOTS
     """Time slots the head sees per clip: one frame each, or a segment's mean (`sampling`). In config.json
     its key stays `num_frames` (`FILE_KEYS`), so files already out there, the shipped one among them, keep
     loading; in code `num_frames` is a clip's frame count (data/sampling.py), never this."""

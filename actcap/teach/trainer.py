@@ -222,7 +222,7 @@ def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples
     # each round only needs the head's answers (no files, no calibration): the lean trainer the held-out
     # calibration uses, with the same settings; the final model goes through train() in full
     template = Recognizer(ModelConfig(classes=classes, streams=config.streams, feature_dim=config.feature_dim,
-                                      num_slots=cfg.num_frames, sampling=cfg.sampling, head=cfg.head,
+                                      num_slots=cfg.num_slots, sampling=cfg.sampling, head=cfg.head,
                                       head_kwargs=cfg.head_kwargs))
     base_feats = base.features if base else []
     base_labels = [classes.index(lab) for lab in base.labels] if base else []
@@ -233,7 +233,7 @@ def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples
         model = fit_head(template, [feats[i] for i in kept] + base_feats,
                          [classes.index(examples[i].label) for i in kept] + base_labels, cfg)
         data = FeatureClips([feats[i] for i in held], [classes.index(examples[i].label) for i in held],
-                            cfg.num_frames, train=False, sampling=cfg.sampling)
+                            cfg.num_slots, train=False, sampling=cfg.sampling)
         probs[held] = predict_probs(model, data)
     y = np.array([classes.index(e.label) for e in examples])
     m = classification_metrics(probs, y, classes)

@@ -58,7 +58,7 @@ def cross_validate(records: list[ClipRecord], classes: list[str], cfg: TrainConf
     pooled = pooled_metrics(results, classes)
     summary = {"config": {"streams": cfg.streams, "head": cfg.head, "head_args": cfg.head_kwargs,
                           "backbone": cfg.backbone,
-                          "frames": cfg.num_frames, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
+                          "frames": cfg.num_slots, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
                           "weight_decay": cfg.weight_decay, "mirror": cfg.mirror,
                           "sampling": cfg.sampling},
                "group_by": group_by, "folds": results, "mean_top1": float(top1.mean()),

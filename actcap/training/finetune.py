@@ -94,7 +94,7 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
     spec = backbone.spec
     stream = AppearanceStream(cfg.backbone, weights_file=BACKBONE_FILE)
     model = Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=spec.feature_dim,
-                                   num_slots=cfg.num_frames, head=cfg.head, head_kwargs=cfg.head_kwargs,
+                                   num_slots=cfg.num_slots, head=cfg.head, head_kwargs=cfg.head_kwargs,
                                    captions=cfg.captions, train={**cfg.record(), "finetune_backbone": True}))
     net = EndToEnd(backbone, model).to(device)
     ddp_net = ctx.wrap(net)  # DDP under torchrun: each rank decodes its own clips, gradients are averaged
@@ -102,11 +102,11 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
                             {"params": model.parameters(), "lr": cfg.lr}], weight_decay=cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     workers = 2 if device.type == "cuda" else 0
-    train_set = ClipFrames(train_records, classes, cfg.num_frames, spec, True, cfg.seed + ctx.rank)
+    train_set = ClipFrames(train_records, classes, cfg.num_slots, spec, True, cfg.seed + ctx.rank)
     sampler = DistributedSampler(train_set, ctx.world_size, ctx.rank, seed=cfg.seed) if ctx.enabled else None
     train_dl = DataLoader(train_set, batch_size=cfg.batch_size // ctx.world_size, shuffle=sampler is None,
                           sampler=sampler, collate_fn=_collate, num_workers=workers)
-    val_set = ClipFrames(val_records, classes, cfg.num_frames, spec, False)
+    val_set = ClipFrames(val_records, classes, cfg.num_slots, spec, False)
     val_dl = DataLoader(Subset(val_set, ctx.shard(list(range(len(val_set))))), batch_size=cfg.batch_size,
                         collate_fn=_collate, num_workers=workers) if val_records else None
     history, best = [], -1.0

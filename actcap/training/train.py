@@ -177,8 +177,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     seed_everything(cfg.seed)
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.cache_frames)
-    tr = load_features(train_records, classes, cache, cfg.num_frames, cfg.progress)
-    va = load_features(val_records, classes, cache, cfg.num_frames, cfg.progress) if val_records else None
+    tr = load_features(train_records, classes, cache, cfg.num_slots, cfg.progress)
+    va = load_features(val_records, classes, cache, cfg.num_slots, cfg.progress) if val_records else None
     if extra is not None:
         tr = LabelledFeatures(tr.features + extra.features, tr.labels + extra.labels, tr.records + extra.records,
                               tr.skipped + extra.skipped, tr.short + extra.short)
@@ -187,7 +187,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
 
     model = Recognizer(ModelConfig(
         classes=classes, streams=[s.config() for s in streams], feature_dim=sum(s.dim for s in streams),
-        num_slots=cfg.num_frames, sampling=cfg.sampling,
+        num_slots=cfg.num_slots, sampling=cfg.sampling,
         clip_frames=int(np.median([len(f) for f in tr.features])), cache_frames=cfg.cache_frames, engine=cfg.engine,
         head=cfg.head, head_kwargs=cfg.head_kwargs, captions=cfg.captions,
         train=cfg.record()))
@@ -204,9 +204,9 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         state = _load_checkpoint(out, model, opt)
         log.info("resuming %s after epoch %d", out, state["epoch"])
     net = ctx.wrap(model)  # DDP under torchrun: gradients averaged over the ranks
-    train_data = FeatureClips(tr.features, tr.labels, cfg.num_frames, train=True, seed=cfg.seed + state["epoch"],
+    train_data = FeatureClips(tr.features, tr.labels, cfg.num_slots, train=True, seed=cfg.seed + state["epoch"],
                               sampling=cfg.sampling)
-    val_data = FeatureClips(va.features, va.labels, cfg.num_frames, train=False, num_clips=cfg.num_clips,
+    val_data = FeatureClips(va.features, va.labels, cfg.num_slots, train=False, num_clips=cfg.num_clips,
                             sampling=cfg.sampling) if va and va.features else None
     gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
 
@@ -251,7 +251,7 @@ def _finish(out: Path, state: dict, va: LabelledFeatures | None, classes: list[s
                      "train_clips": len(tr.features), "skipped": [{"path": p, "reason": r} for p, r in
                                                                   tr.skipped + (va.skipped if va else [])]}
     if va and va.features:
-        probs = predict_probs(best, FeatureClips(va.features, va.labels, cfg.num_frames, False,
+        probs = predict_probs(best, FeatureClips(va.features, va.labels, cfg.num_slots, False,
                                                  num_clips=cfg.num_clips, sampling=cfg.sampling))
         metrics["validation"] = classification_metrics(probs, np.array(va.labels), classes)
         write_confusion(metrics["validation"], out)
