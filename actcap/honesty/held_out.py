@@ -31,7 +31,14 @@ from torch.utils.data import DataLoader
 from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
-from actcap.honesty.openset import DEFAULT_SCORE, KNOWN_QUANTILE, create_score, head_outputs, threshold_for
+from actcap.honesty.openset import (
+    DEFAULT_SCORE,
+    KNOWN_QUANTILE,
+    create_score,
+    get_score_kwargs,
+    head_outputs,
+    threshold_for,
+)
 from actcap.models.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
@@ -145,7 +152,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_w, em_w = outputs(head, [v for vs in views for v in vs])
         first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view
         for name in score_names:
-            fitted = create_score(name).fit(em_tr, lg_tr, y[tr])
+            fitted = create_score(name, **get_score_kwargs(name)).fit(em_tr, lg_tr, y[tr])
             scores[name][te] = fitted.score(em_te, lg_te)
             window_scores[name].append(np.minimum.reduceat(fitted.score(em_w, lg_w), first))  # best view
     ok = ~np.isnan(logits[:, 0])
@@ -177,9 +184,10 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
         model.extra_tensors = {}
         return
     lg, em = outputs(model, features)
-    score = create_score(score_name).fit(em, lg, np.array(labels))
+    score = create_score(score_name, **get_score_kwargs(score_name)).fit(em, lg, np.array(labels))
     windows = held["window_scores"][score_name]
-    model.config.open_set = {"score": score_name, "threshold": round(threshold_for(held["scores"][score_name]), 6),
+    model.config.open_set = {"score": score_name, "score_kwargs": get_score_kwargs(score_name),
+                             "threshold": round(threshold_for(held["scores"][score_name]), 6),
                              "window_threshold": round(threshold_for(windows), 6),
                              "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores; window_threshold: "
                                      f"of their sliding windows ({model.config.clip_frames or model.config.num_slots} "

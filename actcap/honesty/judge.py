@@ -26,7 +26,7 @@ import torch
 
 from actcap.honesty.calibration import softmax
 from actcap.honesty.motion import IDLE_LEVEL, is_idle
-from actcap.honesty.openset import create_score, head_outputs
+from actcap.honesty.openset import head_outputs, load_score
 from actcap.models.recognizer import Recognizer
 
 STATES = ("action", "unknown", "idle")
@@ -49,7 +49,7 @@ class Judge:
         spec = model.config.open_set
         if open_set and spec:
             tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
-            self.score = create_score(spec["score"]).load(tensors)
+            self.score = load_score(spec, tensors)
             self.threshold = float(spec["threshold"])
             self.window_threshold = float(spec.get("window_threshold", spec["threshold"]))
         self.best_view = bool(spec.get("window_threshold")) and self.score is not None

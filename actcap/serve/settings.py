@@ -125,7 +125,7 @@ class ServeSettings(BaseSettings):
         issues += [f"{source(n)} must be greater than 0; got {getattr(self, n):g}" for n in ABOVE_0
                    if not getattr(self, n) > 0]
         if not self.stream_min_interval_ms >= 0:
-            issues.append(f"{source('stream_min_interval_ms')} must be 0 or more; got {self.stream_min_interval_ms}")
+            issues.append(f"{source('stream_min_interval_ms')} must be 0 or more; got {self.stream_min_interval_ms:g}")
         for name in self.allowed_hosts:
             if not name or "/" in name or any(c.isspace() for c in name) or _has_port(name):
                 issues.append(f"{source('allowed_hosts')}: {name!r} is not a host name; expected names or "

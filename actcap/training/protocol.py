@@ -27,7 +27,7 @@ from actcap.features.cache import FeatureCache, kept_indices
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.held_out import fit_head, held_out_answers, one_thread, outputs
 from actcap.honesty.negatives import blend, make_negative
-from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, list_scores, threshold_for
+from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, get_score_kwargs, list_scores, threshold_for
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.train import build_streams, load_features
 
@@ -116,7 +116,7 @@ def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg,
            "known_labels": [remap[int(labels[i])] for i in te_known], "known_probs": softmax(lg_k / t).tolist(),
            "negative_kinds": [n["kind"] for n in negs], "scores": {}}
     for name in score_names:
-        s = create_score(name).fit(em_tr, lg_tr, np.array(y_tr))
+        s = create_score(name, **get_score_kwargs(name)).fit(em_tr, lg_tr, np.array(y_tr))
         out["scores"][name] = {"threshold": threshold_for(held["scores"][name]),
                                "held_out": held["scores"][name].tolist(),
                                "known": s.score(em_k, lg_k).tolist(), "unknown": s.score(em_u, lg_u).tolist(),

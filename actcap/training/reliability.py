@@ -20,7 +20,7 @@ import numpy as np
 
 from actcap.honesty.calibration import expected_calibration_error, plot_reliability, reliability_bins, softmax
 from actcap.honesty.held_out import outputs
-from actcap.honesty.openset import auroc, create_score
+from actcap.honesty.openset import auroc, load_score
 from actcap.models.recognizer import Recognizer
 
 
@@ -37,7 +37,7 @@ def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[i
     spec = model.config.open_set
     if unknown and spec:
         tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
-        score = create_score(spec["score"]).load(tensors)
+        score = load_score(spec, tensors)
         u_logits, u_emb = outputs(model, unknown)
         known_s, unknown_s = score.score(emb, logits), score.score(u_emb, u_logits)
         accepted = known_s <= spec["threshold"]
@@ -84,5 +84,5 @@ def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float
     spec = model.config.open_set
     if spec:
         tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
-        accepted = create_score(spec["score"]).load(tensors).score(emb, logits) <= spec["threshold"]
+        accepted = load_score(spec, tensors).score(emb, logits) <= spec["threshold"]
     return (logits, float(model.config.calibration.get("temperature", 1.0))), np.array(data.labels), accepted
