@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from actcap.models.store import SHIPPED_DIR  # noqa: E402
 from actcap.serve import ServeSettings, create_app  # noqa: E402
 from actcap.teach.examples import EXAMPLES_FILE, load_examples, save_examples  # noqa: E402
-from actcap.teach.store import SHIPPED_DIR  # noqa: E402
 
 SUBJECT = re.compile(r"_s(\d+)_")
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from actcap.inference.predictor import Predictor, resolve_model_dir
+from actcap.models.store import SHIPPED, ModelStore, UnknownModelError, home_dir
 from actcap.teach.examples import EXAMPLES_FILE, Examples, ExamplesError, load_examples, save_examples
 from actcap.teach.jobs import JobQueue, UnknownJobError
-from actcap.teach.store import SHIPPED, ModelStore, UnknownModelError, home_dir
 from actcap.teach.trainer import (
     GROUP_IN_NAME,
     TeachError,

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.teach.store import ModelStore
+    from actcap.models.store import ModelStore
 
     store = ModelStore()
     models = store.list_models()

@@ -59,7 +59,7 @@ def parse_examples(items: list[str], group_by: str | None = None) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.teach.store import ModelStore
+    from actcap.models.store import ModelStore
     from actcap.teach.trainer import TeachRequest, check_request, teach
 
     req = TeachRequest(args.name, parse_examples(args.examples, args.group_by), args.base)

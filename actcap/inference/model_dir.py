@@ -1,7 +1,7 @@
 """Which model directory a `--model` value names: a run directory, a taught model's name, or (none) the shipped one.
 
     resolve_model_dir("runs/utd5")   -> runs/utd5
-    resolve_model_dir("kitchen")     -> ~/.actcap/models/kitchen   (a taught model: see actcap/teach/store.py)
+    resolve_model_dir("kitchen")     -> ~/.actcap/models/kitchen   (a taught model: see actcap/models/store.py)
     resolve_model_dir(None)          -> actcap/assets/default_model
 """
 
@@ -10,16 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from actcap.models.recognizer import ModelFileError
+from actcap.models.store import SHIPPED_DIR, is_model_name, resolve_taught
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model"
+DEFAULT_MODEL = SHIPPED_DIR  # the model shipped inside the package
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:
-    """`--model` if given (a run directory, or the name of a taught model: see actcap/teach/store.py), else
+    """`--model` if given (a run directory, or the name of a taught model: see actcap/models/store.py), else
     the model shipped inside the package."""
     if model is not None:
-        from actcap.teach.store import is_model_name, resolve_taught
-
         if not Path(model).exists() and is_model_name(str(model)):
             return resolve_taught(str(model))
         return Path(model)

@@ -95,7 +95,7 @@ class ServeSettings(BaseSettings):
     stream_idle_s: float = 60.0
     """A live connection that sends nothing for this long is closed, freeing its slot."""
     home: Path | None = None
-    """Where taught models are kept (None: the user data folder; see actcap/teach/store.py)."""
+    """Where taught models are kept (None: the user data folder; see actcap/models/store.py)."""
     base_model: Path | None = None
     """The model whose actions and training examples POST /teach with base=default extends (None: the shipped
     one); it needs an examples.safetensors beside its config.json."""

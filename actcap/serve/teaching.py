@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from actcap.inference.predictor import Predictor
 from actcap.models.recognizer import ModelFileError
+from actcap.models.store import SHIPPED, TEACH_FILE, ModelStore, UnknownModelError, is_model_name
 from actcap.serve.settings import ServeSettings
 from actcap.serve.uploads import UploadError
 from actcap.teach.jobs import JobQueue
-from actcap.teach.store import SHIPPED, TEACH_FILE, ModelStore, UnknownModelError, is_model_name
 from actcap.teach.trainer import TeachRequest, teach
 
 if TYPE_CHECKING:

@@ -33,8 +33,8 @@ from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.models.store import ModelStore, name_problem
 from actcap.teach.examples import EXAMPLES_FILE, Examples, load_examples
-from actcap.teach.store import ModelStore, name_problem
 from actcap.training.metrics import classification_metrics
 
 log = logging.getLogger(__name__)

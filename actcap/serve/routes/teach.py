@@ -22,11 +22,11 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
+from actcap.models.store import UnknownModelError
 from actcap.serve.forms import TEACH_FORM, openapi_body
 from actcap.serve.service import TeachingDep
 from actcap.serve.uploads import UploadError, limit_body
 from actcap.teach.jobs import UnknownJobError
-from actcap.teach.store import UnknownModelError
 from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request
 
 MAX_VIDEOS = 400

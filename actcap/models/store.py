@@ -1,4 +1,4 @@
-"""Taught models on disk, and which model the service uses.
+"""Where models live: the shipped one, taught ones by name (`actcap teach`), and which the service uses.
 
     $ACTCAP_HOME/models/<name>/    config.json + model.safetensors (as `actcap train --out` writes) + teach.json
     $ACTCAP_HOME/active.json       {"model": NAME}: the model `actcap serve` starts with when given no --model
