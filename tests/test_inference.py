@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from serve_fixtures import UTD_CLASSES, moving_frames
 
 from actcap.data.folders import ClipRecord
 from actcap.data.sampling import kept_indices, uniform_indices
@@ -17,7 +18,6 @@ from actcap.inference.predictor import Predictor
 from actcap.inference.timeline import window_starts
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.evaluate import evaluate
-from tests.serve_fixtures import UTD_CLASSES, moving_frames
 
 D, T = 6, 4
 
