@@ -7,6 +7,7 @@ fixtures that need it skip cleanly when it is absent.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +16,8 @@ import numpy as np
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if (SHARED_DATA / "utd-mhad-5").is_dir():  # int8 engines calibrate on real frames, as in a development checkout
+    os.environ.setdefault("ACTCAP_CALIBRATION", str(SHARED_DATA / "utd-mhad-5"))
 # fixtures of the engine/export tests, the service tests and the decode-torture corpus, for every test module
 pytest_plugins = ["onnx_fixtures", "serve_fixtures", "torture"]
 

@@ -87,11 +87,11 @@ def machine() -> dict:
 
 
 def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], str]:
-    """Up to n real clips spread over `data` (default the shared UTD-MHAD subset), else synthetic MJPEG clips."""
-    from actcap.features.quantize import SHARED_CALIBRATION
-
-    root = Path(data) if data else SHARED_CALIBRATION
-    if root.is_dir():
+    """Up to n real clips spread over `data` (default $ACTCAP_CALIBRATION, the clips int8 is calibrated on), else
+    synthetic MJPEG clips."""
+    source = data or os.environ.get("ACTCAP_CALIBRATION")
+    root = Path(source) if source else None
+    if root is not None and root.is_dir():
         found = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
         if found:
             return [found[i] for i in uniform_indices(len(found), min(n, len(found)))], str(root)
@@ -99,7 +99,7 @@ def find_clips(data: Path | None, n: int, workdir: Path) -> tuple[list[Path], st
 
     from actcap.features.quantize import synthetic_frames
 
-    log.warning("no clips at %s: benchmarking synthetic 640x480 MJPEG clips", root)
+    log.warning("no clips at %s: benchmarking synthetic 640x480 MJPEG clips", root or "--data / $ACTCAP_CALIBRATION")
     paths = []
     for k in range(n):
         path = workdir / f"synthetic_{k}.avi"

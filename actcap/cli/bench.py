@@ -12,8 +12,8 @@ from actcap.fileio import atomic_write_json
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="measure inference speed on this machine", description=__doc__)
     p.add_argument("--model", type=Path, help="run directory (default: the shipped model)")
-    p.add_argument("--data", type=Path, help="folder of clips to time (default: ../shared/data/utd-mhad-5 "
-                                             "when present, else synthetic clips)")
+    p.add_argument("--data", type=Path, help="folder of clips to time (default: $ACTCAP_CALIBRATION, the clips "
+                                             "int8 is calibrated on; else synthetic clips)")
     p.add_argument("--quick", action="store_true", help="fewer trials and clips; skips the decoder comparison")
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     p.set_defaults(run=run)

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--int8", action="store_true", help="static int8 frame CNN (calibrated on real frames)")
     p.add_argument("--calibration", type=Path,
                    help="clips to calibrate int8 on: a dataset folder, a video or a frame folder "
-                        "(default: $ACTCAP_CALIBRATION, else ../shared/data/utd-mhad-5, else synthetic frames)")
+                        "(default: $ACTCAP_CALIBRATION, else synthetic frames)")
     p.set_defaults(run=run)
 
 

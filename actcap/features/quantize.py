@@ -3,8 +3,8 @@
     actcap export --model runs/utd5 --format onnx --out bundle/ --int8      # or: --engine onnx-int8
 
 Calibration frames come from, in order: the path given (`calibration=`; a dataset root, a video, or a
-frame folder), $ACTCAP_CALIBRATION, the UTD-MHAD clips in ../shared/data/utd-mhad-5 beside a development
-checkout, and last synthetic smooth images (with a warning: int8 calibrated on them is less accurate).
+frame folder), $ACTCAP_CALIBRATION, and last synthetic smooth images (with a warning: int8 calibrated on them is
+less accurate). A development checkout sets ACTCAP_CALIBRATION=../shared/data/utd-mhad-5 (the tests do).
 The engine hashes the calibration input into the cached file's name (actcap.features.engine.prepare_onnx).
 
 Settings were chosen by measurement on an AVX2 machine without VNNI (docs/benchmarks.md): uint8
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 SETTINGS = {"format": "QDQ", "per_channel": True, "reduce_range": "all but depthwise", "activations": "uint8",
             "weights": "int8", "method": "minmax", "version": 2}
 CLIPS, FRAMES_PER_CLIP = 16, 4
-SHARED_CALIBRATION = Path(__file__).resolve().parents[3] / "shared" / "data" / "utd-mhad-5"
 
 
 def calibration_frames(source: str | Path | np.ndarray | list | None = None, clips: int = CLIPS,
@@ -37,11 +36,10 @@ def calibration_frames(source: str | Path | np.ndarray | list | None = None, cli
         return [source], f"array of {len(source)} frames"
     if isinstance(source, list):
         return source, f"{len(source)} arrays of frames"
-    path = source or os.environ.get("ACTCAP_CALIBRATION") or (SHARED_CALIBRATION if SHARED_CALIBRATION.is_dir()
-                                                               else None)
-    if path is None:
-        log.warning("int8 calibration on synthetic frames (no clips given, $ACTCAP_CALIBRATION unset, %s absent); "
-                    "pass real clips for accurate int8 features", SHARED_CALIBRATION)
+    path = source or os.environ.get("ACTCAP_CALIBRATION")
+    if not path:
+        log.warning("int8 calibration on synthetic frames (no clips given and $ACTCAP_CALIBRATION unset); "
+                    "pass real clips for accurate int8 features")
         return [synthetic_frames(clips * per_clip)], "synthetic"
     return clip_frames(Path(path), clips, per_clip), f"{Path(path).name}: {clips} clips x {per_clip} frames"
 
