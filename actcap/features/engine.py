@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from actcap.data.frames import to_model_input
+from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.backbones import Backbone, create_backbone
 from actcap.registry import Registry
 
@@ -149,13 +150,6 @@ def check_manifest(path: Path, manifest: dict) -> None:
                            f"delete {path} and {mpath} to rebuild it")
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # an interrupted export never looks like a cached model
-
-
 def export_onnx(backbone: Backbone, path: Path, manifest: dict | None = None) -> Path:
     """Export (N, 3, S, S) → (N, D) with a dynamic batch axis, cleaned by `simplify_onnx`; written atomically."""
 
@@ -170,9 +164,9 @@ def export_onnx(backbone: Backbone, path: Path, manifest: dict | None = None) ->
         model = simplify_onnx(raw)
     finally:
         raw.unlink(missing_ok=True)
-    write_atomically(path, model.SerializeToString())
+    atomic_write_bytes(path, model.SerializeToString())  # an interrupted export never looks like a cached model
     if manifest is not None:
-        write_atomically(_manifest_path(path), (json.dumps(manifest, indent=2) + "\n").encode())
+        atomic_write_json(_manifest_path(path), manifest)
     log.info("exported %s to %s (%d nodes: %s)", backbone.spec.name, path, len(model.graph.node),
              ", ".join(sorted({n.op_type for n in model.graph.node})))
     return path
@@ -246,7 +240,7 @@ def prepare_onnx(backbone: Backbone, precision: str = "fp32", calibration=None) 
         path = onnx_path(backbone, "int8", extra)
         if not path.is_file():
             quantize.quantize_onnx(fp32, path, x)
-            write_atomically(_manifest_path(path), (json.dumps(manifest, indent=2) + "\n").encode())
+            atomic_write_json(_manifest_path(path), manifest)
         check_manifest(path, manifest)
         return path
 
