@@ -49,10 +49,7 @@ class Teaching:
             if key not in self.loaded:
                 if len(self.loaded) >= CACHED_MODELS:
                     self.loaded.pop(next(iter(self.loaded)))
-                # the shipped one keeps its folder's name (default_model), as when a server starts with it
-                self.loaded[key] = Predictor.from_dir(path, engine=self.settings.engine,
-                                                  name=name if name != SHIPPED else None,
-                                                  open_set=self.settings.open_set)
+                self.loaded[key] = load_predictor(path, name, self.settings)
             return self.loaded[key]
 
     def activate(self, name: str) -> None:
@@ -102,12 +99,18 @@ def load_startup_predictor(settings: ServeSettings) -> tuple[Predictor, Path, st
     """The starting model (`startup_model`) resolved and loaded once, with its path and store name; a remembered
     active model damaged by hand gives way to the shipped one rather than to nothing."""
     path, name = startup_model(settings)
-    kwargs = {"engine": settings.engine, "open_set": settings.open_set}
-    try:  # the shipped one keeps its folder's name (default_model)
-        return Predictor.from_dir(path, name=name if name != SHIPPED else None, **kwargs), path, name
+    try:
+        return load_predictor(path, name, settings), path, name
     except (ModelFileError, OSError, ValueError) as e:
         if settings.model is not None or name == SHIPPED:
             raise
         log.warning("the active model %s cannot be loaded (%s); starting with the shipped model", name, e)
         shipped = ModelStore(settings.home).shipped
-        return Predictor.from_dir(shipped, **kwargs), shipped, SHIPPED
+        return load_predictor(shipped, SHIPPED, settings), shipped, SHIPPED
+
+
+def load_predictor(path: Path, name: str | None, settings: ServeSettings) -> Predictor:
+    """The model in `path` on the service's engine and open-set setting, answering as `name` (the store's name;
+    the shipped one and a run directory keep their folder's name, e.g. default_model)."""
+    return Predictor.from_dir(path, engine=settings.engine, open_set=settings.open_set,
+                              name=name if name != SHIPPED else None)
