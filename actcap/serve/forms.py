@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actcap.config import TimelineConfig
+
 BINARY = {"type": "string", "format": "binary"}
 ORDERS = ("name", "as_sent")
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
@@ -45,8 +47,8 @@ ORDER = FormField("order", {"type": "string", "enum": list(ORDERS), "default": "
                   "'name': natural sort by file name (frame_2 before frame_10); 'as_sent': the order of the parts")
 TIMELINE = FormField("timeline", {"type": "boolean", "default": False},
                      "true: segments and a narrative for a long video",
-                     "with a video: slide a 3 s window over it and answer with `segments` and a `narrative` too "
-                     "(every frame is decoded: slower)")
+                     f"with a video: slide a {TimelineConfig().window:g} s window over it and answer with "
+                     "`segments` and a `narrative` too (every frame is decoded: slower)")
 MODEL = FormField("model", {"type": "string"}, "a model name from GET /models",
                   "a model name from GET /models (default: the active one; also accepted as a query parameter)")
 PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, MODEL)
