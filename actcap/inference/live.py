@@ -41,10 +41,7 @@ class LiveStream:
             while j < len(frames) and frames[j].shape == frames[i].shape:
                 j += 1
             run = np.stack(frames[i:j])  # (t, H, W, 3)
-            last = self.last_frame
-            first = last if last is not None and last.shape == run.shape[1:] else run[0]
-            before = np.concatenate([first[None], run[:-1]])  # each frame's predecessor
-            self.window.extend(self.predictor.inputs(run, before))  # (t, D + 1) rows
+            self.window.extend(self.predictor.inputs_after(run, self.last_frame))  # (t, D + 1) rows
             self.last_frame = run[-1]
             i = j
         self.frames_seen += len(frames)

@@ -59,6 +59,12 @@ class Pipeline:
         """(T, H, W, 3) uint8 → (T, D + 1): the stream features plus each frame's motion level (motion.py)."""
         return np.concatenate([self.features(frames, previous), motion_levels(frames, previous)[:, None]], axis=1)
 
+    def inputs_after(self, frames: np.ndarray, last: np.ndarray | None) -> np.ndarray:
+        """(t, H, W, 3) consecutive frames that follow the frame `last` → (t, D + 1) inputs; with no `last`, or
+        one of another size (a camera switched), the first frame is its own predecessor (live.py, timeline.py)."""
+        first = last if last is not None and last.shape == frames.shape[1:] else frames[0]
+        return self.inputs(frames, np.concatenate([first[None], frames[:-1]]))  # each frame's predecessor
+
     # --- inputs → verdict ----------------------------------------------------------------------------
     def verdict(self, inputs: np.ndarray) -> Verdict:
         """(L, D + 1) inputs of the frames `frames_to_read` chose → Verdict."""

@@ -36,23 +36,15 @@ def window_starts(n: int, win: int, step: int) -> list[int]:
 
 def clip_inputs(pipeline: Pipeline, clip, chunk: int = 32) -> np.ndarray:
     """(n, D + 1) inputs of every frame of `clip`, decoded and run through the streams `chunk` frames at a time."""
-    feats, buf, prev = [], [], None
+    feats, buf, last = [], [], None
     for frame in clip.iter_frames():
         buf.append(frame)
         if len(buf) == chunk:
-            prev = _chunk_inputs(pipeline, buf, prev, feats)
-            buf = []
+            feats.append(pipeline.inputs_after(np.stack(buf), last))  # (chunk, D + 1)
+            buf, last = [], buf[-1]
     if buf:
-        _chunk_inputs(pipeline, buf, prev, feats)
+        feats.append(pipeline.inputs_after(np.stack(buf), last))
     return np.concatenate(feats)  # (n, D + 1)
-
-
-def _chunk_inputs(pipeline: Pipeline, frames: list[np.ndarray], prev: np.ndarray | None, out: list) -> np.ndarray:
-    x = np.stack(frames)  # (t, H, W, 3)
-    first = prev[None] if prev is not None else x[:1]  # the frame before this chunk (or its own first)
-    before = np.concatenate([first, x[:-1]])  # (t, H, W, 3)
-    out.append(pipeline.inputs(x, before))
-    return x[-1]
 
 
 def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.window,
