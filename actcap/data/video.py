@@ -20,7 +20,7 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from actcap.data.clip import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS  # re-exported: the one place readers import
 from actcap.data.clip import VIDEO_EXTENSIONS as VIDEO_EXTENSIONS
@@ -33,6 +33,9 @@ from actcap.data.images import PIL_LOAD_ERRORS, pil_to_rgb
 from actcap.data.images import ImageDecodeError as ImageDecodeError  # re-exported: uploads and data import it here
 from actcap.data.images import decode_image_bytes as decode_image_bytes
 from actcap.data.video_file import VideoFileClip as VideoFileClip
+
+
+EXIF_ORIENTATION = 0x0112
 
 
 class ImageListClip(Clip):
@@ -57,11 +60,15 @@ class ImageListClip(Clip):
         return len(self.files)
 
     def frame_size(self) -> tuple[int, int]:
-        """(width, height) of frame 0 at working size, read from the file header without decoding pixels."""
+        """(width, height) of frame 0 upright and at working size, read from the file header without decoding
+        pixels (an EXIF orientation of 5-8, a phone photo taken upright, swaps the stored width and height)."""
         if self._size is None:
             try:
                 with Image.open(self.files[0]) as im:
-                    h, w = working_size(im.size[1], im.size[0])
+                    w, h = im.size
+                    if im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+                        w, h = h, w
+                    h, w = working_size(h, w)
                     self._size = (w, h)
             except (UnidentifiedImageError, *PIL_LOAD_ERRORS) as e:
                 raise VideoError(self.files[0], f"could not read image ({e})") from e
@@ -102,10 +109,11 @@ def open_clip(path: str | os.PathLike) -> Clip:
 
 
 def load_image_file(path: Path) -> np.ndarray:
-    """One image file as (H, W, 3) uint8 RGB, whatever its mode (grey, RGBA, palette, 16-bit)."""
+    """One image file as (H, W, 3) uint8 RGB, whatever its mode (grey, RGBA, palette, 16-bit), turned upright
+    as its EXIF orientation says (a phone's photo), as uploaded images are (`decode_image_bytes`)."""
     try:
         with Image.open(path) as im:
-            return pil_to_rgb(im)
+            return pil_to_rgb(ImageOps.exif_transpose(im))
     except (UnidentifiedImageError, *PIL_LOAD_ERRORS) as e:
         raise VideoError(path, f"could not decode image ({e})") from e
 
