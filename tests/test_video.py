@@ -112,7 +112,8 @@ def test_empty_frame_folder(tmp_path):
     (tmp_path / "clip" / "readme.txt").write_text("x")
     with pytest.raises(VideoError) as e:
         open_clip(tmp_path / "clip")
-    assert str(e.value) == f"{tmp_path / 'clip'}: no image files (.jpg, .jpeg, .png, .bmp, .webp) in folder"
+    assert str(e.value) == (f"{tmp_path / 'clip'}: no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, "
+                            ".tiff) in folder")
 
 
 def test_zero_byte_video(tmp_path):
@@ -155,7 +156,8 @@ def test_unsupported_extension_and_missing_path(tmp_path):
     with pytest.raises(VideoError) as e:
         open_clip(tmp_path / "a.txt")
     assert str(e.value) == (f"{tmp_path / 'a.txt'}: not a video file or frame folder; expected a folder of images "
-                            f"or a file ending in .avi, .mp4, .mkv, .webm, .mov")
+                            f"or a file ending in .avi, .mp4, .mkv, .webm, .mov, .m4v, .3gp, .mpg, .mpeg, .ts, .mts, "
+                            ".m2ts, .flv, .wmv, .ogv, .gif")
     with pytest.raises(VideoError, match="no such file or folder"):
         open_clip(tmp_path / "nope.avi")
 

@@ -12,8 +12,11 @@ from typing import Sequence
 
 import numpy as np
 
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".3gp", ".mpg", ".mpeg", ".ts", ".mts",
+                    ".m2ts", ".flv", ".wmv", ".ogv", ".gif")
+"""Files taken as clips by name (datasets, `actcap predict`); a file of another name is still tried by its content.
+A GIF is a clip (its frames); so is an animated WebP or PNG, found by content (`actcap.data.video.open_clip`)."""
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 class VideoError(Exception):

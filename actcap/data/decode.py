@@ -119,6 +119,21 @@ def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
         scan.first_bad = scan.decoded
 
 
+TEXT_ART_CODECS = ("ansi", "bintext", "xbin", "idf")
+"""FFmpeg "decodes" any text file named .txt, .nfo, .asc, … as ANSI art (its tty demuxer): not a video to us."""
+
+
+def stream_kinds(path: Path) -> list[str] | None:
+    """The kinds of the file's streams ('video', 'audio', 'subtitle', 'data'), or None when FFmpeg can't open it;
+    a text file that FFmpeg would render as ANSI art has no video stream."""
+    try:
+        with av.open(str(path)) as container:
+            return [s.type for s in container.streams
+                    if not (s.type == "video" and s.codec_context.name in TEXT_ART_CODECS)]
+    except (av.FFmpegError, OSError):
+        return None
+
+
 def iter_decoded(path: Path) -> Iterator[np.ndarray]:
     """The frames `scan_frames` counts, one at a time: upright RGB at working size."""
     to_rgb, scan = VideoReformatter(), FrameScan()

@@ -66,6 +66,17 @@ def decode_image_bytes(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         raise ImageDecodeError(name, f"image data is truncated or corrupt ({e})") from e
 
 
+def animated_frame_count(data: bytes) -> int:
+    """How many frames an animated GIF, WebP or PNG (APNG) holds; 1 for any other image, or one Pillow can't open."""
+    if not (data.startswith((b"GIF8", b"\x89PNG")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+        return 1
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return int(getattr(im, "n_frames", 1)) if getattr(im, "is_animated", False) else 1
+    except (UnidentifiedImageError, Image.DecompressionBombError, *PIL_LOAD_ERRORS):
+        return 1  # decode_image_bytes says what is wrong with it
+
+
 def _open_header_only(data: bytes) -> Image.Image | None:
     """Parse only the header with the matching Pillow plugin (no bomb check, no pixels); None if none fits."""
     Image.init()

@@ -14,6 +14,7 @@ video files in `video_file.py`, and the names readers need are re-exported here.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Sequence
@@ -28,11 +29,14 @@ from actcap.data.clip import Clip as Clip
 from actcap.data.clip import VideoError as VideoError
 from actcap.data.clip import is_image_file as is_image_file
 from actcap.data.clip import natural_key as natural_key
+from actcap.data.decode import sniff_image, stream_kinds
 from actcap.data.frames import shrink_to_working, working_size
 from actcap.data.images import PIL_LOAD_ERRORS, pil_to_rgb
 from actcap.data.images import ImageDecodeError as ImageDecodeError  # re-exported: uploads and data import it here
 from actcap.data.images import decode_image_bytes as decode_image_bytes
 from actcap.data.video_file import VideoFileClip as VideoFileClip
+
+log = logging.getLogger(__name__)
 
 
 EXIF_ORIENTATION = 0x0112
@@ -54,6 +58,8 @@ class ImageListClip(Clip):
         if missing:
             raise VideoError(missing[0], f"image file does not exist ({len(missing)} of {len(self.files)} missing)")
         self.path = self.files[0].parent
+        # warnings name the one image given ("1 frame in still.jpg"), not the folder it lies in
+        self.display_name = str(self.files[0]) if len(self.files) == 1 else None
         self._size: tuple[int, int] | None = None
 
     def __len__(self) -> int:
@@ -90,20 +96,91 @@ class FrameFolderClip(ImageListClip):
             raise VideoError(folder, "folder does not exist")
         files = sorted((p for p in folder.iterdir() if is_image_file(p)), key=lambda p: natural_key(p.name))
         if not files:
-            raise VideoError(folder, f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder")
+            videos = sorted((p.name for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
+                             and p.is_file()), key=natural_key)
+            hint = (f"; it holds {len(videos)} video file{'s' if len(videos) > 1 else ''} "
+                    f"({', '.join(videos[:3])}{', …' if len(videos) > 3 else ''}): pass one of them") if videos else ""
+            raise VideoError(folder, f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder{hint}")
         super().__init__(files)
-        self.path = folder
+        self.path, self.display_name = folder, None
+
+
+ANIMATED_FORMATS = ("GIF", "WebP", "PNG")  # sniff_image's names of the image formats that can hold many frames
+GIF_MIN_DELAY_MS = 20
+"""Browsers show a GIF frame delay under 20 ms (often written as 0 or 10) as 100 ms; so does AnimatedImageClip."""
+
+
+class AnimatedImageClip(Clip):
+    """An animated GIF, WebP or PNG (APNG): its frames are the clip, composited as a browser shows them.
+
+    `fps` comes from the first frame's delay. Frames are decoded in order (these formats can only be decoded
+    from the start) up to the last one asked for, each reduced to working size before the next is decoded.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            with Image.open(self.path) as im:
+                self._len = getattr(im, "n_frames", 1)
+                if "duration" not in im.info:
+                    im.load()  # WebP states a frame's delay only once the frame is read
+                delay = im.info.get("duration") or 0
+        except (UnidentifiedImageError, Image.DecompressionBombError, *PIL_LOAD_ERRORS) as e:
+            raise VideoError(self.path, f"could not read the animated image ({e})") from e
+        self.fps = 1000 / (delay if delay >= GIF_MIN_DELAY_MS else 100)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        idx = self._check_indices(indices)
+        wanted, frames = set(idx), {}
+        for i, frame in enumerate(self.iter_frames()):
+            if i in wanted:
+                frames[i] = frame
+            if i >= max(wanted):
+                break
+        return np.stack([frames[i] for i in idx])  # (T, H, W, 3)
+
+    def iter_frames(self):
+        i = 0
+        try:
+            with Image.open(self.path) as im:
+                for i in range(self._len):
+                    im.seek(i)
+                    yield shrink_to_working(pil_to_rgb(im))
+        except (Image.DecompressionBombError, *PIL_LOAD_ERRORS) as e:
+            raise VideoError(self.path, f"frame {i} of {self._len} could not be decoded ({e})") from e
+
+
+def is_animated_image(path: Path) -> bool:
+    """True for a GIF, WebP or PNG file (by content, whatever its name) that holds more than one frame."""
+    if not path.is_file() or sniff_image(path) not in ANIMATED_FORMATS:
+        return False
+    try:
+        with Image.open(path) as im:
+            return bool(getattr(im, "is_animated", False))
+    except (UnidentifiedImageError, Image.DecompressionBombError, *PIL_LOAD_ERRORS):
+        return False  # the reader that opens it reports what is wrong
 
 
 def open_clip(path: str | os.PathLike) -> Clip:
-    """A directory → FrameFolderClip; a file ending in a VIDEO_EXTENSIONS suffix → VideoFileClip."""
+    """A directory → FrameFolderClip; an animated GIF, WebP or PNG → AnimatedImageClip; any other file →
+    VideoFileClip (by content: a file whose name is not in VIDEO_EXTENSIONS is refused only if it won't open)."""
     p = Path(path)
     if p.is_dir():
         return FrameFolderClip(p)
     if not p.exists():
         raise VideoError(p, "no such file or folder")
+    if is_animated_image(p):
+        return AnimatedImageClip(p)
     if p.suffix.lower() in VIDEO_EXTENSIONS:
         return VideoFileClip(p)
+    if "video" in (stream_kinds(p) or ()):  # a camera's or recorder's own extension (.dav, .h264, .vid, …)
+        try:
+            return VideoFileClip(p)
+        except VideoError as e:
+            log.debug("%s: not read as a video (%s)", p, e.reason)
     raise VideoError(p, f"not a video file or frame folder; expected a folder of images or a file ending in "
                         f"{', '.join(VIDEO_EXTENSIONS)}")
 

@@ -16,7 +16,15 @@ import cv2
 import numpy as np
 
 from actcap.data.clip import Clip, VideoError
-from actcap.data.decode import FrameScan, iter_decoded, read_decoded, read_packets, scan_frames, sniff_image
+from actcap.data.decode import (
+    FrameScan,
+    iter_decoded,
+    read_decoded,
+    read_packets,
+    scan_frames,
+    sniff_image,
+    stream_kinds,
+)
 from actcap.data.frames import shrink_to_working
 
 MIN_DECODED_FRACTION = 0.75
@@ -79,6 +87,10 @@ class VideoFileClip(Clip):
 
     def _open_with_pyav(self, refusal: VideoError) -> None:
         """A file OpenCV can't open may still decode with PyAV's FFmpeg (it has more decoders); else `refusal`."""
+        kinds = stream_kinds(self.path)
+        if kinds is not None and "video" not in kinds:  # an audio recording, a subtitle file: say so
+            held = f"only {' and '.join(sorted(set(kinds)))}" if kinds else "no streams"
+            raise VideoError(self.path, f"has no video stream ({held}); expected a video")
         try:
             scan = scan_frames(self.path)
         except av.FFmpegError:

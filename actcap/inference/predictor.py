@@ -22,7 +22,7 @@ from actcap.caption import IDLE, UNKNOWN, CaptionPolicy, Captions, caption_for, 
 from actcap.config import TimelineConfig
 from actcap.data.frames import check_thwc
 from actcap.data.sampling import multi_clip_indices, previous_indices
-from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, open_clip
+from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, is_animated_image, open_clip
 from actcap.features.cache import read_for
 from actcap.honesty.judge import Verdict
 from actcap.inference.live import LiveStream
@@ -106,14 +106,16 @@ class Predictor(Pipeline):
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))
 
     def predict_paths(self, inputs: list[str | Path]) -> Prediction:
-        """One video file, one frame folder, or several image files (in the order given)."""
+        """One video file (an animated GIF, WebP or PNG too), one frame folder, or image files (in the order given)."""
         paths = [Path(p) for p in inputs]
         if not paths:
             raise ValueError("no input given: pass a video file, a frame folder, or image files")
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise FileNotFoundError(f"input not found: {', '.join(missing)}")
-        if len(paths) == 1 and (paths[0].is_dir() or paths[0].suffix.lower() not in IMAGE_EXTENSIONS):
+        one = paths[0]  # a folder, a video, or an animated image: a clip of many frames
+        if len(paths) == 1 and (one.is_dir() or one.suffix.lower() not in IMAGE_EXTENSIONS
+                                or is_animated_image(one)):
             return self.predict_clip(open_clip(paths[0]))
         not_images = [str(p) for p in paths if p.suffix.lower() not in IMAGE_EXTENSIONS]
         if not_images:

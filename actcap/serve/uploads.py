@@ -18,11 +18,14 @@ from typing import Iterator
 
 import cv2
 import numpy as np
+from PIL import Image
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from actcap.data.decode import sniff_image
 from actcap.data.frames import shrink_to_working
+from actcap.data.images import animated_frame_count
 from actcap.data.video import (
     VIDEO_EXTENSIONS,
     Clip,
@@ -181,13 +184,16 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
     frames plus one full-size image. Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422)
     listing every file that failed.
     """
-    out, sizes, problems = None, [], []
+    out, sizes, problems, animated = None, [], [], []
     for i, f in enumerate(files):
         try:
             frame = shrink_to_working(decode_image_bytes(f.data, f.name, settings.max_pixels))  # (h, w, 3)
         except ImageDecodeError as e:
             problems.append(f"{e.name}: {e.reason}")
             continue
+        if (n := animated_frame_count(f.data)) > 1:
+            animated.append(f"{f.name} is animated ({n} frames) and only its first frame was used; send it alone, "
+                            f"or in field 'video', to use all its frames")
         if out is None:  # the first good frame sets the size of all
             out = np.empty((len(files),) + frame.shape, np.uint8)  # (T, H, W, 3)
         sizes.append((i, frame.shape[:2]))
@@ -201,7 +207,7 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
                                f"used: {listed}")
     h, w = out.shape[1:3]
     resized = [i for i, size in sizes if size != (h, w)]
-    warnings = []
+    warnings = animated[:MAX_LISTED]
     if resized:
         names = ", ".join(files[i].name for i in resized[:5]) + (", …" if len(resized) > 5 else "")
         warnings.append(f"frame sizes differ; {len(resized)} frame{'s' if len(resized) > 1 else ''} ({names}) "
@@ -234,12 +240,19 @@ def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
 
 
 def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
-    """Refuse a video whose frames are over max_pixels before any frame is decoded (read from the header)."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    finally:
-        cap.release()
+    """Refuse a video whose frames are over max_pixels before any frame is decoded (read from the header; an
+    animated GIF, WebP or PNG's by Pillow, which reads its header only)."""
+    w = h = 0
+    if sniff_image(path):
+        with contextlib.suppress(Exception):  # noqa: BLE001 - open_clip reports what is wrong with the file
+            with Image.open(path) as im:
+                w, h = im.size
+    else:
+        cap = cv2.VideoCapture(str(path))
+        try:
+            w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        finally:
+            cap.release()
     if w * h > max_pixels:
         raise UploadError(422, f"{name}: video frames are {w}x{h} = {w * h} pixels; the limit is {max_pixels} "
                                f"({source('max_pixels')})")

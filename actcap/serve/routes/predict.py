@@ -11,6 +11,7 @@ import time
 
 from fastapi import APIRouter, Request
 
+from actcap.data.images import animated_frame_count
 from actcap.inference.predictor import Predictor
 from actcap.serve import uploads
 from actcap.serve.forms import PREDICT_FORM, openapi_body
@@ -50,6 +51,8 @@ async def predict(request: Request, service: ServiceDep) -> dict:
 
 
 def predict_images(predictor: Predictor, files: list[uploads.NamedFile], settings: ServeSettings) -> dict:
+    if len(files) == 1 and animated_frame_count(files[0].data) > 1:  # one animated GIF, WebP or PNG: a clip
+        return predict_video(predictor, files[0], settings)
     frames, warnings = uploads.decode_frames(files, settings)
     return predictor.predict_frames(frames, warnings)
 
