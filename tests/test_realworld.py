@@ -2,6 +2,8 @@
 
 import io
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -181,3 +183,26 @@ def test_one_still_image_is_named_in_the_warning_not_its_folder(tmp_path, tiny_m
     Image.fromarray(scene(1, 48, 64)[0]).save(path)
     assert main(["predict", str(path), "--model", str(tiny_model_dir)]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == [f"1 frame in {path}; 8 expected; frames were repeated"]
+
+
+# --- file names that are not UTF-8 (an old camera's card, a Windows archive's Latin-1 names) --------------------
+
+def _latin1_name(folder: Path, data: bytes) -> Path:
+    path = Path(os.fsdecode(bytes(folder) + b"/caf\xe9 clip.mp4"))  # 'café' in Latin-1: \xe9 is no UTF-8
+    try:
+        path.write_bytes(data)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system only takes UTF-8 names")
+    return path
+
+
+def test_a_video_whose_name_is_not_utf8_is_read_not_a_crash(tmp_path, tiny_model_dir, monkeypatch):
+    good = encode(tmp_path / "good.mp4", scene(3, 48, 64), "libx264")
+    path = _latin1_name(tmp_path, good.read_bytes())
+    np.testing.assert_array_equal(open_clip(path).read_all(), open_clip(good).read_all())
+    out = io.BytesIO()  # a UTF-8 terminal that refuses what is not UTF-8 (LANG=en_US.UTF-8)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out, encoding="utf-8", errors="strict"))
+    assert main(["predict", str(path), "--model", str(tiny_model_dir)]) == 0  # was: SIGSEGV inside OpenCV
+    sys.stdout.flush()
+    answer = json.loads(out.getvalue())  # printed with JSON's \u escapes, read back as the same name
+    assert answer["warnings"] == [f"3 frames in {path}; 8 expected; frames were repeated"]

@@ -94,4 +94,7 @@ def split_from_args(args: argparse.Namespace, split: str | None = None):
 def print_json(obj) -> None:
     """Print a command's result; under torchrun only rank 0 prints, so the job answers once."""
     if is_main_process():
-        print(json.dumps(obj, indent=2, ensure_ascii=False))
+        try:
+            print(json.dumps(obj, indent=2, ensure_ascii=False))
+        except UnicodeEncodeError:  # a file name that is not UTF-8, or an ASCII-only terminal: JSON's \u escapes
+            print(json.dumps(obj, indent=2))

@@ -80,6 +80,8 @@ class VideoFileClip(Clip):
             self._recount(count, first)
 
     def _open(self) -> cv2.VideoCapture:
+        if not _utf8(self.path):  # OpenCV crashes the process (SIGSEGV) on such a name; PyAV reads it
+            raise VideoError(self.path, "OpenCV can't open a file whose name is not valid UTF-8")
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             raise VideoError(self.path, "OpenCV could not open the file (not a video or unsupported codec)")
@@ -191,3 +193,13 @@ class VideoFileClip(Clip):
                     yield shrink_to_working(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             finally:
                 cap.release()
+
+
+def _utf8(path: Path) -> bool:
+    """False for a name that is not valid UTF-8 (an old camera's or a Windows archive's Latin-1 bytes): Python
+    holds those bytes as lone surrogates, which OpenCV's string conversion does not survive."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
