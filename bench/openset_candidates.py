@@ -7,6 +7,7 @@ sets a threshold.
 
 import numpy as np
 import torch
+from openset_input import InputPrototype
 
 from actcap.honesty.calibration import fit_temperature, softmax
 from actcap.honesty.openset import create_score
@@ -57,11 +58,13 @@ def family(name, **kw):
 
 
 def _fit_score(make, ans):
-    return make().fit(ans["emb"], ans["logits"], ans["labels"])
+    s = make()  # a score that reads the head's input (openset_input.py) is fitted on it, others on the embedding
+    return s.fit(ans["inputs" if getattr(s, "uses_inputs", False) else "emb"], ans["logits"], ans["labels"])
 
 
 def _score(s, ans):
-    return s.score(ans["emb"], ans["logits"]) if len(ans["emb"]) else np.zeros(0)
+    emb = ans["inputs" if getattr(s, "uses_inputs", False) else "emb"]
+    return s.score(emb, ans["logits"]) if len(emb) else np.zeros(0)
 
 
 class BestView:
@@ -158,6 +161,7 @@ def candidates(features) -> dict:
     out["prototype OR msp q0.95"] = or_rule([proto, family("msp")], 0.95)
     out["prototype OR energy q0.95"] = or_rule([proto, family("energy")], 0.95)
     out["msp q0.95"] = quantile_rule(family("msp"), 0.95)
+    out.update(input_candidates())
     return out
 
 
@@ -285,3 +289,20 @@ CALIBRATIONS = {"none": uncalibrated, "pooled temperature (today)": pooled_tempe
                 "temperature + top-label Platt": top_label_platt, "per-class temperature": class_scale,
                 "T per predicted class, shrink 0.5": predicted_class_temperature,
                 "T per predicted class, no shrink": lambda d: predicted_class_temperature(d, 0.0)}
+
+
+def input_candidates() -> dict:
+    """The head-input prototype (openset_input.py) alone and or-ed with the shipped score."""
+    out = {}
+    for grids in ((1, 2), (2,), (4,), (1, 2, 4)):
+        for k in (4, 8):
+            for match in ("predicted", "nearest"):
+                out[f"input g{grids} K{k} {match} q0.95"] = quantile_rule(
+                    lambda grids=grids, k=k, match=match: InputPrototype(grids, k, match), 0.95)
+    out["input g(1, 2) K8 predicted, no square root q0.95"] = quantile_rule(lambda: InputPrototype(sqrt=False), 0.95)
+    trained = family("prototype", match="predicted")
+    for grids, match in (((2,), "nearest"), ((2,), "predicted"), ((4,), "predicted"), ((1, 2), "predicted")):
+        for q in (0.95, 0.975):
+            out[f"OR trained + input g{grids} K8 {match} q{q}"] = or_rule(
+                [trained, lambda grids=grids, match=match: InputPrototype(grids, 8, match)], q)
+    return out

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from actcap.data.pooling import slot_features
 from actcap.features.engine import cache_root
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.held_out import outputs, window_views
@@ -37,13 +38,21 @@ def head(state: dict, known: list[int], dim: int):
     return model.eval()
 
 
+def slot_inputs(feats, model) -> np.ndarray:
+    """(N, T, D) what the head reads for each clip's deterministic test view."""
+    if not feats:
+        return np.zeros((0, model.config.num_slots, 1), np.float32)
+    return np.stack([slot_features(f, model.config.num_slots, model.config.sampling)[0] for f in feats])
+
+
 def answers(model, feats, labels=None) -> dict:
     """Logits and embeddings of whole clips, and of each clip's views (held_out.window_views: the clip, its
     first, middle and last 60%) for the rules that take a clip's most familiar view."""
     lg, em = outputs(model, feats) if feats else (np.zeros((0, 1)), np.zeros((0, 1)))
     views = [window_views(f, model.config.num_slots) for f in feats]
     vl, ve = outputs(model, [v for vs in views for v in vs]) if feats else (lg, em)
-    return {"logits": lg, "emb": em, "labels": labels, "view_logits": vl, "view_emb": ve,
+    inputs = slot_inputs(feats, model)
+    return {"logits": lg, "emb": em, "labels": labels, "view_logits": vl, "view_emb": ve, "inputs": inputs,
             "view_first": np.cumsum([0] + [len(vs) for vs in views[:-1]])}
 
 

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from actcap.honesty.calibration import expected_calibration_error, fit_temperature, plot_reliability, softmax
+from actcap.honesty.calibration import (
+    ece_interval,
+    expected_calibration_error,
+    fit_temperature,
+    plot_reliability,
+    softmax,
+)
 
 
 def _overconfident_task(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -32,6 +38,20 @@ def test_ece_of_exact_answers():
     labels = np.array([0, 1, 0, 0])
     # bin 0.9: confidence 0.9, accuracy 0.5 → 0.4 · 2/4; bin 0.6: 0.6 vs 1.0 → 0.4 · 2/4
     assert expected_calibration_error(probs, labels) == pytest.approx(0.4)
+
+
+def test_ece_interval_is_repeatable_narrows_with_more_clips_and_is_zero_for_certain_right_answers():
+    logits, labels = _overconfident_task(2000, seed=3)
+    probs = softmax(logits / 4.0)  # calibrated: the task's true probabilities
+    small = ece_interval(probs[:120], labels[:120])
+    assert small == ece_interval(probs[:120], labels[:120])  # fixed seed: same answers, same interval
+    large = ece_interval(probs, labels)
+    assert small[0] < small[1] and large[0] < large[1]
+    assert large[1] - large[0] < 0.5 * (small[1] - small[0])  # ~sqrt(2000/120) = 4x narrower in theory
+    assert large[1] < 0.05 < small[1]  # 120 calibrated clips can look worse than 0.05; 2000 cannot
+    assert ece_interval(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="ece_interval needs at least one clip"):
+        ece_interval(np.zeros((0, 2)), np.zeros(0))
 
 
 def test_bad_inputs_are_named():

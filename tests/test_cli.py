@@ -113,3 +113,19 @@ def test_short_clips_are_used_and_reported(motion_dataset, tmp_path, capsys, cap
     assert main(["predict", "--model", str(out), str(short)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["warnings"] == [f"4 frames in {short}; 8 expected; frames were repeated"]
+
+
+def test_cv_reports_per_group_folds_calibration_with_its_interval_and_a_diagram(motion_dataset, tmp_path, capsys):
+    out = tmp_path / "cv"
+    assert main(["cv", "--data", str(motion_dataset), "--group-by", r"_s(\d+)_", "--head", "lstm", "--lr", "3e-3",
+                 "--batch-size", "4", "--epochs", "12", "--cache-dir", str(tmp_path / "cache"), "--out", str(out),
+                 "--streams", "flow", "--frames", "8"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert sorted(printed["folds"]) == ["1", "2", "3"]  # one fold per subject, each validated on its 4 clips
+    assert printed["mean_top1"] >= 0.9  # direction of motion separates the classes for people never seen
+    lo, hi = printed["ece_interval"]
+    assert 0 <= lo <= hi <= 1
+    saved = json.loads((out / "cv.json").read_text())
+    assert saved["calibration"]["ece"] == pytest.approx(printed["ece"], abs=1e-4)
+    assert [round(v, 4) for v in saved["calibration"]["ece_interval"]] == printed["ece_interval"]
+    assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print_json({k: s[k] for k in ("config", "mean_top1", "std_top1", "pairs")}
                | {k: round(s["calibration"][k], 4) for k in ("known_accuracy", "known_rejected")}
                | {"ece": round(s["calibration"]["ece"], 4),
+                  "ece_interval": [round(v, 4) for v in s["calibration"]["ece_interval"]],
                   "ece_uncalibrated": round(s["calibration"]["ece_uncalibrated"], 4)}
                | {"folds": {",".join(f["val_groups"]): round(f["top1"], 3) for f in s["folds"]},
                   "per_class_recall": {c: round(v["recall"], 3) for c, v in s["pooled"]["per_class"].items()}}
@@ -65,7 +66,8 @@ def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
     result = open_set_protocol(records, class_names(records), cfg, group_by)
     cfg.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(cfg.out / "open_set.json", result)
-    print_json({"ece": round(result["ece"], 4), "folds": result["folds"],
+    print_json({"ece": round(result["ece"], 4), "ece_interval": [round(v, 4) for v in result["ece_interval"]],
+                "folds": result["folds"],
                 "scores": {name: {k: round(v, 3) for k, v in r["mean"].items()}
                            for name, r in result["scores"].items()},
                 "per_action": {a: {k: round(v[k], 3) for k in ("auroc", "known_accuracy", "unknown_rejection")}

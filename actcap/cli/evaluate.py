@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     m = evaluate(model, records, args.out, unknown=unknown, **kw)
     print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")}
                | {"ece": round(m["calibration"]["ece"], 4),
+                  "ece_interval": [round(v, 4) for v in m["calibration"]["ece_interval"]],
                   "ece_uncalibrated": round(m["calibration"]["ece_uncalibrated"], 4)}
                | ({"open_set": m["open_set"]} if "open_set" in m else {})
                | {"per_class": m["per_class"], "out": str(args.out)}

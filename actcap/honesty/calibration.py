@@ -3,6 +3,7 @@
     t = fit_temperature(held_out_logits, labels)           # training stores t in the model's config
     softmax(logits / t)                                      # what every answer's `confidence` is
     expected_calibration_error(probs, labels)                # |accuracy − confidence| over 10 bins
+    ece_interval(probs, labels)                              # how far that number can be trusted (bootstrap)
     plot_reliability(probs, labels, "reliability.png")
 
 One number divides the logits, so the ranking — and the top-1 accuracy — never changes.
@@ -62,8 +63,23 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
                      for b in reliability_bins(probs, labels, bins) if b["clips"]))
 
 
+def ece_interval(probs: np.ndarray, labels: np.ndarray, level: float = 0.9, resamples: int = 1000,
+                 seed: int = 0) -> tuple[float, float]:
+    """The central `level` interval of the ECE over `resamples` bootstrap resamples of the clips (percentiles,
+    fixed `seed`: the same answers give the same interval). On 120 clips it is several points wide, which is
+    what an ECE figure from a small test set is worth; small samples also bias the ECE upwards."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    n = len(labels)
+    if n == 0:
+        raise ValueError("ece_interval needs at least one clip")
+    rng = np.random.default_rng(seed)
+    eces = [expected_calibration_error(probs[i], labels[i]) for i in rng.integers(0, n, (resamples, n))]
+    lo, hi = np.quantile(eces, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, title: str = "") -> Path:
-    """Accuracy against confidence per bin (bars), the diagonal, and the ECE in the title."""
+    """Accuracy against confidence per bin (bars), the diagonal, and the ECE with its 90% interval in the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,7 +94,8 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, ti
     for b in filled:
         ax.text(b["lo"] + 0.5 / len(bins), 0.02, str(b["clips"]), ha="center", fontsize=7, color="white")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
-           title=f"{title}ECE {expected_calibration_error(probs, labels):.3f} ({len(labels)} clips)")
+           title=f"{title}ECE {expected_calibration_error(probs, labels):.3f} "
+                 f"(90%: {'–'.join(f'{v:.3f}' for v in ece_interval(probs, labels))}; {len(labels)} clips)")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     path = Path(path)

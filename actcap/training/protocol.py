@@ -24,7 +24,7 @@ from actcap.data.folders import ClipRecord
 from actcap.data.splits import get_groups
 from actcap.data.video import open_clip
 from actcap.features.cache import FeatureCache, kept_indices
-from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
+from actcap.honesty.calibration import ece_interval, expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.held_out import fit_head, held_out_answers, one_thread, outputs
 from actcap.honesty.negatives import blend, make_negative
 from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, get_score_kwargs, list_scores, threshold_for
@@ -151,7 +151,9 @@ def summarize(folds: list[dict], classes: list[str], score_names) -> dict:
                 if any(v[m] is not None for v in per_action.values())}
         result["scores"][name] = {"per_action": per_action, "mean": mean}
     probs = np.concatenate([f["known_probs"] for f in folds])
-    result["ece"] = expected_calibration_error(probs, np.concatenate([f["known_labels"] for f in folds]))
+    known_labels = np.concatenate([f["known_labels"] for f in folds])
+    result["ece"] = expected_calibration_error(probs, known_labels)
+    result["ece_interval"] = ece_interval(probs, known_labels)
     result["default_score"] = DEFAULT_SCORE
     return result
 

@@ -4,7 +4,8 @@ actions, the open-set figures. `actcap evaluate` and `actcap cv` report these.
     honesty_report(model, features, labels, out, unknown=features_of_other_actions)
 
 - `ece_uncalibrated` / `ece`: expected calibration error of the head's softmax and of the calibrated
-  answers (the model's temperature); `reliability.png` draws the calibrated one.
+  answers (the model's temperature); `ece_interval`: its 90% bootstrap interval over the clips (on a few
+  hundred clips it is wide: read it before comparing two ECEs); `reliability.png` draws the calibrated one.
 - with `unknown` clips: `open_set.auroc` (known vs unknown by the open-set score), `known_accuracy` (clips
   accepted as an action and right), `unknown_rejection` (unknown clips scored above the threshold).
 
@@ -18,7 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.honesty.calibration import expected_calibration_error, plot_reliability, reliability_bins, softmax
+from actcap.honesty.calibration import (
+    ece_interval,
+    expected_calibration_error,
+    plot_reliability,
+    reliability_bins,
+    softmax,
+)
 from actcap.honesty.held_out import outputs
 from actcap.honesty.openset import auroc, load_score
 from actcap.models.recognizer import Recognizer
@@ -31,7 +38,8 @@ def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[i
     t = float(model.config.calibration.get("temperature", 1.0))
     probs = softmax(logits / t)
     report = {"temperature": t, "ece_uncalibrated": expected_calibration_error(softmax(logits), labels),
-              "ece": expected_calibration_error(probs, labels), "reliability": reliability_bins(probs, labels)}
+              "ece": expected_calibration_error(probs, labels), "ece_interval": ece_interval(probs, labels),
+              "reliability": reliability_bins(probs, labels)}
     if out is not None:
         plot_reliability(probs, labels, Path(out) / "reliability.png", title)
     spec = model.config.open_set
@@ -59,7 +67,7 @@ def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.nda
     if out is not None:
         plot_reliability(probs, y, Path(out) / "reliability.png", title)
     report = {"ece_uncalibrated": expected_calibration_error(raw, y), "ece": expected_calibration_error(probs, y),
-              "reliability": reliability_bins(probs, y)}
+              "ece_interval": ece_interval(probs, y), "reliability": reliability_bins(probs, y)}
     if accepted is not None:
         ok = np.concatenate(accepted)
         report.update({"known_accuracy": float((ok & (probs.argmax(1) == y)).mean()),
