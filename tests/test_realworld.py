@@ -4,6 +4,7 @@ import io
 import json
 import os
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -164,8 +165,8 @@ def test_folder_of_videos_says_to_pass_one_of_them(tmp_path, other_names):
         (folder / name).write_bytes(b"x")
     with pytest.raises(VideoError) as e:
         open_clip(folder)
-    assert e.value.reason == ("no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff) in folder; it holds 4 "
-                              "video files (clip1.avi, clip2.MOV, clip3.mkv, …): pass one of them")
+    assert e.value.reason == ("no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff, .gif) in folder; it holds "
+                              "4 video files (clip1.avi, clip2.MOV, clip3.mkv, …): pass one of them")
 
 
 def test_tiff_frames_are_a_frame_folder(tmp_path, make_frames):
@@ -206,3 +207,40 @@ def test_a_video_whose_name_is_not_utf8_is_read_not_a_crash(tmp_path, tiny_model
     sys.stdout.flush()
     answer = json.loads(out.getvalue())  # printed with JSON's \u escapes, read back as the same name
     assert answer["warnings"] == [f"3 frames in {path}; 8 expected; frames were repeated"]
+
+
+# --- a browser's recording: no frame rate stated, a 1/1000 s clock --------------------------------------------
+
+RECORDED_MS = [0, *np.cumsum(np.random.default_rng(0).integers(28, 40, size=89)).tolist()]  # ~30 fps, jittery
+
+
+def mediarecorder_webm(path: Path) -> Path:
+    """A WebM as Chrome's MediaRecorder writes it: millisecond timestamps that jitter (RECORDED_MS) and no
+    DefaultDuration element, so FFmpeg and OpenCV report the clock (1000 fps) as the frame rate."""
+    with av.open(str(path), "w", format="webm") as out:
+        stream = out.add_stream("libvpx")
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for ms, rgb in zip(RECORDED_MS, scene(len(RECORDED_MS), 48, 64)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x23\xe3\x83")  # DefaultDuration: 3-byte ID, 1-byte size, value
+    size = 4 + (data[at + 3] & 0x7F)
+    data[at:at + size] = bytes([0xEC, 0x80 | (size - 2)]) + bytes(size - 2)  # the same bytes as a Void element
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_browser_recording_runs_at_its_frames_rate_not_its_clock(tmp_path, tiny_model_dir, capsys):
+    path = mediarecorder_webm(tmp_path / "recording.webm")
+    clip = open_clip(path)
+    fps = 89 / (RECORDED_MS[-1] / 1000)  # 89 intervals in 3.006 s: 29.61 frames/s
+    assert len(clip) == 90 and clip.fps == pytest.approx(fps)  # was 1000.0
+    assert main(["predict", "--timeline", str(path), "--model", str(tiny_model_dir)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["segments"][-1]["end"] == pytest.approx(90 / fps, abs=0.01)  # 3.04 s; was 0.09 s

@@ -113,7 +113,7 @@ def test_empty_frame_folder(tmp_path):
     with pytest.raises(VideoError) as e:
         open_clip(tmp_path / "clip")
     assert str(e.value) == (f"{tmp_path / 'clip'}: no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, "
-                            ".tiff) in folder")
+                            ".tiff, .gif) in folder")
 
 
 def test_zero_byte_video(tmp_path):

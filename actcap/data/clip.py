@@ -16,7 +16,8 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".3gp", ".m
                     ".m2ts", ".flv", ".wmv", ".ogv", ".gif")
 """Files taken as clips by name (datasets, `actcap predict`); a file of another name is still tried by its content.
 A GIF is a clip (its frames); so is an animated WebP or PNG, found by content (`actcap.data.video.open_clip`)."""
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+"""Frames of a frame folder or an image list (a GIF there is one frame: its first)."""
 
 
 class VideoError(Exception):

@@ -57,6 +57,9 @@ def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter, size: tuple[i
     return shrink_to_working(rgb)
 
 
+FPS_TOLERANCE = 2.0
+
+
 @dataclass
 class FrameScan:
     """What decoding a whole file found: `decoded` frames, `packets` demuxed, `damaged` packets the decoder
@@ -71,6 +74,27 @@ class FrameScan:
     header: int = 0
     fps: float | None = None
     size: tuple[int, int] = (0, 0)
+    first_time: float | None = None
+    last_time: float | None = None
+
+    @property
+    def measured_fps(self) -> float | None:
+        """Frames per second as the decoded frames' timestamps space them (None under 2 frames or no timestamps)."""
+        if self.decoded < 2 or self.first_time is None or self.last_time is None:
+            return None
+        span = self.last_time - self.first_time
+        return (self.decoded - 1) / span if span > 0 else None
+
+    def resolve_fps(self, header_fps: float | None) -> float | None:
+        """The header's rate unless the frames' timestamps say otherwise by more than FPS_TOLERANCE times: a
+        browser's recording (MediaRecorder WebM) states no rate, and FFmpeg and OpenCV take its 1/1000 s clock
+        for one (1000 fps)."""
+        measured = self.measured_fps
+        if measured is None:
+            return header_fps
+        if header_fps is None or not 1 / FPS_TOLERANCE <= header_fps / measured <= FPS_TOLERANCE:
+            return measured
+        return header_fps
 
 
 def _declared_size(stream) -> tuple[int, int]:
@@ -114,6 +138,9 @@ def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
                 continue
             for frame in frames:
                 scan.decoded += 1
+                if frame.time is not None:
+                    scan.first_time = frame.time if scan.first_time is None else scan.first_time
+                    scan.last_time = frame.time
                 yield frame
     if scan.first_bad is None:
         scan.first_bad = scan.decoded

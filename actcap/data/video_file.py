@@ -100,7 +100,7 @@ class VideoFileClip(Clip):
         if not scan.decoded:
             raise refusal
         log.info("%s: OpenCV could not open the file; PyAV decodes %d frames", self.path, scan.decoded)
-        self.fps, self._len, self._scan = scan.fps, scan.decoded, scan
+        self.fps, self._len, self._scan = scan.resolve_fps(scan.fps), scan.decoded, scan
 
     def _recount(self, count: int, opencv_ok: bool) -> None:
         """Decode the whole file once and make the frames that decode the clip (see the class docstring)."""
@@ -114,6 +114,9 @@ class VideoFileClip(Clip):
         if scan.header and count > 0 and n < math.ceil(MIN_DECODED_FRACTION * count):
             self._raise_truncated(scan.first_bad, count)
         self._len = n
+        fps, self.fps = self.fps, scan.resolve_fps(self.fps)
+        if fps and self.fps != fps:
+            log.info("%s: the header's rate is %g frames/s; the frames' timestamps say %.3g", self.path, fps, self.fps)
         if n == count and not scan.damaged and opencv_ok:
             return  # OpenCV's seek was off, not the file: keep the exact fast paths
         self._scan = scan  # OpenCV's reader disagrees with the file (or can't decode it, as AV1): PyAV reads it
