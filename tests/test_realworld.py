@@ -244,3 +244,27 @@ def test_a_browser_recording_runs_at_its_frames_rate_not_its_clock(tmp_path, tin
     assert main(["predict", "--timeline", str(path), "--model", str(tiny_model_dir)]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["segments"][-1]["end"] == pytest.approx(90 / fps, abs=0.01)  # 3.04 s; was 0.09 s
+
+
+# --- iPhone photos (HEIC): Pillow can't decode them; say so and how to convert ------------------------------------
+
+HEIC = bytes.fromhex("00000018") + b"ftypheic" + b"\0\0\0\0mif1heic" + bytes(200)  # a HEIF file's first box
+HEIC_REASON = ("is a HEIC photo (an iPhone's default format), which actcap can't decode; convert it to JPEG or PNG "
+               "(on an iPhone: Settings > Camera > Formats > Most Compatible)")
+
+
+def test_heic_photos_are_named_as_such_by_the_service_and_the_cli(tmp_path, client):
+    r = client.post("/predict", files=[("frames[]", ("IMG_0001.HEIC", HEIC))])
+    assert (r.status_code, r.json()) == (422, {"detail": "1 of 1 file could not be used: IMG_0001.HEIC: "
+                                                         f"{HEIC_REASON}"})
+    (tmp_path / "IMG_0001.HEIC").write_bytes(HEIC)
+    with pytest.raises(VideoError) as e:
+        open_clip(tmp_path / "IMG_0001.HEIC")
+    assert e.value.reason == HEIC_REASON
+    for i in (2, 3, 10, 11):
+        (tmp_path / f"IMG_{i:04d}.heic").write_bytes(HEIC)
+    with pytest.raises(VideoError) as e:
+        open_clip(tmp_path)
+    assert e.value.reason == ("no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff, .gif) in folder; it holds "
+                              "5 HEIC photos (IMG_0001.HEIC, IMG_0002.heic, IMG_0003.heic, …), which actcap can't "
+                              "decode: convert them to JPEG or PNG")

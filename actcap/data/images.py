@@ -12,6 +12,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 PIL_LOAD_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+HEIC_REASON = ("is a HEIC photo (an iPhone's default format), which actcap can't decode; convert it to JPEG or PNG "
+               "(on an iPhone: Settings > Camera > Formats > Most Compatible)")
+
+
+def is_heic(head: bytes) -> bool:
+    """True when a file's first 12 bytes are a HEIF container's (an iPhone photo; Pillow reads AVIF, not HEIC)."""
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
 
 
 class ImageDecodeError(ValueError):
@@ -45,6 +53,8 @@ def decode_image_bytes(data: bytes, name: str, max_pixels: int) -> np.ndarray:
     except Image.DecompressionBombError:
         im = _open_header_only(data)  # Pillow's own (larger) limit hit: read the size to report it
     except UnidentifiedImageError:
+        if is_heic(data[:12]):
+            raise ImageDecodeError(name, HEIC_REASON) from None
         raise ImageDecodeError(name, "not an image (Pillow could not identify the format)") from None
     except PIL_LOAD_ERRORS as e:
         raise ImageDecodeError(name, f"image header is corrupt ({e})") from e

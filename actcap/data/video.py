@@ -31,7 +31,7 @@ from actcap.data.clip import is_image_file as is_image_file
 from actcap.data.clip import natural_key as natural_key
 from actcap.data.decode import sniff_image, stream_kinds
 from actcap.data.frames import shrink_to_working, working_size
-from actcap.data.images import PIL_LOAD_ERRORS, pil_to_rgb
+from actcap.data.images import HEIC_REASON, PIL_LOAD_ERRORS, is_heic, pil_to_rgb
 from actcap.data.images import ImageDecodeError as ImageDecodeError  # re-exported: uploads and data import it here
 from actcap.data.images import decode_image_bytes as decode_image_bytes
 from actcap.data.video_file import VideoFileClip as VideoFileClip
@@ -96,13 +96,26 @@ class FrameFolderClip(ImageListClip):
             raise VideoError(folder, "folder does not exist")
         files = sorted((p for p in folder.iterdir() if is_image_file(p)), key=lambda p: natural_key(p.name))
         if not files:
-            videos = sorted((p.name for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
-                             and p.is_file()), key=natural_key)
-            hint = (f"; it holds {len(videos)} video file{'s' if len(videos) > 1 else ''} "
-                    f"({', '.join(videos[:3])}{', …' if len(videos) > 3 else ''}): pass one of them") if videos else ""
-            raise VideoError(folder, f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder{hint}")
+            raise VideoError(folder, f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder{_hint(folder)}")
         super().__init__(files)
         self.path, self.display_name = folder, None
+
+
+def _hint(folder: Path) -> str:
+    """What a folder without frames holds instead, when that says what to do: videos, or iPhone photos."""
+    def named(suffixes: tuple[str, ...]) -> list[str]:
+        return sorted((p.name for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file()),
+                      key=natural_key)
+
+    def listed(names: list[str], what: str) -> str:
+        more = ", …" if len(names) > 3 else ""
+        return f"; it holds {len(names)} {what}{'s' if len(names) > 1 else ''} ({', '.join(names[:3])}{more})"
+
+    if videos := named(VIDEO_EXTENSIONS):
+        return listed(videos, "video file") + ": pass one of them"
+    if photos := named((".heic", ".heif")):
+        return listed(photos, "HEIC photo") + ", which actcap can't decode: convert them to JPEG or PNG"
+    return ""
 
 
 ANIMATED_FORMATS = ("GIF", "WebP", "PNG")  # sniff_image's names of the image formats that can hold many frames
@@ -176,6 +189,9 @@ def open_clip(path: str | os.PathLike) -> Clip:
         return AnimatedImageClip(p)
     if p.suffix.lower() in VIDEO_EXTENSIONS:
         return VideoFileClip(p)
+    with open(p, "rb") as f:
+        if is_heic(f.read(12)):
+            raise VideoError(p, HEIC_REASON)
     if "video" in (stream_kinds(p) or ()):  # a camera's or recorder's own extension (.dav, .h264, .vid, …)
         try:
             return VideoFileClip(p)
