@@ -198,3 +198,21 @@ def test_engine_precision_and_threads_are_decided_in_engine_py(caplog, monkeypat
     engine.use_head_threads("onnx")
     engine.use_head_threads("torch")
     assert threads == [1]
+
+
+def test_a_timeline_at_a_low_frame_rate_widens_its_windows_to_the_models_slots(tiny_model_dir, tmp_path, write_video):
+    """A GIF or slide show at 1 fps: a 3 s window would hold 3 frames. Each window holds half the model's slots
+    instead, and the answer says so; at 15 fps nothing changes."""
+    from actcap.data.video import open_clip
+
+    predictor = Predictor.load(tiny_model_dir)
+    slots = predictor.num_slots
+    assert slots // 2 > 3
+    frames = moving_frames(3 * slots, seed=2)
+    slow = predictor.predict_timeline(open_clip(write_video(tmp_path / "slow.avi", frames, fps=1.0)))
+    assert slow["warnings"] == [f"{tmp_path / 'slow.avi'}: at 1 fps a 3 s window holds 3 frames; each window holds "
+                                f"{slots // 2} ({slots // 2} s), half the model's {slots} slots"]
+    assert slow["segments"][-1]["end"] == pytest.approx(3 * slots)  # the windows tile all 3·slots seconds
+    assert min(s["end"] - s["start"] for s in slow["segments"]) >= 0.5  # no 3-frame flicker segments
+    fast = predictor.predict_timeline(open_clip(write_video(tmp_path / "fast.avi", frames, fps=15.0)))
+    assert fast["warnings"] == []

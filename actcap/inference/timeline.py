@@ -60,6 +60,12 @@ def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.
     n = len(clip)
     allf = clip_inputs(predictor, clip, chunk)  # (n, D + 1)
     win, step = max(1, round(window * fps)), max(1, round(stride * fps))
+    warnings = list(clip.warnings)
+    least = max(2, predictor.num_slots // 2)  # half the head's slots: fewer distinct frames say little about motion
+    if win < least:  # a slide show or a GIF at 1 fps: a 3 s window would hold 3 frames
+        warnings.append(f"{clip.name}: at {fps:g} fps a {window:g} s window holds {win} frame{'s' * (win != 1)}; "
+                        f"each window holds {least} ({least / fps:g} s), half the model's {predictor.num_slots} slots")
+        win = least
     starts = window_starts(n, win, step)
     verdicts = [predictor.verdict_of_frames(allf[a:a + win], windowed=True) for a in starts]
     scores = np.stack([v.probs for v in verdicts])  # (W, C)
@@ -68,7 +74,7 @@ def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.
                               min_confidence=min_confidence, captions=predictor.captions,
                               states=[v.state for v in verdicts])
     out = predictor.result(predictor.judge.combine(verdicts, windowed=True), frames_received=n, frames_used=n,
-                           warnings=list(clip.warnings))
+                           warnings=warnings)
     out.update(timeline.to_dict())
     out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return out
