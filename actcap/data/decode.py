@@ -12,6 +12,7 @@ ten-minute video never sits in memory. `sniff_image` tells an image file from a 
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -38,6 +39,19 @@ def sniff_image(path: Path) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WebP"
     return next((kind for magic, kind in IMAGE_SIGNATURES if head.startswith(magic)), None)
+
+
+def sniff_video(head: bytes) -> str | None:
+    """The container ('MP4', 'WebM', 'AVI') when bytes start as a video file's do; None otherwise (HEIC photos,
+    which are MP4-like, too)."""
+    if head[4:8] == b"ftyp" and head[8:12] not in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1",
+                                                   b"msf1", b"avif", b"avis"):
+        return "MP4"
+    if head.startswith(b"\x1aE\xdf\xa3"):
+        return "WebM"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    return None
 
 
 def to_upright_rgb(frame: av.VideoFrame, to_rgb: VideoReformatter, size: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -148,6 +162,30 @@ def _decode_tolerantly(path: Path, scan: FrameScan) -> Iterator[av.VideoFrame]:
 
 TEXT_ART_CODECS = ("ansi", "bintext", "xbin", "idf")
 """FFmpeg "decodes" any text file named .txt, .nfo, .asc, … as ANSI art (its tty demuxer): not a video to us."""
+
+
+MISSING_INDEX = ("is an MP4 without its index (no 'moov' box): a recording cut off before it finished, as when a "
+                 "phone or camera stops mid-recording; its frames can't be found without the index (a repair tool "
+                 "such as untrunc, given an intact file from the same camera, can rebuild it)")
+
+
+def mp4_missing_index(path: Path) -> bool:
+    """True for an MP4/MOV whose top-level boxes hold media data ('mdat') but no index ('moov')."""
+    end, kinds, at = path.stat().st_size, [], 0
+    with open(path, "rb") as f:
+        while at + 8 <= end and len(kinds) < 64:
+            f.seek(at)
+            head = f.read(16)
+            size, kind = struct.unpack(">I4s", head[:8])
+            if size == 1 and len(head) == 16:  # a 64-bit size follows the type
+                size = struct.unpack(">Q", head[8:16])[0]
+            elif size == 0:  # the box runs to the end of the file
+                size = end - at
+            kinds.append(kind)
+            if size < 8:
+                break
+            at += size
+    return kinds[:1] == [b"ftyp"] and b"mdat" in kinds and b"moov" not in kinds
 
 
 def stream_kinds(path: Path) -> list[str] | None:

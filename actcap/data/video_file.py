@@ -17,8 +17,10 @@ import numpy as np
 
 from actcap.data.clip import Clip, VideoError
 from actcap.data.decode import (
+    MISSING_INDEX,
     FrameScan,
     iter_decoded,
+    mp4_missing_index,
     read_decoded,
     read_packets,
     scan_frames,
@@ -93,6 +95,8 @@ class VideoFileClip(Clip):
         if kinds is not None and "video" not in kinds:  # an audio recording, a subtitle file: say so
             held = f"only {' and '.join(sorted(set(kinds)))}" if kinds else "no streams"
             raise VideoError(self.path, f"has no video stream ({held}); expected a video")
+        if mp4_missing_index(self.path):
+            raise VideoError(self.path, MISSING_INDEX)
         try:
             scan = scan_frames(self.path)
         except av.FFmpegError:

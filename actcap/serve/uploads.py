@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from actcap.data.decode import sniff_image
+from actcap.data.decode import sniff_image, sniff_video
 from actcap.data.frames import shrink_to_working
 from actcap.data.images import animated_frame_count
 from actcap.data.video import (
@@ -189,7 +189,10 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
         try:
             frame = shrink_to_working(decode_image_bytes(f.data, f.name, settings.max_pixels))  # (h, w, 3)
         except ImageDecodeError as e:
-            problems.append(f"{e.name}: {e.reason}")
+            kind = sniff_video(f.data[:16])
+            article = "an" if kind in ("MP4", "AVI") else "a"
+            problems.append(f"{e.name}: " + (f"is {article} {kind} video, not an image; send it alone in field "
+                                             "'video'" if kind else e.reason))
             continue
         if (n := animated_frame_count(f.data)) > 1:
             animated.append(f"{f.name} is animated ({n} frames) and only its first frame was used; send it alone, "
