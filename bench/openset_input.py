@@ -50,3 +50,22 @@ class InputPrototype:
         if self.match == "predicted":
             return 1.0 - sims[np.arange(len(u)), logits.argmax(1)]
         return 1.0 - sims.max(1)
+
+
+class ViewDisagreement:
+    """1 − the mean probability the clip's views (its first, middle and last 60%) give the class the whole clip is
+    given: a known gesture is the same gesture in every part of it; an unfamiliar one may be named differently."""
+
+    def fit(self, emb, logits, labels):
+        return self
+
+    def score_answers(self, ans):
+        p = np.exp(ans["view_logits"] - ans["view_logits"].max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        first, n = ans["view_first"], len(p)
+        ends = list(first[1:]) + [n]
+        out = []
+        for a, b in zip(first, ends):
+            whole = p[a].argmax()
+            out.append(1.0 - p[a + 1:b, whole].mean() if b - a > 1 else 0.0)
+        return np.array(out)
