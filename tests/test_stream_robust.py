@@ -4,6 +4,7 @@ answered, several connections at once. (test_stream.py has the protocol itself.)
 from __future__ import annotations
 
 import threading
+import time
 
 from serve_fixtures import encode, moving_frames
 from test_stream import QUIET, held_until, pushed_one_at_a_time, receive_prediction
@@ -79,3 +80,29 @@ def test_connections_at_once_keep_their_own_window(make_client):
     for got, frames in ((got_a, a), (got_b, b), (again_a, a)):
         want = pushed_one_at_a_time(predictor, frames)
         assert (got["top_k"], got["frames_received"], got["motion"]) == (want["top_k"], len(frames), want["motion"])
+
+
+def test_no_update_from_a_single_frame_which_shows_no_motion(make_client, monkeypatch):
+    client = make_client(stream_every=1000, stream_interval_ms=50, stream_min_interval_ms=0)
+    predictor = client.app.state.service.predictor
+    real = predictor.features
+    # the first frame's features take 60 ms, so the 50 ms interval has passed for sure when it is judged due
+    monkeypatch.setattr(predictor, "features", lambda *a: time.sleep(0.06) or real(*a))
+    with client.websocket_connect("/stream") as ws:
+        ws.receive_json()
+        ws.send_bytes(encode(moving_frames(1, seed=5)[0]))
+        ws.send_text("flush")  # asked for: answered, from one frame
+        assert receive_prediction(ws)["frames_received"] == 1
+        ws.send_text("reset")
+        ws.send_text("flush")
+        # the next message answers this flush: the clock sent no update of its own after that one frame
+        # (it would have said "Nobody is moving." of a person waving)
+        assert ws.receive_json() == {"type": "error", "detail": "flush: no frames received yet"}
+
+
+def test_the_webcam_script_is_served_and_self_contained(make_client):
+    client = make_client()
+    assert '<script src="/static/live.js" defer></script>' in client.get("/").text
+    r = client.get("/static/live.js")
+    assert r.status_code == 200 and "startWebcam" in r.text
+    assert "http://" not in r.text and "https://" not in r.text and "innerHTML" not in r.text  # works offline

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
 POLICY_VIOLATION = 1008
 COMMANDS = ("flush", "reset")
+MIN_UPDATE_FRAMES = 2  # motion is measured between frames: one frame alone would always say "Nobody is moving."
 MAX_COMMAND_CHARS = 64  # a longer text is no command (a base64 frame?): only this much of it waits in the queue
 
 
@@ -136,7 +137,7 @@ class Session:
             if not self.queue:
                 self.wake = anyio.Event()  # no await between the check and here, so no wake-up is missed
                 held_ms = None  # frames due for a prediction by count, held back by the minimum interval
-                if new >= self.settings.stream_every:
+                if new >= self.settings.stream_every and len(self.live.window) >= MIN_UPDATE_FRAMES:
                     held_ms = self.settings.stream_min_interval_ms - (time.perf_counter() - last_sent) * 1000
                 with anyio.move_on_after(None if held_ms is None else max(0.0, held_ms) / 1000):
                     await self.wake.wait()
@@ -216,7 +217,7 @@ class Session:
         self.live.push_many(frames)
         s, waited_ms = self.settings, (time.perf_counter() - last_sent) * 1000
         due = ((new + len(frames) >= s.stream_every or waited_ms >= s.stream_interval_ms)
-               and waited_ms >= s.stream_min_interval_ms)
+               and waited_ms >= s.stream_min_interval_ms and len(self.live.window) >= MIN_UPDATE_FRAMES)
         return (self.live.predict() if due else None), errors, len(frames)
 
     def _tick(self, frames: int) -> None:

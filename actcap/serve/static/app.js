@@ -1,18 +1,15 @@
-// actcap page: pick frames / a video / the webcam → POST /predict or the /stream WebSocket → show the caption.
+// actcap page: pick frames or a video → POST /predict → show the caption (the webcam, over /stream: live.js).
 // Plain script, no build step, nothing loaded from elsewhere. Text from the server is only ever set with
 // textContent, never innerHTML.
 "use strict";
 
 const VIDEO_EXT = /\.(avi|mp4|mkv|webm|mov)$/i;
-const LIVE_FPS = 15; // the training clips (UTD-MHAD) run at 15 fps; motion features assume that rate
-const LIVE_WIDTH = 640; // frames sent are scaled to at most this width (the training clips are 640x480)
 const PALETTE = ["#0b63c5", "#d1495b", "#2e933c", "#edae49", "#7b4fb0", "#00798c", "#c05299", "#6b5a3a"];
 
 const $ = (id) => document.getElementById(id);
 const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" }).compare;
 let chosen = { frames: [], video: null, urls: [] };
 let classes = [];
-let live = null; // { stream, socket, timer, canvas, busy }
 
 // --- small helpers -----------------------------------------------------------------------------------
 function el(tag, text, className) {
@@ -192,78 +189,6 @@ function renderTimeline(segments, narrative) {
     return li;
   }));
   $("narrative").textContent = narrative || "";
-}
-
-// --- webcam: live captions over the /stream WebSocket ---------------------------------------------------
-async function startWebcam() {
-  showError("");
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
-  } catch (e) {
-    showError(`The webcam could not be started: ${e.message || e.name}`);
-    return;
-  }
-  const preview = $("preview");
-  preview.srcObject = stream;
-  $("live").hidden = false;
-  $("webcam").textContent = "Stop webcam";
-  $("webcam").setAttribute("aria-pressed", "true");
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/stream`);
-  live = { stream, socket, timer: null, canvas: document.createElement("canvas"), busy: false };
-  socket.onmessage = (event) => {
-    const msg = JSON.parse(event.data);
-    if (msg.type === "prediction") {
-      render(msg);
-      $("live-stats").textContent = `${msg.fps.toFixed(1)} frames/s processed · ${Math.round(msg.latency_ms)} ms ` +
-        `latency${msg.frames_dropped ? ` · ${msg.frames_dropped} frames dropped` : ""}`;
-    } else if (msg.type === "error") {
-      showError(`Live stream: ${msg.detail}`);
-    } else if (msg.type === "ready") {
-      live.timer = setInterval(sendFrame, 1000 / LIVE_FPS);
-    }
-  };
-  socket.onclose = (event) => {
-    if (live && live.socket === socket) {
-      if (event.code !== 1000 && event.code !== 1005) {
-        showError(`The live stream was closed: ${event.reason || `code ${event.code}`}`);
-      }
-      stopWebcam();
-    }
-  };
-  socket.onerror = () => showError("The live stream could not connect to the server.");
-}
-
-function sendFrame() {
-  const preview = $("preview");
-  const { socket, canvas } = live || {};
-  if (!socket || socket.readyState !== WebSocket.OPEN || live.busy || !preview.videoWidth) return;
-  if (socket.bufferedAmount > 512 * 1024) return; // the network is behind: skip rather than queue
-  const scale = Math.min(1, LIVE_WIDTH / preview.videoWidth);
-  canvas.width = Math.round(preview.videoWidth * scale);
-  canvas.height = Math.round(preview.videoHeight * scale);
-  // Draw the raw camera frame, NOT the mirrored preview: the CSS transform only flips what is shown on
-  // screen. A mirrored frame would swap left and right, so "swipe left" would be predicted as "swipe right".
-  canvas.getContext("2d").drawImage(preview, 0, 0, canvas.width, canvas.height);
-  live.busy = true;
-  canvas.toBlob((blob) => {
-    if (live) live.busy = false;
-    if (blob && socket.readyState === WebSocket.OPEN) socket.send(blob);
-  }, "image/jpeg", 0.8);
-}
-
-function stopWebcam() {
-  if (!live) return;
-  const { stream, socket, timer } = live;
-  live = null;
-  clearInterval(timer);
-  stream.getTracks().forEach((t) => t.stop());
-  if (socket.readyState <= WebSocket.OPEN) socket.close(1000, "stopped");
-  $("preview").srcObject = null;
-  $("live").hidden = true;
-  $("webcam").textContent = "Start webcam";
-  $("webcam").setAttribute("aria-pressed", "false");
 }
 
 // --- wiring --------------------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""The page's webcam in a real browser, fed by Chromium's fake camera from a Y4M file: what it sends (each
+camera frame once, unmirrored), what it says when the server closes the stream, and the three states live.
+
+    apt-get install -y chromium && pytest -m browser tests/test_browser_live.py
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from test_browser import ARGS, FAKE_CAMERA, TIMEOUT_MS, open_page, read_clip, serve, write_y4m
+
+from actcap.serve import ServeSettings
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# every frame the page sends over a WebSocket, kept in window.sent as bytes (injected before the page's own code)
+RECORD_SENT = """window.sent = [];
+const realSend = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (data instanceof Blob) data.arrayBuffer().then((b) => window.sent.push(Array.from(new Uint8Array(b))));
+  return realSend.call(this, data);
+};"""
+# the states shown, one per prediction (sampled in the page whenever the stats line changes)
+STATES_SEEN = """(n) => {
+  const seen = window.seenStates = window.seenStates || {stats: "", states: []};
+  const stats = document.querySelector("#live-stats").textContent;
+  if (stats.includes("frames/s") && stats !== seen.stats) {
+    seen.stats = stats;
+    seen.states.push(document.querySelector("#state").textContent);
+  }
+  return seen.states.length >= n && seen.states;
+}"""
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory):
+    """camera(frames_bgr, fps) → a Chromium whose fake camera plays those frames (looped); closed at the end."""
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    folder = tmp_path_factory.mktemp("camera")
+    with sync_api.sync_playwright() as p:
+        opened = []
+
+        def launch(frames_bgr, fps=15):
+            y4m = write_y4m(frames_bgr, folder / f"camera{len(opened)}.y4m", fps=fps)
+            args = ARGS + FAKE_CAMERA + [f"--use-file-for-fake-video-capture={y4m}"]
+            opened.append(p.chromium.launch(executable_path=CHROMIUM, args=args))
+            return opened[-1]
+
+        yield launch
+        for b in opened:
+            b.close()
+
+
+def marked_frames(n: int) -> list[np.ndarray]:
+    """(480, 640, 3) BGR frames, bright on the left half, with a red mark whose x position numbers the frame."""
+    frames = []
+    for i in range(n):
+        f = np.full((480, 640, 3), 30, np.uint8)
+        f[:, :320] = 220
+        f[400:440, 10 + 10 * i:30 + 10 * i] = (0, 0, 255)
+        frames.append(f)
+    return frames
+
+
+def frame_number(jpeg: list[int]) -> int:
+    bgr = cv2.imdecode(np.array(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    red = (bgr[400:440, :, 2].astype(int) - bgr[400:440, :, 0]).mean(0) > 100  # (W,) columns of the mark
+    return (int(np.argmax(red)) - 10) // 10
+
+
+@pytest.fixture(scope="module")
+def tiny_server(tiny_model_dir):
+    with serve(ServeSettings(model=tiny_model_dir, stream_idle_s=1)) as url:
+        yield url
+
+
+def test_a_slow_camera_has_each_frame_sent_once_and_unmirrored(camera, tiny_server):
+    browser = camera(marked_frames(40), fps=5)  # a webcam in dim light: 5 frames a second, the page asks 15
+    with open_page(browser, tiny_server) as page:
+        page.add_init_script(RECORD_SENT)
+        page.reload()
+        page.get_by_role("button", name="Start webcam").click()
+        page.wait_for_function("() => window.sent.length >= 8", timeout=TIMEOUT_MS, polling=100)
+        sent = page.evaluate("() => window.sent.slice(0, 8)")
+    numbers = [frame_number(jpeg) for jpeg in sent]
+    assert all(b > a for a, b in zip(numbers, numbers[1:])), numbers  # no frame twice (the mirror: next line)
+    for jpeg in sent:  # the preview is mirrored on screen; the frames the model gets are not
+        bgr = cv2.imdecode(np.array(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert bgr.shape == (480, 640, 3) and bgr[:380, :320].mean() > 200 > 50 > bgr[:380, 320:].mean()
+
+
+def test_the_server_closing_an_idle_stream_is_explained(camera, tiny_server):
+    with open_page(camera(marked_frames(40)), tiny_server) as page:
+        page.get_by_role("button", name="Start webcam").click()
+        page.wait_for_function("() => live && live.socket.readyState === WebSocket.OPEN", timeout=TIMEOUT_MS)
+        page.evaluate("() => { live.busy = true; }")  # the page stops sending (as a tab in the background may)
+        expect(page.locator("#error")).to_have_text("The live stream was closed: idle for 1 s", timeout=TIMEOUT_MS)
+        assert page.get_attribute("#webcam", "aria-pressed") == "false" and page.locator("#live").is_hidden()
+
+
+# --- the three states live, on real footage (shipped model) --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_server(shipped_model_dir):
+    with serve(ServeSettings(model=shipped_model_dir)) as url:
+        yield url
+
+
+def test_nobody_moving_live(camera, real_server, utd_root):
+    still = read_clip(utd_root / "wave" / "a3_s1_t1_color.avi")[0]  # the person, standing still
+    with open_page(camera([still] * 30), real_server) as page:
+        page.get_by_role("button", name="Start webcam").click()
+        states = page.wait_for_function(STATES_SEEN, arg=4, timeout=TIMEOUT_MS, polling=50).json_value()
+        assert set(states) == {"Nobody moving"}, states
+        assert (page.text_content("#caption"), page.get_attribute("#result", "data-state")) == (
+            "Nobody is moving.", "idle")
+
+
+def test_a_camera_pan_is_unknown_live(camera, real_server, utd_root):
+    still = read_clip(utd_root / "wave" / "a3_s1_t1_color.avi")[0]
+    h, w = still.shape[:2]
+    pan = [cv2.warpAffine(still, np.float32([[1, 0, -4 * i], [0, 1, 0]]), (w, h), borderMode=cv2.BORDER_REFLECT)
+           for i in range(90)]  # the camera turns; nobody acts
+    with open_page(camera(pan), real_server) as page:
+        page.get_by_role("button", name="Start webcam").click()
+        states = page.wait_for_function(STATES_SEEN, arg=4, timeout=TIMEOUT_MS, polling=50).json_value()
+        assert set(states) == {"Unknown action"}, states
+        assert (page.text_content("#caption"), page.get_attribute("#result", "data-state")) == (
+            "I don't recognise this action.", "unknown")
