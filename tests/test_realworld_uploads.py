@@ -1,6 +1,9 @@
-"""POST /predict given what people pick by mistake: a video among the frames (tests/test_realworld.py: the rest)."""
+"""What people pick by mistake: a video among POST /predict's frames, a pipe (tests/test_realworld.py: the rest)."""
 
 import io
+import os
+import subprocess
+import sys
 
 from PIL import Image
 from torture import encode, scene
@@ -18,3 +21,13 @@ def test_a_video_sent_as_a_frame_says_to_send_it_as_video(tmp_path, client):
         "3 of 4 files could not be used: b.mp4: is an MP4 video, not an image; send it alone in field 'video'; "
         "c.webm: is a WebM video, not an image; send it alone in field 'video'; d.avi: is an AVI video, not an "
         "image; send it alone in field 'video'")})
+
+
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
+    """A file of no video name is read by its content only when it is a regular file: a pipe would block."""
+    fifo = tmp_path / "camera_feed"
+    os.mkfifo(fifo)
+    code = f"from actcap.data.video import open_clip\ntry:\n    open_clip({str(fifo)!r})\nexcept Exception as e:\n" \
+           f"    print(e.reason)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.stdout.startswith("not a video file or frame folder; expected a folder of images or a file ending in ")
