@@ -7,7 +7,7 @@ sets a threshold.
 
 import numpy as np
 import torch
-from openset_input import InputPrototype
+from openset_input import InputPrototype, ViewDisagreement
 
 from actcap.honesty.calibration import fit_temperature, softmax
 from actcap.honesty.openset import create_score
@@ -301,6 +301,9 @@ def input_candidates() -> dict:
                     lambda grids=grids, k=k, match=match: InputPrototype(grids, k, match), 0.95)
     out["input g(1, 2) K8 predicted, no square root q0.95"] = quantile_rule(lambda: InputPrototype(sqrt=False), 0.95)
     trained = family("prototype", match="predicted")
+    out["views disagree q0.95"] = quantile_rule(ViewDisagreement, 0.95)
+    for q in (0.95, 0.975):
+        out[f"OR trained + views disagree q{q}"] = or_rule([trained, ViewDisagreement], q)
     for grids, match in (((2,), "nearest"), ((2,), "predicted"), ((4,), "predicted"), ((1, 2), "predicted")):
         for q in (0.95, 0.975):
             out[f"OR trained + input g{grids} K8 {match} q{q}"] = or_rule(

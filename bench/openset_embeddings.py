@@ -7,8 +7,9 @@ actions, other subjects) are z-normalised, each clip becomes the unit-length con
 (K=4 is what the shipped `segments` head's prototype score uses), the known classes' means are the prototypes,
 and the score is the cosine distance to the nearest one. Printed: the mean AUROC of the test subject's known
 clips against the left-out action's, overall and per left-out action, for flow, appearance (EfficientNet-Lite0),
-both concatenated, and flow at K = 2, 4, 8, 16. No head is trained, so it runs in about two minutes once the
-cache holds both streams (docs/model-card.md, "Open set").
+both concatenated, flow at K = 2, 4, 8, 16, and flow square-rooted on coarser cells (what
+bench/openset_input.py scores, here per frame) at K = 4, 8, 16. No head is trained, so it runs in about two
+minutes once the cache holds both streams (docs/model-card.md, "Open set").
 """
 
 import re
@@ -27,6 +28,13 @@ def embed(features: np.ndarray, mean: np.ndarray, std: np.ndarray, k: int) -> np
     """(L, D) features → unit (k·D,) embedding of k segment means of the z-normalised features."""
     e = slot_features((features - mean) / std, k, "dense")[0].reshape(-1)  # (k·D,)
     return e / (np.linalg.norm(e) + 1e-8)
+
+
+def hellinger_coarse(f: np.ndarray, bins: int = 8, grid: int = 4) -> np.ndarray:
+    """(L, bins·grid·grid) HOF → (L, bins·(1 + 4)): the cells pooled to 1 × 1 and 2 × 2, square-rooted."""
+    v = f.reshape(len(f), bins, grid, grid)
+    parts = [v.reshape(len(f), bins, g, grid // g, g, grid // g).mean((3, 5)).reshape(len(f), -1) for g in (1, 2)]
+    return np.sqrt(np.maximum(np.concatenate(parts, 1), 0))
 
 
 def protocol_auroc(feats: list[np.ndarray], labels: np.ndarray, groups: np.ndarray, k: int) -> dict[int, float]:
@@ -59,7 +67,9 @@ def main(data: str, cache_dir: str) -> None:
                                                                 64), 16, progress=False).features
              for name in ("flow", "appearance")}
     feats["flow+appearance"] = [np.concatenate(pair, 1) for pair in zip(feats["flow"], feats["appearance"])]
+    feats["flow, sqrt, 1x1+2x2 cells"] = [hellinger_coarse(f) for f in feats["flow"]]
     runs = [(name, 4) for name in ("flow", "appearance", "flow+appearance")] + [("flow", k) for k in (2, 8, 16)]
+    runs += [("flow, sqrt, 1x1+2x2 cells", k) for k in (4, 8, 16)]
     for name, k in runs:
         per = protocol_auroc(feats[name], labels, groups, k)
         detail = ", ".join(f"{classes[a]} {v:.3f}" for a, v in per.items())

@@ -6,8 +6,8 @@ For each clip: the whole-clip answer (state, best label, confidence, open-set sc
 threshold) and its timeline (`actcap predict --timeline`: 3 s windows every 0.5 s), as the share of the clip's
 duration narrated `action`, `unknown` and `idle`. Nothing the model knows should be said about footage of
 other actions: the honest answers are `unknown` or `idle`. docs/model-card.md ("Footage of other actions") lists
-the clips measured and where they come from (Debian's opencv-doc package: pedestrians, an animated film, hand-held
-shots of objects, a face).
+the clips measured and where they come from (Debian's opencv-doc package: pedestrians, an animated film, a hand
+moving objects, faces, a tree).
 """
 
 import argparse

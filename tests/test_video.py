@@ -142,6 +142,26 @@ def test_truncated_video(tmp_path, make_frames, write_video):
                         e.value.reason), e.value.reason
 
 
+def test_long_video_cut_short_is_answered_from_what_decodes_with_a_warning(tmp_path, make_frames, write_video):
+    """Under 75% of the declared frames decode, but enough for a model's slots (a real cinepak AVI decodes 68 of
+    444): the clip is those frames and the warning says how few; fewer than MIN_DECODED_FRAMES is refused."""
+    from actcap.data.video_file import MIN_DECODED_FRAMES
+
+    path = write_video(tmp_path / "a.avi", make_frames(60, 48, 64))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 5])
+    clip = open_clip(path)
+    n = len(clip)
+    assert MIN_DECODED_FRAMES <= n < 45
+    assert clip.warnings == [f"{path}: only {n} of the 60 frames the header reports decode (file cut short? frame "
+                             f"{n} is the first that does not); using the {n} that do"]
+    np.testing.assert_array_equal(clip.read_all(), make_frames(60, 48, 64)[:n])  # lossless: the very frames
+
+    path.write_bytes(data[: len(data) // 6])  # about 10 frames: too few to answer from
+    with pytest.raises(VideoError, match=r"could not be decoded \(file truncated\?\); the container reports 60"):
+        open_clip(path)
+
+
 def test_video_cut_inside_its_first_frame_decodes_nothing(tmp_path, make_frames, write_video):
     path = write_video(tmp_path / "a.avi", make_frames(3, 48, 64))
     data = path.read_bytes()

@@ -31,7 +31,11 @@ from actcap.data.frames import shrink_to_working
 
 MIN_DECODED_FRACTION = 0.75
 """A video whose container states a frame count is refused when fewer than this share of it decodes (a file
-cut short); above it, the frames that decode are used and the difference is reported as a warning."""
+cut short) and fewer than MIN_DECODED_FRAMES do; otherwise the frames that decode are used and the difference
+is reported as a warning."""
+MIN_DECODED_FRAMES = 16
+"""Enough frames for a model's 16 time slots: a long recording whose tail is damaged (a real cinepak AVI decodes
+68 of the 444 frames its header reports) is still answered from what decodes, with a warning saying how little."""
 IMAGE_REASON = ("is a {kind} image, not a video; send images as frames (image files to `actcap predict`, "
                 "or field 'frames[]' to POST /predict)")
 log = logging.getLogger(__name__)
@@ -44,7 +48,8 @@ class VideoFileClip(Clip):
     it and nothing follows (cheap). Otherwise — a header that over- or under-counts, no count at all, a
     damaged packet — the file is decoded once (`decode.scan_frames`, nothing kept) and the frames that
     decode are the clip, with a warning in `warnings`; it is refused only when the container states a
-    count and fewer than MIN_DECODED_FRACTION of it decode (docs/data-formats.md).
+    count and fewer than MIN_DECODED_FRACTION of it and fewer than MIN_DECODED_FRAMES decode
+    (docs/data-formats.md).
     `read` decodes only what the requested frames need (`decode.read_packets`): just those packets for
     intra-only codecs such as MJPEG, for H.264 and the like the GOPs holding them up to the last one wanted;
     frames are bit-identical to OpenCV's. Where that cannot be exact it decodes sequentially from frame 0 up
@@ -115,7 +120,8 @@ class VideoFileClip(Clip):
         n = scan.decoded
         if n == 0:
             raise VideoError(self.path, "decoded 0 frames")
-        if scan.header and count > 0 and n < math.ceil(MIN_DECODED_FRACTION * count):
+        short = scan.header and count > 0 and n < math.ceil(MIN_DECODED_FRACTION * count)
+        if short and n < MIN_DECODED_FRAMES:
             self._raise_truncated(scan.first_bad, count)
         self._len = n
         fps, self.fps = self.fps, scan.resolve_fps(self.fps)
@@ -128,6 +134,9 @@ class VideoFileClip(Clip):
             plural = "s" if scan.damaged > 1 else ""
             skipped = f" ({scan.damaged} damaged packet{plural} skipped)" if scan.damaged else ""
             note = f"the header reports {count} frames; {n} decode{skipped}; using the {n} that do"
+            if short:
+                note = (f"only {n} of the {count} frames the header reports decode{skipped} (file cut short? "
+                        f"frame {scan.first_bad} is the first that does not); using the {n} that do")
             log.warning("%s: %s", self.path, note)
             self._notes.append(note)
         elif count > 0 and n != count:  # Matroska/WebM store no count; OpenCV's estimate from the duration

@@ -93,9 +93,10 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, ti
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
     for b in filled:
         ax.text(b["lo"] + 0.5 / len(bins), 0.02, str(b["clips"]), ha="center", fontsize=7, color="white")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
-           title=f"{title}ECE {expected_calibration_error(probs, labels):.3f} "
-                 f"(90%: {'–'.join(f'{v:.3f}' for v in ece_interval(probs, labels))}; {len(labels)} clips)")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy")
+    lo, hi = ece_interval(probs, labels)
+    ax.set_title(f"{title.rstrip(': ')}\nECE {expected_calibration_error(probs, labels):.3f} "
+                 f"(90% interval {lo:.3f}–{hi:.3f}; {len(labels)} clips)".lstrip(), fontsize=9)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     path = Path(path)

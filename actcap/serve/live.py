@@ -10,8 +10,9 @@ Each frame's features are computed once, when it is processed (`Predictor.new_st
 that queued up meanwhile go through the CNN as one batch, up to the next prediction due. Only the last
 `window` are kept, so a connection's memory is bounded: that window, the previous frame, and at most
 `stream_queue` frames waiting (when a client sends faster than the server keeps up, the oldest waiting
-frame is dropped and counted). A connection over `max_streams` gets an error message and close code 1013;
-one from a page of another origin (cross-site WebSocket hijacking) an error message and close code 1008.
+frame is dropped and counted) and as many commands, 64 characters of each (more are refused and reported).
+A connection over `max_streams` gets an error message and close code 1013; one from a page of another
+origin (cross-site WebSocket hijacking) an error message and close code 1008.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
 POLICY_VIOLATION = 1008
 COMMANDS = ("flush", "reset")
+MAX_COMMAND_CHARS = 64  # a longer text is no command (a base64 frame?): only this much of it waits in the queue
 
 
 async def serve(websocket: WebSocket, service: Service) -> None:
@@ -85,7 +87,7 @@ class Session:
         self.live = predictor.new_stream()
         self.queue: deque[tuple[bytes | str, float, int]] = deque()  # (frame or command, time received, frame no.)
         self.wake = anyio.Event()
-        self.received = self.dropped = 0
+        self.received = self.dropped = self.ignored = 0  # ignored: commands refused while stream_queue waited
         self.processed: deque[float] = deque()  # when each frame of the last second finished
         self.started = time.perf_counter()
 
@@ -113,14 +115,19 @@ class Session:
             self._put(data if data is not None else message.get("text") or "")
 
     def _put(self, item: bytes | str) -> None:
-        if isinstance(item, bytes):
-            self.received += 1
+        if isinstance(item, str):  # a command: (text, time received, its length in characters)
+            if sum(isinstance(x, str) for x, _, _ in self.queue) >= self.settings.stream_queue:
+                self.ignored += 1  # commands sent faster than they are answered: bounded like frames
+            else:
+                self.queue.append((item[:MAX_COMMAND_CHARS], time.perf_counter(), len(item)))
+                self.wake.set()
+            return
+        self.received += 1
         self.queue.append((item, time.perf_counter(), self.received))
-        if isinstance(item, bytes):
-            waiting = [i for i, (x, _, _) in enumerate(self.queue) if isinstance(x, bytes)]
-            if len(waiting) > self.settings.stream_queue:
-                del self.queue[waiting[0]]  # keep the newest frames: a live caption should be about now
-                self.dropped += 1
+        waiting = [i for i, (x, _, _) in enumerate(self.queue) if isinstance(x, bytes)]
+        if len(waiting) > self.settings.stream_queue:
+            del self.queue[waiting[0]]  # keep the newest frames: a live caption should be about now
+            self.dropped += 1
         self.wake.set()
 
     async def _process(self) -> None:
@@ -141,7 +148,7 @@ class Session:
                 continue
             item, received_at, number = self.queue.popleft()
             if isinstance(item, str):
-                new = await self._command(item.strip(), newest)
+                new = await self._command(item.strip(), newest, number)
                 last_sent = time.perf_counter()
                 continue
             # frames that queued up while the last batch ran go through the CNN together (cheaper per
@@ -154,7 +161,7 @@ class Session:
                 batch.append((item, number))
             result, errors, pushed = await self.service.run(self._step, batch, new, last_sent)
             for detail in errors:
-                await self.ws.send_json({"type": "error", "detail": detail})
+                await self._error(detail)
             if not pushed:
                 continue
             new, newest = new + pushed, received_at
@@ -163,20 +170,33 @@ class Session:
                 await self._send(result, newest)
                 new, last_sent = 0, time.perf_counter()
 
-    async def _command(self, command: str, newest: float | None) -> int:
-        """Run a text command; returns the count of frames not yet covered by a prediction (0)."""
-        if command == "reset":
+    async def _command(self, command: str, newest: float | None, length: int) -> int:
+        """Run a text command (`length`: the message's, before it was cut to MAX_COMMAND_CHARS); returns the
+        count of frames not yet covered by a prediction (0)."""
+        if length > MAX_COMMAND_CHARS:
+            await self._error(f"a text message of {length} characters is not a command; send each frame as a "
+                              "binary message (JPEG, PNG or WebP bytes, not base64 text), and as text only "
+                              f"{' or '.join(map(repr, COMMANDS))}")
+        elif command == "reset":
             self.live = self.predictor.new_stream()
         elif command == "flush":
             result = await self.service.run(self.live.predict)
             if result is None:
-                await self.ws.send_json({"type": "error", "detail": "flush: no frames received yet"})
+                await self._error("flush: no frames received yet")
             else:
                 await self._send(result, newest)
         else:
-            await self.ws.send_json({"type": "error", "detail": f"unknown command {command[:40]!r}; send binary "
-                                     f"JPEG frames, or the text {' or '.join(map(repr, COMMANDS))}"})
+            await self._error(f"unknown command {command[:40]!r}; send binary JPEG frames, or the text "
+                              f"{' or '.join(map(repr, COMMANDS))}")
+        if self.ignored:
+            await self._error(f"{self.ignored} command{'s' * (self.ignored > 1)} ignored: at most "
+                              f"{self.settings.stream_queue} may wait ({source('stream_queue')}); send a "
+                              "command after the answer to the one before")
+            self.ignored = 0
         return 0
+
+    async def _error(self, detail: str) -> None:
+        await self.ws.send_json({"type": "error", "detail": detail})
 
     def _step(self, batch: list[tuple[bytes, int]], new: int, last_sent: float
               ) -> tuple[dict | None, list[str], int]:
