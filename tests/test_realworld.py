@@ -85,7 +85,10 @@ def test_reader_cli_and_service_take_other_containers_and_animated_images(name, 
     path = other_names[name]
     clip = open_clip(path)
     assert len(clip) == frames and clip.fps == pytest.approx(fps, rel=1e-3)
-    assert clip.read_all().shape == (frames, 48, 64, 3)
+    every = clip.read_all()
+    assert every.shape == (frames, 48, 64, 3)
+    np.testing.assert_array_equal(clip.read([11, 0, 6]), every[[11, 0, 6]])  # random access: the same frames
+    np.testing.assert_array_equal(np.stack(list(clip.iter_frames())), every)  # and the timeline's reader
     assert main(["predict", str(path), "--model", str(tiny_model_dir)]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert (answer["frames_received"], answer["warnings"]) == (frames, [])

@@ -260,9 +260,9 @@ TORTURE = [
     Case("avi_mjpeg_long", ".avi", lambda p: encode(p, scene(400, 24, 32), "mjpeg", pix_fmt="yuvj420p"),
          size=(24, 32), frames=400),
     Case("mp4_truncated_no_moov", ".mp4", lambda p: truncate(_mp4(96, 128)(p), 0.5),
-         error="is an MP4 without its index (no 'moov' box): a recording cut off before it finished, as when a phone "
-               "or camera stops mid-recording; its frames can't be found without the index (a repair tool such as "
-               "untrunc, given an intact file from the same camera, can rebuild it)"),
+         error="is an MP4 whose index ('moov' box) is missing or cut short: a recording or a copy that did not "
+               "finish, as when a phone or camera stops mid-recording; its frames can't be found without the index "
+               "(a repair tool such as untrunc, given an intact file from the same camera, can rebuild it)"),
     Case("png_named_mp4", ".mp4", _png, error=IMAGE_REASON.format(kind="PNG")),
     Case("jpeg_named_avi", ".avi", _jpeg, error=IMAGE_REASON.format(kind="JPEG")),
     Case("empty", ".mp4", lambda p: p.write_bytes(b""), error="file is empty (0 bytes)"),

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     if not args.verbose:  # FFmpeg inside OpenCV prints decoder complaints itself; our errors say what matters
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when OpenCV first opens a video
+        import cv2  # and OpenCV's own "[ERROR:0@…] … Failed to initialize VideoCapture": our error says it
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     from actcap.cli.common import USER_ERRORS
 
     try:

@@ -164,13 +164,14 @@ TEXT_ART_CODECS = ("ansi", "bintext", "xbin", "idf")
 """FFmpeg "decodes" any text file named .txt, .nfo, .asc, … as ANSI art (its tty demuxer): not a video to us."""
 
 
-MISSING_INDEX = ("is an MP4 without its index (no 'moov' box): a recording cut off before it finished, as when a "
-                 "phone or camera stops mid-recording; its frames can't be found without the index (a repair tool "
-                 "such as untrunc, given an intact file from the same camera, can rebuild it)")
+MISSING_INDEX = ("is an MP4 whose index ('moov' box) is missing or cut short: a recording or a copy that did not "
+                 "finish, as when a phone or camera stops mid-recording; its frames can't be found without the index "
+                 "(a repair tool such as untrunc, given an intact file from the same camera, can rebuild it)")
 
 
 def mp4_missing_index(path: Path) -> bool:
-    """True for an MP4/MOV whose top-level boxes hold media data ('mdat') but no index ('moov')."""
+    """True for an MP4/MOV whose top-level boxes hold media data ('mdat') but no index ('moov'), or an index that
+    runs past the end of the file."""
     end, kinds, at = path.stat().st_size, [], 0
     with open(path, "rb") as f:
         while at + 8 <= end and len(kinds) < 64:
@@ -181,7 +182,7 @@ def mp4_missing_index(path: Path) -> bool:
                 size = struct.unpack(">Q", head[8:16])[0]
             elif size == 0:  # the box runs to the end of the file
                 size = end - at
-            kinds.append(kind)
+            kinds.append(kind if kind != b"moov" or at + size <= end else b"moov cut short")
             if size < 8:
                 break
             at += size
@@ -193,8 +194,8 @@ def stream_kinds(path: Path) -> list[str] | None:
     a text file that FFmpeg would render as ANSI art has no video stream."""
     try:
         with av.open(str(path)) as container:
-            return [s.type for s in container.streams
-                    if not (s.type == "video" and s.codec_context.name in TEXT_ART_CODECS)]
+            return [s.type for s in container.streams  # a damaged header can leave a stream without a codec
+                    if not (s.type == "video" and getattr(s.codec_context, "name", None) in TEXT_ART_CODECS)]
     except (av.FFmpegError, OSError):
         return None
 

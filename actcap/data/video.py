@@ -189,10 +189,12 @@ def open_clip(path: str | os.PathLike) -> Clip:
         return AnimatedImageClip(p)
     if p.suffix.lower() in VIDEO_EXTENSIONS:
         return VideoFileClip(p)
-    with open(p, "rb") as f:
-        if is_heic(f.read(12)):
-            raise VideoError(p, HEIC_REASON)
-    if "video" in (stream_kinds(p) or ()):  # a camera's or recorder's own extension (.dav, .h264, .vid, …)
+    if p.is_file():  # not a pipe or a device, which would block or never end
+        with open(p, "rb") as f:
+            if is_heic(f.read(12)):
+                raise VideoError(p, HEIC_REASON)
+    # a camera's or recorder's own extension (.dav, .h264, .vid, …)
+    if p.is_file() and "video" in (stream_kinds(p) or ()):
         try:
             return VideoFileClip(p)
         except VideoError as e:

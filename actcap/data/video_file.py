@@ -96,12 +96,12 @@ class VideoFileClip(Clip):
 
     def _open_with_pyav(self, refusal: VideoError) -> None:
         """A file OpenCV can't open may still decode with PyAV's FFmpeg (it has more decoders); else `refusal`."""
+        if mp4_missing_index(self.path):  # first: a cut index can also look like a file of no or other streams
+            raise VideoError(self.path, MISSING_INDEX)
         kinds = stream_kinds(self.path)
         if kinds is not None and "video" not in kinds:  # an audio recording, a subtitle file: say so
             held = f"only {' and '.join(sorted(set(kinds)))}" if kinds else "no streams"
             raise VideoError(self.path, f"has no video stream ({held}); expected a video")
-        if mp4_missing_index(self.path):
-            raise VideoError(self.path, MISSING_INDEX)
         try:
             scan = scan_frames(self.path)
         except av.FFmpegError:
@@ -119,7 +119,7 @@ class VideoFileClip(Clip):
             raise VideoError(self.path, f"PyAV could not decode the file ({e})") from e
         n = scan.decoded
         if n == 0:
-            raise VideoError(self.path, "decoded 0 frames")
+            raise VideoError(self.path, MISSING_INDEX if mp4_missing_index(self.path) else "decoded 0 frames")
         short = scan.header and count > 0 and n < math.ceil(MIN_DECODED_FRACTION * count)
         if short and n < MIN_DECODED_FRAMES:
             self._raise_truncated(scan.first_bad, count)
