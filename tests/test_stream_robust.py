@@ -106,3 +106,13 @@ def test_the_webcam_script_is_served_and_self_contained(make_client):
     r = client.get("/static/live.js")
     assert r.status_code == 200 and "startWebcam" in r.text
     assert "http://" not in r.text and "https://" not in r.text and "innerHTML" not in r.text  # works offline
+
+
+def test_a_command_sent_as_binary_is_named(make_client):
+    with make_client(**QUIET).websocket_connect("/stream") as ws:
+        ws.receive_json()
+        ws.send_bytes(b"flush")
+        assert ws.receive_json() == {"type": "error", "detail": "frame 1: not an image (Pillow could not identify the "
+                                     "format); 'flush' is a command: send it as a text message"}
+        ws.send_bytes(b"")
+        assert ws.receive_json() == {"type": "error", "detail": "frame 2: file is empty (0 bytes)"}

@@ -211,7 +211,9 @@ class Session:
                 # reduced to working size before the next frame is decoded: a connection holds small frames
                 frames.append(shrink_to_working(decode_image_bytes(data, f"frame {number}", self.settings.max_pixels)))
             except ImageDecodeError as e:
-                errors.append(f"{e.name}: {e.reason}")
+                command = data.strip().decode("ascii", "replace") if len(data) <= MAX_COMMAND_CHARS else ""
+                hint = f"; {command!r} is a command: send it as a text message" if command in COMMANDS else ""
+                errors.append(f"{e.name}: {e.reason}{hint}")
         if not frames:
             return None, errors, 0
         self.live.push_many(frames)
