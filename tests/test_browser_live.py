@@ -7,6 +7,7 @@ camera frame once, unmirrored), what it says when the server closes the stream, 
 from __future__ import annotations
 
 import shutil
+from contextlib import ExitStack
 
 import cv2
 import numpy as np
@@ -103,6 +104,29 @@ def test_the_server_closing_an_idle_stream_is_explained(camera, tiny_server):
         page.evaluate("() => { live.busy = true; }")  # the page stops sending (as a tab in the background may)
         expect(page.locator("#error")).to_have_text("The live stream was closed: idle for 1 s", timeout=TIMEOUT_MS)
         assert page.get_attribute("#webcam", "aria-pressed") == "false" and page.locator("#live").is_hidden()
+
+
+def test_a_refused_stream_and_a_server_shutdown_are_explained(camera, tiny_model_dir):
+    browser = camera(marked_frames(40))
+    running = ExitStack()
+    url = running.enter_context(serve(ServeSettings(model=tiny_model_dir, max_streams=1)))
+    try:
+        with open_page(browser, url) as first:
+            first.get_by_role("button", name="Start webcam").click()
+            expect(first.locator("#live-stats")).to_contain_text("frames/s", timeout=TIMEOUT_MS)  # streaming
+            with open_page(browser, url) as second:  # the one stream allowed is taken
+                second.get_by_role("button", name="Start webcam").click()
+                expect(second.locator("#error")).to_be_visible(timeout=TIMEOUT_MS)
+                expect(second.locator("#webcam")).to_have_attribute("aria-pressed", "false")  # closed: the final word
+                assert second.text_content("#error") == (  # the server's message, not only the close reason
+                    "Live stream: too many live streams: 1 open; the limit is 1 (--max-streams / ACTCAP_MAX_STREAMS); "
+                    "try again later")
+            running.close()  # the server shuts down under the first page's stream
+            expect(first.locator("#webcam")).to_have_attribute("aria-pressed", "false", timeout=TIMEOUT_MS)
+            assert first.text_content("#error") == "The live stream was closed: the server restarted or shut down " \
+                                                   "(code 1012)"
+    finally:
+        running.close()
 
 
 # --- the three states live, on real footage (shipped model) --------------------------------------------------

@@ -4,7 +4,10 @@
 
 const LIVE_FPS = 15; // the training clips (UTD-MHAD) run at 15 fps; motion features assume that rate
 const LIVE_WIDTH = 640; // frames sent are scaled to at most this width (the training clips are 640x480)
-let live = null; // { stream, socket, timer, canvas, busy }: the running webcam session
+let live = null; // { stream, socket, timer, canvas, busy, ready, lastError }: the running webcam session
+// what a close with no reason of its own means (RFC 6455 codes; uvicorn closes with 1012 when it shuts down)
+const CLOSE_MEANINGS = { 1001: "the server went away", 1006: "the connection to the server was lost",
+  1012: "the server restarted or shut down" };
 
 async function startWebcam() {
   showError("");
@@ -26,6 +29,7 @@ async function startWebcam() {
   live = { stream, socket, timer: null, canvas: document.createElement("canvas"), busy: false };
   socket.onmessage = (event) => {
     const msg = JSON.parse(event.data);
+    if (live && live.socket === socket) live.lastError = msg.type === "error";
     if (msg.type === "prediction") {
       render(msg);
       $("live-stats").textContent = `${msg.fps.toFixed(1)} frames/s processed · ${Math.round(msg.latency_ms)} ms ` +
@@ -33,16 +37,18 @@ async function startWebcam() {
     } else if (msg.type === "error") {
       showError(`Live stream: ${msg.detail}`);
     } else if (msg.type === "ready") {
+      live.ready = true;
       sendEachFrame(preview, live);
     }
   };
-  socket.onclose = (event) => {
-    if (live && live.socket === socket) { // not after Stop: the server (idle, refused…) or the network closed it
-      showError(`The live stream was closed: ${event.reason || `code ${event.code}`}`);
-      stopWebcam();
+  socket.onclose = (event) => { // (an error event is always followed by this one)
+    if (!live || live.socket !== socket) return; // after Stop; else the server (idle, refused…) or the network
+    if (!live.lastError) { // a refusal's error message, just shown, already says why
+      const why = event.reason || `${CLOSE_MEANINGS[event.code] || "no reason given"} (code ${event.code})`;
+      showError(`${live.ready ? "The live stream was closed" : "The live stream could not connect"}: ${why}`);
     }
+    stopWebcam();
   };
-  socket.onerror = () => showError("The live stream could not connect to the server.");
 }
 
 // Each camera frame is sent once, as the camera delivers it, at most LIVE_FPS a second. On a clock instead, a
