@@ -221,3 +221,18 @@ def test_flow_treats_a_cut_as_no_motion(make_frames):
     f = s.extract(frames)
     assert np.all(f[3] == 0)  # the cut itself is not motion
     assert f[2].sum() > 1.0  # the square's motion before it is
+
+
+def test_clips_whose_names_are_not_utf8_get_cache_ids_and_valid_names_keep_theirs(tmp_path, write_video, make_frames):
+    import hashlib
+    import os
+
+    from actcap.features.cache import clip_id
+
+    latin = tmp_path / os.fsdecode(b"caf\xe9_s1_t1.avi")  # Latin-1 bytes from an old camera card
+    write_video(tmp_path / "tmp.avi", make_frames(4)).rename(latin)  # OpenCV itself can't write such a name
+    plain = write_video(tmp_path / "cafe_s1_t1.avi", make_frames(4))
+    a, b = clip_id(latin), clip_id(plain)  # raised UnicodeEncodeError for the Latin-1 name
+    assert len(a) == 20 and a != b
+    st = plain.stat()
+    assert b == hashlib.sha1(f"{plain.resolve()}|{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:20]

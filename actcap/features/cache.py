@@ -85,7 +85,9 @@ def clip_id(path: Path) -> str:
         sig = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
     else:
         sig = f"{st.st_size}:{st.st_mtime_ns}"
-    return hashlib.sha1(f"{path.resolve()}|{sig}".encode()).hexdigest()[:20]
+    # surrogateescape: a name that is not valid UTF-8 (Latin-1 bytes from an old camera) hashes by its bytes;
+    # valid names hash exactly as before, so existing caches stay valid
+    return hashlib.sha1(f"{path.resolve()}|{sig}".encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 class FeatureCache:
