@@ -1,6 +1,6 @@
 // actcap page, Teach view: labels with webcam-recorded or dropped example videos → POST /teach → poll
 // GET /jobs/{id} → per-label accuracy and confusion matrix → POST /models/{name}/activate ("Use this model").
-// Uses app.js's helpers ($, el, pretty, percent, showError, errorText, loadStatus, startWebcam, stopWebcam).
+// Uses app.js's helpers ($, el, pretty, percent, showError, errorText, loadStatus) and live.js's (startWebcam, stopWebcam).
 "use strict";
 
 const RECORD_MS = 3000; // each example: 3 s, inside the 2-4 s the page promises
