@@ -122,12 +122,18 @@ def test_updates_never_come_faster_than_the_minimum_interval_and_the_last_is_not
     assert min(gaps) >= 0.2 - 1e-3, gaps  # 1 ms: the event loop's timer may fire a clock tick early
 
 
-def test_updates_at_least_every_interval(make_client, monkeypatch):
+def due_by_the_clock_client(make_client, monkeypatch):
+    """A client whose updates come by the 50 ms interval only (`every` is far): each frame's features take 60 ms,
+    so the interval has passed for sure when the due check runs after them."""
     client = make_client(stream_every=1000, stream_interval_ms=50, stream_min_interval_ms=0)
     predictor = client.app.state.service.predictor
     real = predictor.features
-    # the due check runs after a frame's features: taking 60 ms, they make the 50 ms interval pass for sure
     monkeypatch.setattr(predictor, "features", lambda *a: time.sleep(0.06) or real(*a))
+    return client
+
+
+def test_updates_at_least_every_interval(make_client, monkeypatch):
+    client = due_by_the_clock_client(make_client, monkeypatch)
     with client.websocket_connect("/stream") as ws:
         ws.receive_json()
         for f in moving_frames(2, seed=3):  # far from `every`, due by the clock only (not on one frame: see

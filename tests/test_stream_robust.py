@@ -4,10 +4,9 @@ answered, several connections at once. (test_stream.py has the protocol itself.)
 from __future__ import annotations
 
 import threading
-import time
 
 from serve_fixtures import encode, moving_frames
-from test_stream import QUIET, held_until, pushed_one_at_a_time, receive_prediction
+from test_stream import QUIET, due_by_the_clock_client, held_until, pushed_one_at_a_time, receive_prediction
 
 from actcap.serve.live import MAX_COMMAND_CHARS, Session
 
@@ -83,11 +82,7 @@ def test_connections_at_once_keep_their_own_window(make_client):
 
 
 def test_no_update_from_a_single_frame_which_shows_no_motion(make_client, monkeypatch):
-    client = make_client(stream_every=1000, stream_interval_ms=50, stream_min_interval_ms=0)
-    predictor = client.app.state.service.predictor
-    real = predictor.features
-    # the first frame's features take 60 ms, so the 50 ms interval has passed for sure when it is judged due
-    monkeypatch.setattr(predictor, "features", lambda *a: time.sleep(0.06) or real(*a))
+    client = due_by_the_clock_client(make_client, monkeypatch)
     with client.websocket_connect("/stream") as ws:
         ws.receive_json()
         ws.send_bytes(encode(moving_frames(1, seed=5)[0]))
