@@ -3,10 +3,10 @@
     python bench/camera_motion.py ../shared/data/utd-mhad-5 runs/default-model-cv
 
 For every fold of an `actcap cv --out` folder (fold1 … foldN, each trained without the subject it validates on),
-each of the held-out subject's clips is cropped to 90% and the crop window moved every frame — not at all, a
-pan of 0.5 / 1 / 2 pixels per frame (of a 640-pixel-wide frame), a tilt of 1 pixel per frame, a hand shake of up
-to ±3 pixels — then predicted (`Predictor.predict_frames`, the path uploads take). Printed per kind of motion:
-right actions, unknowns, wrong actions, idles. docs/model-card.md ("Camera motion").
+each of the held-out subject's clips is predicted as filmed, then cropped to 90% and the crop window moved every
+frame — not at all, a pan of 0.5 / 1 / 2 pixels per frame (of a 640-pixel-wide frame), a tilt of 1 pixel per
+frame, a hand shake of up to ±3 pixels — and predicted (`Predictor.predict_frames`, the path uploads take).
+Printed per kind of motion: right actions, unknowns, wrong actions, idles. docs/model-card.md ("Camera motion").
 """
 
 import json
@@ -22,6 +22,7 @@ from actcap.data.video import open_clip
 from actcap.inference.predictor import Predictor
 
 MOTIONS = {
+    "as filmed (no crop)": None,
     "still camera (crop only)": lambda t, rng: np.zeros((t, 2)),
     "pan 0.5 px/frame": lambda t, rng: np.stack([0.5 * (np.arange(t) - t / 2), np.zeros(t)], 1),
     "pan 1 px/frame": lambda t, rng: np.stack([1.0 * (np.arange(t) - t / 2), np.zeros(t)], 1),
@@ -55,7 +56,7 @@ def main(data: str, cv_dir: str) -> None:
             frames = open_clip(r.path).read_all()
             n += 1
             for name, motion in MOTIONS.items():
-                a = predictor.predict_frames(refilm(frames, motion(len(frames), rng)))
+                a = predictor.predict_frames(frames if motion is None else refilm(frames, motion(len(frames), rng)))
                 tally[name][0] += a["state"] == "action" and a["prediction"] == r.label
                 tally[name][1] += a["state"] == "unknown"
                 tally[name][2] += a["state"] == "action" and a["prediction"] != r.label
