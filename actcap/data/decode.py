@@ -23,29 +23,21 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from actcap.data.frames import shrink_to_working
+from actcap.data.images import HEIF_BRANDS, image_kind
 
 log = logging.getLogger(__name__)
 
 # first bytes of the image formats a video decoder would also open (as a one-frame "video")
-IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
-                    (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
-                    (b"qoif", "QOI"))
-
-
 def sniff_image(path: Path) -> str | None:
     """The image format ('PNG', 'JPEG', …) when the file's first bytes are an image's signature, else None."""
     with open(path, "rb") as f:
-        head = f.read(16)
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    return next((kind for magic, kind in IMAGE_SIGNATURES if head.startswith(magic)), None)
+        return image_kind(f.read(16))
 
 
 def sniff_video(head: bytes) -> str | None:
     """The container ('MP4', 'WebM', 'AVI') when bytes start as a video file's do; None otherwise (HEIC photos,
     which are MP4-like, too)."""
-    if head[4:8] == b"ftyp" and head[8:12] not in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1",
-                                                   b"msf1", b"avif", b"avis"):
+    if head[4:8] == b"ftyp" and head[8:12] not in HEIF_BRANDS + (b"avif", b"avis"):  # HEIC and AVIF photos
         return "MP4"
     if head.startswith(b"\x1aE\xdf\xa3"):
         return "WebM"

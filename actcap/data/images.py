@@ -6,15 +6,27 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 PIL_LOAD_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
+IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
+                    (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+                    (b"qoif", "QOI"))
+ANIMATED_FORMATS = ("GIF", "WebP", "PNG")  # image_kind's names of the formats that can hold many frames
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 HEIC_REASON = ("is a HEIC photo (an iPhone's default format), which actcap can't decode; convert it to JPEG or PNG "
                "(on an iPhone: Settings > Camera > Formats > Most Compatible)")
+
+
+def image_kind(head: bytes) -> str | None:
+    """The image format ('PNG', 'JPEG', 'WebP', …) when a file's first 16 bytes are an image's signature, else None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in IMAGE_SIGNATURES if head.startswith(magic)), None)
 
 
 def is_heic(head: bytes) -> bool:
@@ -76,15 +88,21 @@ def decode_image_bytes(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         raise ImageDecodeError(name, f"image data is truncated or corrupt ({e})") from e
 
 
-def animated_frame_count(data: bytes) -> int:
-    """How many frames an animated GIF, WebP or PNG (APNG) holds; 1 for any other image, or one Pillow can't open."""
-    if not (data.startswith((b"GIF8", b"\x89PNG")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+def animated_frame_count(source: bytes | Path) -> int:
+    """How many frames an animated GIF, WebP or PNG (APNG) holds, given its bytes or its path; 1 for any other image
+    or file, or one Pillow can't open."""
+    if isinstance(source, bytes):
+        head, opened = source[:16], io.BytesIO(source)
+    else:
+        with open(source, "rb") as f:
+            head, opened = f.read(16), source
+    if image_kind(head) not in ANIMATED_FORMATS:
         return 1
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(opened) as im:
             return int(getattr(im, "n_frames", 1)) if getattr(im, "is_animated", False) else 1
     except (UnidentifiedImageError, Image.DecompressionBombError, *PIL_LOAD_ERRORS):
-        return 1  # decode_image_bytes says what is wrong with it
+        return 1  # the reader that opens it reports what is wrong
 
 
 def _open_header_only(data: bytes) -> Image.Image | None:

@@ -29,9 +29,9 @@ from actcap.data.clip import Clip as Clip
 from actcap.data.clip import VideoError as VideoError
 from actcap.data.clip import is_image_file as is_image_file
 from actcap.data.clip import natural_key as natural_key
-from actcap.data.decode import sniff_image, stream_kinds
+from actcap.data.decode import stream_kinds
 from actcap.data.frames import shrink_to_working, working_size
-from actcap.data.images import HEIC_REASON, PIL_LOAD_ERRORS, is_heic, pil_to_rgb
+from actcap.data.images import HEIC_REASON, PIL_LOAD_ERRORS, animated_frame_count, is_heic, pil_to_rgb
 from actcap.data.images import ImageDecodeError as ImageDecodeError  # re-exported: uploads and data import it here
 from actcap.data.images import decode_image_bytes as decode_image_bytes
 from actcap.data.video_file import VideoFileClip as VideoFileClip
@@ -118,7 +118,6 @@ def _hint(folder: Path) -> str:
     return ""
 
 
-ANIMATED_FORMATS = ("GIF", "WebP", "PNG")  # sniff_image's names of the image formats that can hold many frames
 GIF_MIN_DELAY_MS = 20
 """Browsers show a GIF frame delay under 20 ms (often written as 0 or 10) as 100 ms; so does AnimatedImageClip."""
 
@@ -168,13 +167,7 @@ class AnimatedImageClip(Clip):
 
 def is_animated_image(path: Path) -> bool:
     """True for a GIF, WebP or PNG file (by content, whatever its name) that holds more than one frame."""
-    if not path.is_file() or sniff_image(path) not in ANIMATED_FORMATS:
-        return False
-    try:
-        with Image.open(path) as im:
-            return bool(getattr(im, "is_animated", False))
-    except (UnidentifiedImageError, Image.DecompressionBombError, *PIL_LOAD_ERRORS):
-        return False  # the reader that opens it reports what is wrong
+    return path.is_file() and animated_frame_count(path) > 1
 
 
 def open_clip(path: str | os.PathLike) -> Clip:
