@@ -11,13 +11,13 @@ only when ACTCAP_UPDATE_SCREENSHOT=1 is set, so an ordinary test run leaves the 
 from __future__ import annotations
 
 import os
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import httpx
 import pytest
+from browser_fixtures import FAKE_CAMERA
 from serve_fixtures import encode, moving_frames, serve
 
 from actcap.serve import ServeSettings
@@ -25,34 +25,8 @@ from actcap.serve import ServeSettings
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def launch(playwright):
-    """launch(*extra_args) → a Chromium browser, closed at the end of the module."""
-    browsers = []
-
-    def start(*extra):
-        browsers.append(playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + list(extra)))
-        return browsers[-1]
-
-    yield start
-    for b in browsers:
-        b.close()
 
 
 @pytest.fixture(scope="module")

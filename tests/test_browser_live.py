@@ -6,20 +6,20 @@ camera frame once, unmirrored), what it says when the server closes the stream, 
 
 from __future__ import annotations
 
-import shutil
+import itertools
 from contextlib import ExitStack
 
 import cv2
 import numpy as np
 import pytest
-from test_browser import ARGS, FAKE_CAMERA, TIMEOUT_MS, open_page, read_clip, serve, write_y4m
+from browser_fixtures import FAKE_CAMERA
+from test_browser import TIMEOUT_MS, open_page, read_clip, serve, write_y4m
 
 from actcap.serve import ServeSettings
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # every frame the page sends over a WebSocket, kept in window.sent as bytes (injected before the page's own code)
 RECORD_SENT = """window.sent = [];
 const realSend = WebSocket.prototype.send;
@@ -40,23 +40,15 @@ STATES_SEEN = """(n) => {
 
 
 @pytest.fixture(scope="module")
-def camera(tmp_path_factory):
+def camera(launch, tmp_path_factory):
     """camera(frames_bgr, fps) → a Chromium whose fake camera plays those frames (looped); closed at the end."""
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (apt-get install -y chromium)")
-    folder = tmp_path_factory.mktemp("camera")
-    with sync_api.sync_playwright() as p:
-        opened = []
+    folder, made = tmp_path_factory.mktemp("camera"), itertools.count()
 
-        def launch(frames_bgr, fps=15):
-            y4m = write_y4m(frames_bgr, folder / f"camera{len(opened)}.y4m", fps=fps)
-            args = ARGS + FAKE_CAMERA + [f"--use-file-for-fake-video-capture={y4m}"]
-            opened.append(p.chromium.launch(executable_path=CHROMIUM, args=args))
-            return opened[-1]
+    def start(frames_bgr, fps=15):
+        y4m = write_y4m(frames_bgr, folder / f"camera{next(made)}.y4m", fps=fps)
+        return launch(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={y4m}")
 
-        yield launch
-        for b in opened:
-            b.close()
+    return start
 
 
 def marked_frames(n: int) -> list[np.ndarray]:

@@ -8,17 +8,15 @@ blobs its own recorder made. Skips without Chromium or without ../shared/data.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from test_browser import ARGS, FAKE_CAMERA, TIMEOUT_MS, open_page, read_clip, serve, write_y4m
+from browser_fixtures import FAKE_CAMERA
+from test_browser import TIMEOUT_MS, open_page, read_clip, serve, write_y4m
 
 from actcap.serve import ServeSettings
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 EXPORT = """async () => Promise.all(teach.labels[0].examples.map(async (ex) => ({
   name: ex.name, thumb: ex.thumb,
@@ -31,20 +29,9 @@ IMPORT = """([label, examples]) => {
 
 
 @pytest.fixture(scope="module")
-def browsers():
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        opened = []
-
-        def launch(camera_file):
-            args = ARGS + FAKE_CAMERA + [f"--use-file-for-fake-video-capture={camera_file}"]
-            opened.append(p.chromium.launch(executable_path=CHROMIUM, args=args))
-            return opened[-1]
-
-        yield launch
-        for b in opened:
-            b.close()
+def browsers(launch):
+    """browsers(camera_file) → a Chromium whose fake camera plays that Y4M file; closed at the end."""
+    return lambda camera_file: launch(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera_file}")
 
 
 def record(page, label: str, times: int) -> None:
