@@ -78,8 +78,10 @@ def ece_interval(probs: np.ndarray, labels: np.ndarray, level: float = 0.9, resa
     return float(lo), float(hi)
 
 
-def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, title: str = "") -> Path:
-    """Accuracy against confidence per bin (bars), the diagonal, and the ECE with its 90% interval in the title."""
+def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, title: str = "",
+                     interval: tuple[float, float] | None = None) -> Path:
+    """Accuracy against confidence per bin (bars), the diagonal, and the ECE with its 90% interval in the title
+    (`interval`: the caller's `ece_interval` of these answers, else computed here)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,7 +96,7 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: str | Path, ti
     for b in filled:
         ax.text(b["lo"] + 0.5 / len(bins), 0.02, str(b["clips"]), ha="center", fontsize=7, color="white")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy")
-    lo, hi = ece_interval(probs, labels)
+    lo, hi = interval or ece_interval(probs, labels)
     ax.set_title(f"{title.rstrip(': ')}\nECE {expected_calibration_error(probs, labels):.3f} "
                  f"(90% interval {lo:.3f}–{hi:.3f}; {len(labels)} clips)".lstrip(), fontsize=9)
     ax.legend(loc="upper left", fontsize=8)

@@ -41,7 +41,7 @@ def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[i
               "ece": expected_calibration_error(probs, labels), "ece_interval": ece_interval(probs, labels),
               "reliability": reliability_bins(probs, labels)}
     if out is not None:
-        plot_reliability(probs, labels, Path(out) / "reliability.png", title)
+        plot_reliability(probs, labels, Path(out) / "reliability.png", title, report["ece_interval"])
     spec = model.config.open_set
     if unknown and spec:
         tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
@@ -64,10 +64,10 @@ def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.nda
     probs = np.concatenate([softmax(lg / t) for lg, t in logits_t])
     raw = np.concatenate([softmax(lg) for lg, _ in logits_t])
     y = np.concatenate(labels)
-    if out is not None:
-        plot_reliability(probs, y, Path(out) / "reliability.png", title)
     report = {"ece_uncalibrated": expected_calibration_error(raw, y), "ece": expected_calibration_error(probs, y),
               "ece_interval": ece_interval(probs, y), "reliability": reliability_bins(probs, y)}
+    if out is not None:
+        plot_reliability(probs, y, Path(out) / "reliability.png", title, report["ece_interval"])
     if accepted is not None:
         ok = np.concatenate(accepted)
         report.update({"known_accuracy": float((ok & (probs.argmax(1) == y)).mean()),
