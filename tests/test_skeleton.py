@@ -162,3 +162,15 @@ def test_features_from_points_equals_the_composition():
     names = LAYOUTS["coco17"]
     raw = in_layout(canonical(4), names)
     np.testing.assert_array_equal(features_from_points(raw, names), frame_features(map_joints(raw, names)))
+
+
+def test_mirror_features_equals_features_of_the_mirrored_points():
+    from actcap.pose.skeleton import mirror_features
+    points = canonical(5, seed=3)
+    points[2:, JOINTS.index("left_wrist"), :2] += (15, -20)
+    points[4, :, 0] += 40  # the body moves: the centre's motion is mirrored too
+    points[1, JOINTS.index("right_knee"), 2] = 0
+    np.testing.assert_allclose(mirror_features(frame_features(points)), frame_features(mirror_points(points)),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match=r"mirror_features takes \(T, 67\) pose features, got \(5, 66\)"):
+        mirror_features(np.zeros((5, 66)))

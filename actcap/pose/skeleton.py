@@ -84,6 +84,9 @@ SHOULDER_SCALE = 1.2
 """Shoulder width × this stands in for the torso length when the torso is foreshortened (bending to the camera)."""
 FEATURE_DIM = len(JOINTS) * 2 * 2 + 2 + len(JOINTS)
 """Per frame: 13 body-relative positions (x, y), their velocities, the body centre's velocity, 13 confidences."""
+POSITIONS, VELOCITIES = slice(0, 26), slice(26, 52)
+CENTRE, CONFIDENCES = slice(52, 54), slice(54, FEATURE_DIM)
+"""Where each part sits in a feature row (positions and velocities joint-major: x0, y0, x1, y1, …)."""
 
 
 def name_key(name: str) -> str:
@@ -169,6 +172,22 @@ def mirror_points(points: np.ndarray) -> np.ndarray:
     centre = float(points[..., 0][present].mean()) if present.any() else 0.0
     out = points[:, _MIRROR].copy()
     out[..., 0] = np.where(present[:, _MIRROR], 2 * centre - out[..., 0], 0.0)
+    return out
+
+
+def mirror_features(features: np.ndarray) -> np.ndarray:
+    """`frame_features` of the mirrored points, from the features (T, FEATURE_DIM) alone: x of positions,
+    velocities and the centre's motion negated, left and right joints swapped (a stream's `mirror`)."""
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
+        raise ValueError(f"mirror_features takes (T, {FEATURE_DIM}) pose features, got {features.shape}")
+    t, j = len(features), len(JOINTS)
+    out = features.copy()
+    for part in (POSITIONS, VELOCITIES):
+        xy = features[:, part].reshape(t, j, 2)[:, _MIRROR] * np.array([-1.0, 1.0], np.float32)  # (T, 13, 2)
+        out[:, part] = xy.reshape(t, -1)
+    out[:, CENTRE.start] = -features[:, CENTRE.start]
+    out[:, CONFIDENCES] = features[:, CONFIDENCES][:, _MIRROR]
     return out
 
 
