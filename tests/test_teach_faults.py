@@ -328,3 +328,37 @@ def test_predictions_after_a_teach_job_use_the_configured_threads(make_client, t
         assert client.post("/predict", files=frame_files(moving_frames(4, seed=1))).status_code == 200
     finally:
         torch.set_num_threads(before)
+
+
+# --- managing models from the command line (issue 19, item 6) ----------------------------------------------------
+
+def test_cli_models_use_and_delete(tmp_path, monkeypatch, capsys):
+    from actcap.cli import main
+
+    monkeypatch.setenv("ACTCAP_HOME", str(tmp_path / "home"))
+    store = ModelStore(tmp_path / "home")
+    staged = store.staging()
+    (staged / "config.json").write_text('{"classes": ["left", "right"]}')
+    store.commit(staged, "arrows", {"base": "none", "metrics": {}})
+    assert main(["models", "use", "arrows"]) == 0
+    assert capsys.readouterr().out == ("now using arrows; `actcap serve` starts with it and a running server "
+                                       "switches to it\n")
+    assert store.get_active() == "arrows"
+    assert main(["models", "use", "nope"]) == 2
+    assert capsys.readouterr().err == ("error: unknown model 'nope'; choose one of: default, arrows (`actcap models` "
+                                       "lists them)\n")
+    assert main(["models", "delete", "default"]) == 2
+    assert capsys.readouterr().err == "error: the shipped model 'default' cannot be deleted\n"
+    assert main(["models", "delete", "arrows"]) == 0
+    assert capsys.readouterr().out == "deleted arrows; the shipped model is in use again\n"
+    assert store.names() == ["default"] and store.get_active() == "default"
+    assert main(["models", "use", "default"]) == 0 and store.get_active() == "default"
+
+
+def test_the_page_manages_models_and_cancels_jobs(teach_client):
+    page = teach_client.get("/").text
+    assert '<table id="models-table"' in page and '<button id="teach-cancel"' in page
+    assert '<script src="/static/models.js" defer></script>' in page
+    script = teach_client.get("/static/models.js").text
+    for call in ('fetch("/models")', "/activate`, { method: \"POST\" }", '{ method: "DELETE" }'):
+        assert call in script
