@@ -44,6 +44,17 @@ class Pipeline:
         self.cache_frames = model.config.cache_frames  # dense: as many frames as training's cache kept
         self.streams = create_streams(model.config.streams, engine=self.engine, model_dir=model.model_dir)
         self.judge = Judge(model, open_set=open_set)  # calibration, unknown and idle (judge.py)
+        self.judge.in_view = self._in_view()  # a pose stream tells the judge whether anybody is in view
+
+    def _in_view(self):
+        """(T, D) features → whether a person is in view, from the first stream that can tell (pose); None if none."""
+        start = 0
+        for s in self.streams:
+            if hasattr(s, "in_view"):
+                cols = slice(start, start + s.dim)
+                return lambda feats, stream=s: stream.in_view(feats[:, cols])
+            start += s.dim
+        return None
 
     # --- frames → inputs -----------------------------------------------------------------------------
     def frames_to_read(self, n: int) -> list[int]:
