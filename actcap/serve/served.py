@@ -62,13 +62,16 @@ class ServedModels:
                 name = self.current_name() or SHIPPED
             path = self.store.get_path(name)
             key = self._key(name, path)
-            if key not in self.loaded:
-                for old in [k for k in self.loaded if k[0] == name]:  # re-taught: the old head goes
-                    del self.loaded[old]
-                while len(self.loaded) > CACHED_MODELS:
-                    self.loaded.pop(next(k for k in self.loaded if k[0] != self.active_name))
-                self.loaded[key] = load_predictor(path, name, self.settings)
-            return self.loaded[key]
+            if key in self.loaded:
+                return self.loaded[key]
+        # loaded outside the lock, so the models already loaded keep answering meanwhile
+        predictor = load_predictor(path, name, self.settings)
+        with self.lock:
+            for old in [k for k in self.loaded if k[0] == name and k != key]:  # re-taught: the old head goes
+                del self.loaded[old]
+            while len(self.loaded) > CACHED_MODELS:
+                self.loaded.pop(next(k for k in self.loaded if k[0] != self.active_name))
+            return self.loaded.setdefault(key, predictor)
 
     def current_name(self) -> str | None:
         """The active model's store name (None: a run directory given by --model), re-read from active.json

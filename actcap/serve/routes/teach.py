@@ -47,8 +47,9 @@ def _error(what: str) -> dict:
 @router.post("/teach", status_code=202, responses={
     202: {"description": '{"job": ID}; the job\'s URL in Location'},
     400: _error("a malformed form: an unexpected field, a field sent twice, not multipart"),
-    413: _error("over --max-teach-mb, or more than 400 videos"),
-    422: _error("a broken rule (each named with its field) or an unreadable video"),
+    403: _error("sent by a page on another site (actcap/serve/origins.py)"),
+    413: _error("over --max-teach-mb"),
+    422: _error("a broken rule (each named with its field; more than 400 videos too) or an unreadable video"),
     429: _error("--max-teach-jobs jobs wait already; Retry-After says when to try again"),
     503: _error("the model store is read-only"), 507: _error("no space left for the videos")},
     openapi_extra=openapi_body(TEACH_FORM, required=("name", "labels[]", "videos[]")))
@@ -59,7 +60,7 @@ async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     try:
         form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=3 * MAX_VIDEOS + 8)
     except HTTPException as e:
-        raise ServiceError(400 if "Too many" not in str(e.detail) else 413,
+        raise ServiceError(400 if "Too many" not in str(e.detail) else 422,
                            f"could not parse the multipart form: {e.detail} (at most {MAX_VIDEOS} videos)") from None
     except OSError as e:  # the parser spools large parts to the temporary folder
         raise disk_error(e, TEMP) or e from None
@@ -97,7 +98,7 @@ def _fields(items: list) -> dict[str, list]:
         raise ServiceError(400, f"form field(s) {', '.join(map(repr, twice))} sent {len(out[twice[0]])} times; "
                                 "send each once")
     if len(out["videos"]) > MAX_VIDEOS:
-        raise ServiceError(413, f"videos[]: {len(out['videos'])} videos; at most {MAX_VIDEOS} per job")
+        raise ServiceError(422, f"videos[]: {len(out['videos'])} videos; at most {MAX_VIDEOS} per job")
     return out
 
 
@@ -175,7 +176,8 @@ def get_job(job_id: str, t: TeachingDep) -> dict:
         raise ServiceError(404, str(e)) from None
 
 
-@router.delete("/jobs/{job_id}", responses={404: _error("no such job")})
+@router.delete("/jobs/{job_id}", responses={403: _error("sent by a page on another site"),
+                                            404: _error("no such job")})
 def cancel_job(job_id: str, t: TeachingDep) -> dict:
     """Cancel a job: a waiting one never runs; a running one stops at its next step and saves nothing; a
     finished one is left as it is. Answers the job as it is now."""
@@ -196,7 +198,8 @@ def get_models(models: ModelsDep) -> dict:
     return {"models": models.list()}
 
 
-NAMED = {404: _error("no model of that name"), 503: _error("the model store is read-only"),
+NAMED = {403: _error("sent by a page on another site"), 404: _error("no model of that name"),
+         503: _error("the model store is read-only"),
          507: _error("no space left in the model store")}
 
 
