@@ -260,7 +260,8 @@ def test_malformed_teach_forms(teach_client, videos):
     assert (r.status_code, r.json()["detail"]) == (400, "field 'model' sent 2 times; send it once")
     many = [("videos[]", (f"{i}.avi", b"x", "video/x-msvideo")) for i in range(401)]
     r = teach_client.post("/teach", data={"name": "big", "labels[]": ["a"] * 401}, files=many)
-    assert (r.status_code, r.json()["detail"]) == (422, "videos[]: 401 videos; at most 400 per job")
+    assert (r.status_code, r.json()["detail"]) == (
+        422, "videos[]: 401 videos; at most 400 per job (--max-teach-videos)")
 
 
 # --- 8. two processes on one store -------------------------------------------------------------------------------

@@ -62,11 +62,11 @@ TEACH_FORM = (
               "digit; not 'default'"),
     FormField("base", {"type": "string", "enum": ["default", "none"], "default": "default"}, "",
               "'default': add the actions to the shipped model's; 'none': only these actions"),
-    FormField("labels[]", {"type": "array", "items": {"type": "string", "pattern": LABEL_PATTERN}, "minItems": 2,
-                           "maxItems": 400}, "",
+    FormField("labels[]", {"type": "array", "items": {"type": "string", "pattern": LABEL_PATTERN}, "minItems": 2},
+              "",
               "the action shown in each video, in the same order (each label at least twice)", aliases=("labels",)),
-    FormField("videos[]", {"type": "array", "items": BINARY, "minItems": 2, "maxItems": 400}, "",
-              "the example videos (at most 400)", aliases=("videos",)),
+    FormField("videos[]", {"type": "array", "items": BINARY, "minItems": 2}, "",
+              "the example videos (at most --max-teach-videos, 400 by default)", aliases=("videos",)),
     FormField("people[]", TEXTS, "", "optional: who is in each video (with 2 or more people per action, checks "
                                      "hold out one person at a time)", aliases=("people",)),
 )

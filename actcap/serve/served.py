@@ -26,7 +26,6 @@ from actcap.serve.errors import ServiceError
 from actcap.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
-CACHED_MODELS = 4
 
 
 @dataclass
@@ -38,7 +37,7 @@ class Startup:
 
 
 class ServedModels:
-    """Models loaded by name (at most CACHED_MODELS besides the active one) and which one is active."""
+    """Models loaded by name (at most `settings.cached_models` besides the active one) and which one is active."""
 
     def __init__(self, settings: ServeSettings, startup: Startup):
         self.settings = settings
@@ -69,7 +68,7 @@ class ServedModels:
         with self.lock:
             for old in [k for k in self.loaded if k[0] == name and k != key]:  # re-taught: the old head goes
                 del self.loaded[old]
-            while len(self.loaded) > CACHED_MODELS:
+            while len(self.loaded) > self.settings.cached_models:
                 self.loaded.pop(next(k for k in self.loaded if k[0] != self.active_name))
             return self.loaded.setdefault(key, predictor)
 
