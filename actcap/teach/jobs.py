@@ -38,12 +38,14 @@ class Job:
     progress: float = 0.0
     message: str = "waiting for the jobs before it"
     metrics: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """Why a job stopped before training (a new label duplicating a base action): each a sentence."""
     created: float = field(default_factory=time.time)
     finished: float | None = None
 
     def to_dict(self) -> dict:
         return {"id": self.id, "state": self.state, "progress": round(self.progress, 3), "message": self.message,
-                "model": self.name, "metrics": self.metrics}
+                "model": self.name, "metrics": self.metrics, "warnings": self.warnings}
 
 
 class JobQueue:
@@ -101,6 +103,7 @@ class JobQueue:
                 if not isinstance(e, ValueError):
                     log.error("teach job %s failed", job.id, exc_info=e)
                 job.state, job.message = "failed", str(e) or type(e).__name__
+                job.warnings = list(getattr(e, "warnings", []))
             finally:
                 job.finished = time.time()
                 if cleanup is not None:

@@ -23,11 +23,11 @@ from starlette.exceptions import HTTPException
 
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
 from actcap.models.store import UnknownModelError
-from actcap.serve.forms import TEACH_FORM, openapi_body
+from actcap.serve.forms import FALSE, TEACH_FORM, TRUE, openapi_body
 from actcap.serve.service import TeachingDep
 from actcap.serve.uploads import UploadError, limit_body
 from actcap.teach.jobs import UnknownJobError
-from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request
+from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request, parse_captions
 
 MAX_VIDEOS = 400
 # every accepted name → the field's plain name: 'labels[]' and 'labels' → 'labels'
@@ -39,10 +39,11 @@ router = APIRouter()
              openapi_extra=openapi_body(TEACH_FORM))
 async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     """Queue a training job: multipart `name`, `labels[]` and `videos[]` (one label per video, same order),
-    optional `base` (`default`: keep the shipped actions; `none`) and `people[]` (who is in each video)."""
+    optional `base` (`default`: keep the shipped actions; `none`), `people[]` (who is in each video),
+    `captions[]` (LABEL=SENTENCE) and `allow_duplicates`."""
     request = limit_body(request, t.settings, "max_teach_mb")
     try:
-        form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=3 * MAX_VIDEOS + 8)
+        form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=4 * MAX_VIDEOS + 8)
     except HTTPException as e:
         raise UploadError(400 if "Too many" not in str(e.detail) else 413,
                           f"could not parse the multipart form: {e.detail} (at most {MAX_VIDEOS} videos)") from None
@@ -91,8 +92,15 @@ def _request(f: dict[str, list], upload_dir: Path) -> TeachRequest:
         problems.append(f"people[]: {len(people)} entries for {len(videos)} videos; send one per video or none")
     examples = [TeachExample(Path(), lab, people[i] if people else "", _file_name(v, i))
                 for i, (lab, v) in enumerate(zip(labels, videos))]
+    captions, allow = {}, str(f["allow_duplicates"][-1]).strip().lower() if f["allow_duplicates"] else "false"
+    if allow not in TRUE + FALSE:
+        problems.append(f"allow_duplicates: {allow[:20]!r} is not true or false")
     try:
-        check_request(TeachRequest(name or "-", examples, base))
+        captions = parse_captions([str(v) for v in f["captions"]])
+    except TeachError as e:
+        problems += e.problems
+    try:
+        check_request(TeachRequest(name or "-", examples, base, captions))
     except TeachError as e:
         problems += [p for p in e.problems if not (p.startswith("name:") and not f["name"])]
     if problems:
@@ -104,7 +112,7 @@ def _request(f: dict[str, list], upload_dir: Path) -> TeachRequest:
         v.file.seek(0)
         with open(e.path, "wb") as out:
             shutil.copyfileobj(v.file, out)
-    return TeachRequest(name, examples, base)
+    return TeachRequest(name, examples, base, captions, allow in TRUE)
 
 
 def _file_name(v, i: int) -> str:
