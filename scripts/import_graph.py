@@ -21,7 +21,7 @@ DOC = ROOT / "docs" / "architecture.md"
 BEGIN, END = "<!-- import graph: begin (scripts/import_graph.py --write) -->", "<!-- import graph: end -->"
 # left to right: the order a clip flows through; the cross-cutting modules last
 ORDER = ["cli", "serve", "teach", "bench", "inference", "training", "honesty", "caption", "features", "models",
-         "data"]
+         "data", "pose"]
 SHARED = ("config", "fileio", "registry")  # single modules every stage may use; left out of the picture
 
 

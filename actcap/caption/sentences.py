@@ -16,6 +16,8 @@ UNKNOWN = "I don't recognise this action."
 """Said when something moves but matches none of the model's actions (state `unknown`)."""
 IDLE = "Nobody is moving."
 """Said when nothing moves: nobody there, a still person, blank or frozen frames (state `idle`)."""
+NOBODY = "Nobody is in view."
+"""Said (state `idle`) when a model with a pose stream finds no person in the frames."""
 UNKNOWN_PRESENT = "does something I don't recognise"
 """An unknown stretch in a timeline: "A person waves, then does something I don't recognise."."""
 

@@ -5,7 +5,9 @@
     v = judge.window([slots, ...])              # a live or timeline window's views: the window threshold
     v.state                                     # "action" | "unknown" | "idle"
 
-- `idle`: nothing moves (motion.py): every slot's motion level is under `IDLE_LEVEL`; no model needed.
+- `idle`: nothing moves (motion.py): every slot's motion level is under `IDLE_LEVEL`; no model needed. Or, for a
+  model with a pose stream, nobody is in view: no slot shows a person (`in_view`, set by the pipeline from the
+  stream; the verdict's `nobody` is then true, and the caption says "Nobody is in view.").
 - `unknown`: something moves, but the open-set score (openset.py) is above the threshold fitted at training
   (held_out.py). Models without one, or `--open-set off`, never answer unknown. A whole clip is judged by
   `threshold`; a window cut from a longer stream (live video, timelines) by its most familiar view
@@ -19,6 +21,7 @@ travels through the same slot pooling, live window and timeline as the features 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +41,7 @@ class Verdict:
     open_set_score: float | None  # None: the model has no open-set score, or it is switched off
     motion: float  # motion level of the busiest slot
     state: str
+    nobody: bool = False  # a pose model saw no person in any slot (state "idle")
 
 
 class Judge:
@@ -45,6 +49,8 @@ class Judge:
         self.model = model
         self.temperature = float(model.config.calibration.get("temperature", 1.0))
         self.idle_level = idle_level
+        self.in_view: Callable[[np.ndarray], bool] | None = None
+        """(T, D) slot features → whether they show a person; set by the pipeline for a model with a pose stream."""
         self.score, self.threshold, self.window_threshold = None, None, None
         spec = model.config.open_set
         if open_set and spec:
@@ -62,7 +68,9 @@ class Judge:
         logits, emb = head_outputs(self.model.eval().head, x)
         logits, emb = logits.numpy(), emb.numpy()
         score = float(self.score.score(emb, logits)[0]) if self.score is not None else None
-        return self.decide(softmax(logits[0] / self.temperature), score, float(np.max(slots[:, -1])), windowed)
+        nobody = self.in_view is not None and not self.in_view(slots[:, :-1])
+        return self.decide(softmax(logits[0] / self.temperature), score, float(np.max(slots[:, -1])), windowed,
+                           nobody)
 
     @torch.no_grad()
     def window(self, views: list[np.ndarray]) -> Verdict:
@@ -73,20 +81,21 @@ class Judge:
         if not self.best_view or len(views) == 1:
             return whole
         best = min([whole] + [self(v, windowed=True) for v in views[1:]], key=lambda v: v.open_set_score)
-        return self.decide(best.probs, best.open_set_score, whole.motion, windowed=True)
+        return self.decide(best.probs, best.open_set_score, whole.motion, windowed=True, nobody=whole.nobody)
 
-    def decide(self, probs: np.ndarray, score: float | None, motion: float, windowed: bool = False) -> Verdict:
-        if is_idle(np.array([motion]), self.idle_level):
+    def decide(self, probs: np.ndarray, score: float | None, motion: float, windowed: bool = False,
+               nobody: bool = False) -> Verdict:
+        if nobody or is_idle(np.array([motion]), self.idle_level):
             state = "idle"
         elif score is not None and score > (self.window_threshold if windowed else self.threshold):
             state = "unknown"
         else:
             state = "action"
-        return Verdict(probs, score, motion, state)
+        return Verdict(probs, score, motion, state, nobody)
 
     def combine(self, verdicts: list[Verdict], windowed: bool = False) -> Verdict:
         """Several views of one clip (or the windows of a timeline: `windowed`): mean probabilities and score, the
         busiest motion, the state anew."""
         scores = [v.open_set_score for v in verdicts if v.open_set_score is not None]
         return self.decide(np.mean([v.probs for v in verdicts], axis=0), float(np.mean(scores)) if scores else None,
-                           max(v.motion for v in verdicts), windowed)
+                           max(v.motion for v in verdicts), windowed, all(v.nobody for v in verdicts))

@@ -117,8 +117,13 @@ class BundlePredictor:
                 from actcap.features.streams.flow import FlowStream  # Farnebäck flow: needs actcap and OpenCV
 
                 self.streams.append((cfg, FlowStream(**{k: v for k, v in cfg.items() if k != "name"}).extract))
+            elif cfg["name"] == "pose":
+                from actcap.features.streams.pose import PoseStream  # BlazePose: needs actcap and ai-edge-litert
+
+                self.streams.append((cfg, PoseStream(**{k: v for k, v in cfg.items() if k != "name"}).extract))
             else:
-                raise ValueError(f"{path}: stream {cfg['name']!r} is not one this runner knows (appearance, flow)")
+                raise ValueError(f"{path}: stream {cfg['name']!r} is not one this runner knows "
+                                 "(appearance, flow, pose)")
         self.head = session(self.config["head"]["file"])
 
     def _appearance(self, sess, pre: dict):

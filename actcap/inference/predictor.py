@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.caption import IDLE, UNKNOWN, CaptionPolicy, Captions, caption_for, resolve_captions
+from actcap.caption import IDLE, NOBODY, UNKNOWN, CaptionPolicy, Captions, caption_for, resolve_captions
 from actcap.config import TimelineConfig
 from actcap.data.frames import check_thwc
 from actcap.data.sampling import multi_clip_indices, previous_indices
@@ -61,8 +61,8 @@ class Predictor(Pipeline):
         probs = verdict.probs
         order = np.argsort(-probs)[: self.top_k]
         top = [(self.classes[i], float(probs[i])) for i in order]
-        caption = {"idle": IDLE, "unknown": UNKNOWN}.get(verdict.state) or caption_for(top, self.captions,
-                                                                                      self.policy)
+        fixed = NOBODY if verdict.nobody else {"idle": IDLE, "unknown": UNKNOWN}.get(verdict.state)
+        caption = fixed or caption_for(top, self.captions, self.policy)
         score = None if verdict.open_set_score is None else round(verdict.open_set_score, 4)
         return {"prediction": top[0][0], "confidence": round(top[0][1], 4), "caption": caption,
                 "state": verdict.state, "open_set_score": score, "motion": round(verdict.motion, 4),

@@ -1,0 +1,1 @@
+"""Body pose: one skeleton (skeleton.py) shared by the pose stream and keypoint datasets."""
