@@ -94,8 +94,8 @@ function renderLabels() {
     captionRow.append(el("span", "Sentence: "), caption);
     const n = label.examples.length;
     const people = new Set(label.examples.map((ex) => ex.person).filter(Boolean)).size;
-    li.append(el("h3", `${label.name} — ${n} example${n === 1 ? "" : "s"}, ${people} ${people === 1 ? "person" : "people"}`),
-      strip, bar, pickLabel, pick, captionRow);
+    const who = people ? `, ${people} ${people === 1 ? "person" : "people"}` : "";
+    li.append(el("h3", `${label.name} — ${n} example${n === 1 ? "" : "s"}${who}`), strip, bar, pickLabel, pick, captionRow);
     return li;
   }));
   $("teach-train").disabled = teach.recording || !teach.labels.length;
