@@ -26,13 +26,13 @@ from starlette.exceptions import HTTPException
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
 from actcap.models.store import NAME_RULE, UnknownModelError
 from actcap.serve.errors import STORE, TEMP, ServiceError, disk_error
-from actcap.serve.forms import TEACH_FORM, openapi_body
+from actcap.serve.forms import FALSE, TEACH_FORM, TRUE, openapi_body
 from actcap.serve.schemas import Error
 from actcap.serve.service import ModelsDep, TeachingDep
 from actcap.serve.settings import source
 from actcap.serve.uploads import limit_body
 from actcap.teach.jobs import QueueFullError, UnknownJobError
-from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request
+from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request, parse_captions
 
 SINGLE = ("name", "base")  # fields sent once; a second part is refused rather than one silently winning
 # every accepted name → the field's plain name: 'labels[]' and 'labels' → 'labels'
@@ -56,11 +56,12 @@ def _error(what: str) -> dict:
     openapi_extra=openapi_body(TEACH_FORM, required=("name", "labels[]", "videos[]")))
 async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     """Queue a training job: multipart `name`, `labels[]` and `videos[]` (one label per video, same order),
-    optional `base` (`default`: keep the shipped actions; `none`) and `people[]` (who is in each video)."""
+    optional `base` (`default`: keep the shipped actions; `none`), `people[]` (who is in each video),
+    `captions[]` (LABEL=SENTENCE) and `allow_duplicates`."""
     request = limit_body(request, t.settings, "max_teach_mb")
     try:
         most = t.settings.max_teach_videos
-        form = await request.form(max_files=most + 1, max_fields=3 * most + 8)
+        form = await request.form(max_files=most + 1, max_fields=4 * most + 8)
     except HTTPException as e:
         raise ServiceError(400 if "Too many" not in str(e.detail) else 422,
                            f"could not parse the multipart form: {e.detail} (at most {most} videos, "
@@ -126,13 +127,20 @@ def _checked(f: dict[str, list]) -> TeachRequest:
         people = []
     examples = [TeachExample(Path(), lab, people[i] if people else "", _file_name(v, i))
                 for i, (lab, v) in enumerate(zip(labels, videos))]
+    captions, allow = {}, str(f["allow_duplicates"][-1]).strip().lower() if f["allow_duplicates"] else "false"
+    if allow not in TRUE + FALSE:
+        problems.append(f"allow_duplicates: {allow[:20]!r} is not true or false")
     try:
-        check_request(TeachRequest(name or "-", examples, base))
+        captions = parse_captions([str(v) for v in f["captions"]])
+    except TeachError as e:
+        problems += e.problems
+    try:
+        check_request(TeachRequest(name or "-", examples, base, captions))
     except TeachError as e:
         problems += [p for p in e.problems if not (p.startswith("name:") and not name)]
     if problems:
         raise ServiceError(422, "; ".join(problems))
-    return TeachRequest(name, examples, base)
+    return TeachRequest(name, examples, base, captions, allow in TRUE)
 
 
 def _write_videos(req: TeachRequest, videos: list, upload_dir: Path) -> None:
