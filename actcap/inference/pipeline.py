@@ -20,8 +20,9 @@ import torch
 from actcap.data.frames import check_thwc
 from actcap.data.pooling import slot_features
 from actcap.data.sampling import inference_indices
-from actcap.features.engine import resolve_engine, use_head_threads
+from actcap.features.engine import resolve_engine
 from actcap.features.streams import create_streams
+from actcap.features.threads import use_head_threads
 from actcap.honesty.calibration import softmax
 from actcap.honesty.held_out import window_views
 from actcap.honesty.judge import Judge, Verdict
