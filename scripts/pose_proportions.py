@@ -1,6 +1,7 @@
 """Measure BlazePose's bone proportions on real clips, and a keypoint file's, for actcap/pose/bridge.py.
 
-    python scripts/pose_proportions.py --clips ../shared/data/utd-mhad-5 --keypoints ../shared/data/keypoints/utd_mhad_skeleton.npz
+    python scripts/pose_proportions.py --clips ../shared/data/utd-mhad-5 \
+        --keypoints ../shared/data/keypoints/utd_mhad_skeleton.npz --skip _s6_
 
 Bone lengths are in torso lengths (shoulder centre to hip centre), medians over every frame of every clip; the
 pose stream's features come from the feature cache (extracted once), the file's from its joints as training
