@@ -30,7 +30,6 @@ from typing import Callable
 import numpy as np
 
 from actcap.config import TrainConfig
-from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.models.store import ModelStore, name_problem
@@ -232,9 +231,7 @@ def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples
         kept = [i for i, x in enumerate(folds) if x != f]
         model = fit_head(template, [feats[i] for i in kept] + base_feats,
                          [classes.index(examples[i].label) for i in kept] + base_labels, cfg)
-        data = FeatureClips([feats[i] for i in held], [classes.index(examples[i].label) for i in held],
-                            cfg.num_slots, train=False, sampling=cfg.sampling)
-        probs[held] = predict_probs(model, data)
+        probs[held] = predict_probs(model, [feats[i] for i in held])
     y = np.array([classes.index(e.label) for e in examples])
     m = classification_metrics(probs, y, classes)
     taught = sorted({e.label for e in examples})
