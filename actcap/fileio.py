@@ -8,11 +8,14 @@ one, never half of one, whatever interrupts the writer (an exception, Ctrl-C, a 
 Each write goes to a hidden temp file in the same folder (so the rename never crosses file systems), is
 flushed to disk, then `os.replace`d over the target; on any error the temp file is removed and the target
 is untouched. A process killed mid-write can leave a `.NAME.*.tmp` file behind, never a damaged NAME.
+
+`disk_problem(error)` says a full disk or a read-only folder in words, for the CLI and the service alike.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -63,3 +66,19 @@ def atomic_write_json(path: str | Path, obj) -> Path:
     """`obj` as indented JSON plus a newline, the form of every JSON file actcap writes; serialised before
     anything touches the disk, so an unserialisable value leaves the old file as it was."""
     return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+READ_ONLY = (errno.EROFS,)
+
+
+def disk_problem(error: OSError, where: str | None = None, needed: int | None = None) -> str | None:
+    """A full disk or a read-only folder said in words (None for any other error): what happened, which folder
+    (`where`, else the error's file's folder), how much was needed when known, and what to do."""
+    if error.errno not in FULL_DISK + READ_ONLY:
+        return None
+    where = where or (str(Path(error.filename).parent) if error.filename else "the folder being written")
+    if error.errno in READ_ONLY:
+        return f"{where} is read-only; make it writable or choose another folder"
+    size = f" ({needed / 2**20:.1f} MiB were needed)" if needed else ""
+    return f"no space left in {where}{size}; free some space there or choose another folder"

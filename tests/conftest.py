@@ -19,7 +19,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if (SHARED_DATA / "utd-mhad-5").is_dir():  # int8 engines calibrate on real frames, as in a development checkout
     os.environ.setdefault("ACTCAP_CALIBRATION", str(SHARED_DATA / "utd-mhad-5"))
 # fixtures of the engine/export tests, the service tests and the decode-torture corpus, for every test module
-pytest_plugins = ["browser_fixtures", "onnx_fixtures", "serve_fixtures", "torture"]
+pytest_plugins = ["browser_fixtures", "keypoint_fixtures", "onnx_fixtures", "serve_fixtures", "torture"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,6 +19,7 @@ from test_stream import QUIET, pushed_one_at_a_time, stream_and_flush
 from actcap.data.frames import shrink_to_working
 from actcap.inference.predictor import Predictor
 from actcap.serve import uploads
+from actcap.serve.errors import ServiceError
 from actcap.serve.settings import ServeSettings
 
 
@@ -89,7 +90,7 @@ def test_mixed_large_uploads_are_resized_to_the_first_frames_working_size():
 def test_every_bad_upload_is_still_listed_after_large_good_ones():
     good = uploads.NamedFile("ok.png", encode(np.zeros((1024, 1024, 3), np.uint8)))
     files = [good, uploads.NamedFile("x.png", b"not an image"), good, uploads.NamedFile("e.png", b"")]
-    with pytest.raises(uploads.UploadError) as e:
+    with pytest.raises(ServiceError) as e:
         uploads.decode_frames(files, ServeSettings())
     assert (e.value.status, e.value.detail) == (422, "2 of 4 files could not be used: x.png: not an image (Pillow "
                                                      "could not identify the format); e.png: file is empty (0 bytes)")

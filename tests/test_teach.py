@@ -137,7 +137,8 @@ def test_each_broken_rule_names_its_field():
     assert rules(TeachRequest("m", two + [TeachExample(Path("c"), "clap")], "none")) == [
         "labels[]: each label needs at least 2 example videos; 'clap' has 1"]
     assert rules(TeachRequest("bad name!", two)) == [
-        "name: name 'bad name!' is not allowed; use letters, digits, '_' and '-', 1 to 40 characters"]
+        "name: name 'bad name!' is not allowed; use letters, digits, '_' and '-', 1 to 40 characters, starting "
+        "with a letter or digit"]
     assert rules(TeachRequest("x" * 41, two))[0].startswith("name: name 'xxxx")
     assert rules(TeachRequest("default", two)) == ["name: name 'default' is the shipped model's; choose another"]
     assert rules(TeachRequest("m", two, "mine")) == [

@@ -10,7 +10,7 @@ from serve_fixtures import frame_files, moving_frames
 from starlette.websockets import WebSocketDisconnect
 from test_teach import sliding
 
-NAME_RULE = "letters, digits, '_' and '-', 1 to 40 characters"
+NAME_RULE = "letters, digits, '_' and '-', 1 to 40 characters, starting with a letter or digit"
 
 
 @pytest.fixture
@@ -67,7 +67,12 @@ def test_fewer_than_two_examples_of_a_label(teach_client, videos):
     ("a b", f"name: name 'a b' is not allowed; use {NAME_RULE}"),
     ("x" * 41, f"name: name '{'x' * 41}' is not allowed; use {NAME_RULE}"),
     ("default", "name: name 'default' is the shipped model's; choose another"),
+    ("DEFAULT", "name: name 'DEFAULT' is the shipped model's; choose another"),
+    ("Default_Model", "name: name 'Default_Model' is the shipped model's; choose another"),
+    ("-rf", f"name: name '-rf' is not allowed; use {NAME_RULE}"),
     (None, f"name: missing; give the model a name ({NAME_RULE})"),
+    ("", f"name: missing; give the model a name ({NAME_RULE})"),
+    ("   ", f"name: missing; give the model a name ({NAME_RULE})"),
 ])
 def test_bad_name(teach_client, videos, name, detail):
     assert refused(teach_client, **form(videos, name=name)) == (422, detail)

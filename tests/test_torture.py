@@ -2,6 +2,7 @@
 through the reader, the real CLI entry point and POST /predict."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -178,3 +179,40 @@ def test_timeline_answers_and_keeps_the_warnings(name, torture_corpus, tiny_mode
     assert answer["frames_received"] == CASES[name].frames and answer["prediction"] in CLASSES
     recovered = CASES[name].recovered
     assert answer["warnings"] == ([f"{path}: {recovered}"] if recovered else [])
+
+
+@pytest.mark.parametrize("kind", ["avi", "mp4"])
+def test_last_frame_that_does_not_decode_is_left_out_not_refused(kind, torture_corpus):
+    """Issue 19's UCF101 AVI: OpenCV's seek to the last frame lands short of it and grabs one anyway, so the
+    header's count was believed and reading refused the clip at its last frame. The count is now checked by
+    where the seek ended; the frames that decode are the clip."""
+    damaged = open_clip(torture_corpus[f"{kind}_mpeg4_bframes_last_frame_damaged"])
+    assert len(damaged) == 22 and damaged.read([0, 21]).shape == (2, 240, 320, 3)
+
+
+def _believing_the_header(path, count):
+    """The clip as if OpenCV's seek had vouched for `count` frames, read by the sequential readers (OpenCV first)."""
+    clip = open_clip(path)
+    clip._len, clip._scan, clip._packets_exact = count, None, lambda: False
+    return clip
+
+
+def test_opencv_running_out_before_its_count_falls_back_to_pyav(torture_corpus):
+    """Were OpenCV to vouch for a count and then stop short when reading from frame 0 (it stops at the damaged
+    packet 12; PyAV skips it and decodes 23), the tolerant reader takes over and serves the frames it decodes."""
+    path = torture_corpus["avi_mpeg4_damaged_packet"]
+    expected = open_clip(path).read(list(range(23)))
+    np.testing.assert_array_equal(_believing_the_header(path, 23).read(list(range(23))), expected)
+    np.testing.assert_array_equal(np.stack(list(_believing_the_header(path, 23).iter_frames())), expected)
+
+
+def test_frames_past_what_decodes_are_refused_naming_the_first_missing(torture_corpus):
+    path = torture_corpus["avi_mpeg4_bframes_last_frame_damaged"]
+    refusal = f"^{re.escape(str(path))}: " + re.escape("frame 22 could not be decoded (file truncated?); the "
+                                                       "container reports 24 frames") + "$"
+    with pytest.raises(VideoError, match=refusal):
+        _believing_the_header(path, 24).read([0, 23])
+    frames = []
+    with pytest.raises(VideoError, match=refusal):
+        frames.extend(_believing_the_header(path, 24).iter_frames())
+    assert len(frames) == 22

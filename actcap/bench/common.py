@@ -72,7 +72,7 @@ def interleaved(fns: dict, trials: int) -> dict[str, float]:
 
 
 def machine() -> dict:
-    from actcap.features.engine import physical_cores
+    from actcap.features.threads import physical_cores
 
     cpu = "unknown"
     if Path("/proc/cpuinfo").is_file():

@@ -114,7 +114,8 @@ def bench_graph(plan: BenchPlan) -> dict:
     """The cached (folded) fp32 graph at each ONNX Runtime optimization level, and session start-up time."""
     import onnxruntime as ort
 
-    from actcap.features.engine import physical_cores, prepare_onnx
+    from actcap.features.engine import prepare_onnx
+    from actcap.features.threads import physical_cores
     from actcap.models.backbones import create_backbone
 
     path = str(prepare_onnx(create_backbone(DEFAULT_BACKBONE)))

@@ -13,6 +13,7 @@ from actcap.caption.policy import CaptionPolicy, caption_for, caption_of
 from actcap.caption.sentences import (
     HMDB51_CLASSES,
     IDLE,
+    NOBODY,
     UNCLEAR,
     UNKNOWN,
     UNKNOWN_PRESENT,
@@ -25,7 +26,7 @@ from actcap.caption.sentences import (
 from actcap.caption.timeline import Segment, Timeline, build_timeline, narrate, smooth_scores
 
 __all__ = [
-    "HMDB51_CLASSES", "IDLE", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT",
+    "HMDB51_CLASSES", "IDLE", "NOBODY", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT",
     "UTD_MHAD_CLASSES", "Caption", "CaptionFileError", "CaptionPolicy", "Captions",
     "Segment", "Timeline", "build_timeline", "caption_for", "caption_of", "derive_caption", "derive_phrase",
     "get_builtin", "ing_form", "list_builtin", "load_captions", "narrate", "resolve_captions", "smooth_scores",

@@ -21,6 +21,8 @@ UNKNOWN = "I don't recognise this action."
 """Said when something moves but matches none of the model's actions (state `unknown`)."""
 IDLE = "Nobody is moving."
 """Said when nothing moves: nobody there, a still person, blank or frozen frames (state `idle`)."""
+NOBODY = "Nobody is in view."
+"""Said (state `idle`) when a model with a pose stream finds no person in the frames."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,12 @@ def _check_scores(top_k: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return sorted(top_k, key=lambda pair: -pair[1])  # stable: ties keep the model's order
 
 
-def caption_of(state: str, top_k: list[tuple[str, float]], captions=None, policy: CaptionPolicy | None = None
-               ) -> str:
-    """The caption of an answer: what its state says (`unknown`, `idle`), else `caption_for` its top-k."""
-    return {"idle": IDLE, "unknown": UNKNOWN}.get(state) or caption_for(top_k, captions, policy)
+def caption_of(state: str, top_k: list[tuple[str, float]], captions=None, policy: CaptionPolicy | None = None,
+               nobody: bool = False) -> str:
+    """The caption of an answer: what its state says (`unknown`, `idle`; `nobody`: a pose model saw no person),
+    else `caption_for` its top-k."""
+    fixed = NOBODY if nobody else {"idle": IDLE, "unknown": UNKNOWN}.get(state)
+    return fixed or caption_for(top_k, captions, policy)
 
 
 def caption_for(top_k: list[tuple[str, float]], captions=None, policy: CaptionPolicy | None = None) -> str:

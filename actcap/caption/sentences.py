@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actcap.caption.grammar import derive_phrase, label_key
-from actcap.caption.policy import IDLE, UNCLEAR, UNKNOWN
+from actcap.caption.policy import IDLE, NOBODY, UNCLEAR, UNKNOWN
 
-__all__ = ["HMDB51_CLASSES", "IDLE", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT", "UTD_MHAD_CLASSES", "Caption",
-           "derive_caption", "get_builtin", "list_builtin"]
+__all__ = ["HMDB51_CLASSES", "IDLE", "NOBODY", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT", "UTD_MHAD_CLASSES",
+           "Caption", "derive_caption", "get_builtin", "list_builtin"]
 UNKNOWN_PRESENT = "does something I don't recognise"
 """An unknown stretch in a timeline: "A person waves, then does something I don't recognise."."""
 

@@ -59,17 +59,30 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk or a read-only folder is said in words; any other is a bug
+        from actcap.fileio import disk_problem
+
+        if args.debug:
+            raise
+        if disk_problem(e) is None:
+            return _bug(e)
+        print(f"error: {disk_problem(e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; finished work is kept (run the same command again to resume)", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - a bug, not the user's input: one line, the traceback on request
         if args.debug:
             raise
-        kind = type(e).__name__ if type(e).__module__ == "builtins" else f"{type(e).__module__}.{type(e).__name__}"
-        text = " ".join(str(e).split())  # native libraries' messages carry newlines
-        print(f"error: {kind}: {text} (an actcap bug? run again with --debug for the traceback and report it)",
-              file=sys.stderr)
-        return 1
+        return _bug(e)
+
+
+def _bug(e: Exception) -> int:
+    kind = type(e).__name__ if type(e).__module__ == "builtins" else f"{type(e).__module__}.{type(e).__name__}"
+    text = " ".join(str(e).split())  # native libraries' messages carry newlines
+    print(f"error: {kind}: {text} (an actcap bug? run again with --debug for the traceback and report it)",
+          file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

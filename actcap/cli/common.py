@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from actcap.data.folders import DatasetError, scan_dataset
+from actcap.data.keypoints import is_keypoint_file, keypoint_records
 from actcap.data.splits import resolve_split
 from actcap.data.video import VideoError
 from actcap.models.backbones import BackboneUnavailableError
@@ -68,10 +69,12 @@ def mirror_pairs(text: str) -> list[tuple[str, str]]:
 def add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("data and split")
     g.add_argument("--data", type=Path, required=required,
-                   help="dataset root: DATA/<class>/<clip>.avi|mp4|… or DATA/<class>/<clip>/<frame>.jpg")
+                   help="dataset root: DATA/<class>/<clip>.avi|mp4|… or DATA/<class>/<clip>/<frame>.jpg, or a "
+                   "keypoint file FILE.npz (docs/data-formats.md; trains the pose stream)")
     g.add_argument("--classes", type=csv_list, help="only these classes, e.g. clap,walk,run")
     g.add_argument("--split",
-                   help="hmdb51:1, hmdb51:2, hmdb51:3 (official splits), or hmdb51:all (one model per split)")
+                   help="hmdb51:1, hmdb51:2, hmdb51:3 (official splits), or hmdb51:all (one model per split); "
+                   "npz:NAME for a keypoint file's own split (npz:split1)")
     g.add_argument("--splits-dir", type=Path, help="folder with HMDB51's <class>_test_split<k>.txt files")
     g.add_argument("--val-fraction", type=float, help="stratified validation fraction (default 0.2; 0 = no validation)")
     g.add_argument("--group-by", help=r"regex whose first group names a clip's source, e.g. '_s(\d+)_'; "
@@ -82,9 +85,22 @@ def add_data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     g.add_argument("--seed", type=int, default=0, help="random seed (split, sampling, initialisation)")
 
 
+def scan_data(path: Path, classes: list[str] | None = None):
+    """The clips of `--data`: a dataset folder, or the clips of a keypoint file (FILE.npz)."""
+    return keypoint_records(path, classes) if is_keypoint_file(path) else scan_dataset(path, classes)
+
+
+def keypoint_streams(args: argparse.Namespace) -> None:
+    """A keypoint file trains the pose stream: `--streams` left at its default becomes `pose`."""
+    from actcap.config import TrainConfig
+
+    if is_keypoint_file(args.data) and args.streams == "+".join(TrainConfig(out=Path(".")).streams):
+        args.streams = "pose"
+
+
 def split_from_args(args: argparse.Namespace, split: str | None = None):
     """Scan --data and apply the split options; returns the data package's SplitResult."""
-    records = scan_dataset(args.data, args.classes)
+    records = scan_data(args.data, args.classes)
     return resolve_split(records, split=split if split is not None else args.split, splits_dir=args.splits_dir,
                          val_fraction=args.val_fraction, group_by=args.group_by, val_groups=args.val_groups,
                          train_list=args.train_list, val_list=args.val_list, seed=args.seed,

@@ -6,10 +6,10 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from actcap.cli.common import csv_list, print_json
+from actcap.cli.common import csv_list, keypoint_streams, print_json, scan_data
 from actcap.cli.options import add_field_args, add_train_groups, train_config
 from actcap.config import TrainConfig
-from actcap.data.folders import check_trainable, class_names, scan_dataset
+from actcap.data.folders import check_trainable, class_names
 from actcap.fileio import atomic_write_json
 
 
@@ -36,8 +36,9 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from actcap.training.crossval import cross_validate
 
-    records = scan_dataset(args.data, args.classes)
+    records = scan_data(args.data, args.classes)
     check_trainable(records)
+    keypoint_streams(args)
     bad = [p for p in args.pairs if p.count("/") != 1]
     if bad:
         raise ValueError(f"--pairs takes class pairs written a/b; got {', '.join(bad)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actcap.cli.common import add_data_args, print_json, split_from_args
+from actcap.cli.common import add_data_args, print_json, scan_data, split_from_args
 from actcap.data.folders import scan_dataset
 from actcap.fileio import atomic_write_json
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(summary)
         return 0
     model = Recognizer.load(resolve_model_dir(args.model))
-    records = split_from_args(args)[0].val if _has_split(args) else scan_dataset(args.data, args.classes)
+    records = split_from_args(args)[0].val if _has_split(args) else scan_data(args.data, args.classes)
     unknown = [r.path for r in scan_dataset(args.unknown)] if args.unknown else None
     m = evaluate(model, records, args.out, unknown=unknown, **kw)
     print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips", "answered")}

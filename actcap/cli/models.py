@@ -1,7 +1,10 @@
 """`actcap models`: the shipped model and the taught ones (`actcap teach`), and which one `actcap serve` uses.
 
-    actcap models            # a table
-    actcap models --json     # everything GET /models answers
+    actcap models                 # a table; * marks the model in use
+    actcap models --json          # everything GET /models answers
+    actcap models use gestures    # serve this one from now on (a running server switches at its next request)
+    actcap models use default     # back to the shipped model
+    actcap models delete gestures # the model and its examples; the shipped model stays
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ from actcap.cli.common import print_json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("models", help="list taught models", description=__doc__,
+    p = sub.add_parser("models", help="list, switch and delete taught models", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print JSON")
+    actions = p.add_subparsers(dest="action", metavar="{use,delete}")
+    use = actions.add_parser("use", help="make NAME the model in use (`default`: the shipped one)")
+    use.add_argument("name", metavar="NAME")
+    delete = actions.add_parser("delete", help="delete the taught model NAME and its examples")
+    delete.add_argument("name", metavar="NAME")
     p.set_defaults(run=run)
 
 
@@ -22,6 +30,15 @@ def run(args: argparse.Namespace) -> int:
     from actcap.models.store import ModelStore
 
     store = ModelStore()
+    if args.action == "use":
+        store.activate(args.name)  # UnknownModelError (a ValueError) lists the names there are
+        print(f"now using {args.name}; `actcap serve` starts with it and a running server switches to it")
+        return 0
+    if args.action == "delete":
+        active = store.get_active() == args.name
+        store.delete(args.name)
+        print(f"deleted {args.name}" + ("; the shipped model is in use again" if active else ""))
+        return 0
     models = store.list_models()
     if args.json:
         print_json({"home": str(store.root), "models": models})

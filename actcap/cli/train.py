@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from actcap.cli.common import add_data_args, print_json, split_from_args
+from actcap.cli.common import add_data_args, keypoint_streams, print_json, split_from_args
 from actcap.cli.options import add_field_args, add_train_groups, train_config
 from actcap.config import TrainConfig
 from actcap.data.folders import check_trainable, class_names
@@ -40,6 +40,15 @@ def _run(args: argparse.Namespace) -> int:
             summaries[f"split{k}"] = _train_one(sub)
         print_json(summaries)
         return 0
+    if args.split == "npz:all":  # a keypoint file's stored splits (JHMDB's three), one model each
+        from actcap.data.keypoints import read_keypoints
+
+        names = read_keypoints(args.data).split_names
+        summaries = {n: _train_one(argparse.Namespace(**{**vars(args), "split": f"npz:{n}", "out": args.out / n}))
+                     for n in names}
+        summaries["mean_top1"] = sum(s.get("top1", 0.0) for s in summaries.values()) / max(len(names), 1)
+        print_json(summaries)
+        return 0
     print_json(_train_one(args))
     return 0
 
@@ -47,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 def _train_one(args: argparse.Namespace) -> dict:
     split, records = split_from_args(args)
     check_trainable(split.train)
+    keypoint_streams(args)
     classes = class_names(records)
     cfg = train_config(args, out=args.out, progress=not args.no_progress and is_main_process())
     from actcap.training.train import train  # heavy imports only once the arguments are good

@@ -4,6 +4,7 @@
     --split groups --group-by '_s(\\d+)_' --val-groups 5,6     hold out named groups (UTD-MHAD subjects)
     --train-list a.txt --val-list b.txt           explicit lists of clip names
     --split hmdb51:1 --splits-dir DIR             an official HMDB51 split (see hmdb51.py)
+    --split npz:split1                            a split stored in a keypoint file (see keypoints.py)
 
 A group is the first capture group of `--group-by` (or its whole match) found in the clip name. Splitting
 by person matters: clips of one person are near-duplicates, so a random clip split overstates accuracy.
@@ -22,6 +23,7 @@ import numpy as np
 
 from actcap.data.folders import ClipRecord, DatasetError, class_names, sort_records
 from actcap.data.hmdb51 import SplitResult, resolve_hmdb51
+from actcap.data.keypoints import SPLIT_PREFIX, official_split
 from actcap.data.video import natural_key
 
 log = logging.getLogger(__name__)
@@ -198,8 +200,16 @@ def resolve_split(records: Sequence[ClipRecord], *, split: str | None = None, sp
         raise DatasetError("`--split hmdb51:all` means all three official splits: run hmdb51:1, hmdb51:2 "
                            "and hmdb51:3 one by one (`actcap train` and `actcap evaluate` do this for "
                            "`--split hmdb51:all`)")
+    if split is not None and split.startswith(SPLIT_PREFIX):
+        others = [f for f, on in (("--val-fraction", val_fraction is not None), ("--group-by", group_by),
+                                  ("--val-groups", val_groups), ("--train-list", train_list),
+                                  ("--val-list", val_list), ("--splits-dir", splits_dir)) if on]
+        if others:
+            raise DatasetError("\n".join(f"can't combine `{f}` with `--split {split}`" for f in others))
+        return official_split([r for r in records if classes is None or r.label in set(classes)], split)
     if split is not None and split not in SPLIT_MODES:
-        raise DatasetError(f"unknown split {split!r}; choose one of: {', '.join(SPLIT_MODES)}, hmdb51:all (evaluate)")
+        raise DatasetError(f"unknown split {split!r}; choose one of: {', '.join(SPLIT_MODES)}, hmdb51:all (evaluate), "
+                           f"{SPLIT_PREFIX}<name> (a keypoint file's own split)")
     mode, chooser = _mode(split, val_groups, train_list, val_list)
     kind = "hmdb51" if mode.startswith("hmdb51:") else mode
     given = {"--val-fraction": val_fraction is not None, "--group-by": group_by is not None,

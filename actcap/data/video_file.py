@@ -78,7 +78,10 @@ class VideoFileClip(Clip):
             self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else None
             count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             first = cap.grab()
-            last_ok = first and (count <= 1 or (cap.set(cv2.CAP_PROP_POS_FRAMES, count - 1) and cap.grab()))
+            # OpenCV may land short of a damaged last frame and still grab one (MPEG-4 Part 2 with B-frames, as
+            # in UCF101's AVIs): trusted only when its position after the grab is the end
+            last_ok = first and (count <= 1 or (cap.set(cv2.CAP_PROP_POS_FRAMES, count - 1) and cap.grab()
+                                                and cap.get(cv2.CAP_PROP_POS_FRAMES) == count))
             more = last_ok and count >= 1 and cap.grab()  # a frame after the last: the header under-counts
         finally:
             cap.release()
@@ -174,41 +177,64 @@ class VideoFileClip(Clip):
             raise VideoError(self.path, f"decoding failed ({type(e).__name__}: {e})") from e
 
     def _read_sequential(self, wanted: set[int]) -> dict[int, np.ndarray]:
-        if self._scan is not None:
-            frames = read_decoded(self.path, wanted)
-            if len(frames) < len(wanted):
-                self._raise_truncated(len(frames), len(self))
-            return frames
+        if self._scan is None:
+            frames = self._read_with_opencv(wanted)
+            if frames is not None:
+                return frames
+            self._trust_pyav()
+        frames = read_decoded(self.path, wanted)
+        if len(frames) < len(wanted):  # frames 0 … decoded - 1 decode: the first missing one is the next
+            self._raise_truncated(self._scan.decoded, len(self))
+        return frames
+
+    def _read_with_opencv(self, wanted: set[int]) -> dict[int, np.ndarray] | None:
+        """Frames `wanted`, decoded from frame 0 by OpenCV; None where it runs out before the last one."""
         frames = {}
         cap = self._open()
         try:
             for i in range(max(wanted) + 1):
                 # grab() decodes; retrieve() only converts the frames we keep to BGR arrays
                 if not cap.grab():
-                    self._raise_truncated(i, len(self))
+                    return None
                 if i in wanted:
                     ok, bgr = cap.retrieve()
                     if not ok:
-                        raise VideoError(self.path, f"frame {i} could not be decoded (file truncated?)")
+                        return None
                     frames[i] = shrink_to_working(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         finally:
             cap.release()
         return frames
+
+    def _trust_pyav(self) -> None:
+        """OpenCV's reader ran out before the count its seek vouched for: from now on the tolerant PyAV reader
+        reads the file (it skips a damaged packet where OpenCV stops); frames beyond what it decodes are refused."""
+        log.info("%s: OpenCV stopped before the %d frames its seek vouched for; reading with PyAV",
+                 self.path, len(self))
+        self._scan = scan_frames(self.path)
 
     def iter_frames(self):
         with self._decoder_errors():
             if self._scan is not None:
                 yield from itertools.islice(iter_decoded(self.path), len(self))
                 return
-            cap = self._open()
+            cap, done = self._open(), 0
             try:
-                for i in range(len(self)):
+                while done < len(self):
                     ok, bgr = cap.read()
                     if not ok:
-                        self._raise_truncated(i, len(self))
+                        break
                     yield shrink_to_working(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                    done += 1
             finally:
                 cap.release()
+            if done == len(self):
+                return
+            self._trust_pyav()  # OpenCV stopped short: the rest from PyAV, which numbers frames alike
+            for rgb in itertools.islice(iter_decoded(self.path), done, len(self)):
+                yield rgb
+                done += 1
+            if done < len(self):
+                self._raise_truncated(done, len(self))
 
 
 def _utf8(path: Path) -> bool:

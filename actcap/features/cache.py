@@ -35,8 +35,10 @@ import numpy as np
 from tqdm import tqdm
 
 from actcap.config import DEFAULT_CACHE_FRAMES
+from actcap.data.keypoints import is_keypoint_ref
 from actcap.data.sampling import kept_indices, previous_indices
 from actcap.data.video import VideoError, open_clip
+from actcap.features.keypoints import keypoint_features
 from actcap.features.locks import claim_free, claim_waiting, create_lock
 from actcap.features.streams.base import Stream
 from actcap.fileio import atomic_path, atomic_write_text
@@ -147,6 +149,10 @@ class FeatureCache:
                 ) -> tuple[dict[Path, ClipFeatures], list[tuple[str, str]]]:
         """Features for every path (extracting what is missing) and the list of (path, reason) skipped."""
         results: dict[Path, ClipFeatures] = {}
+        refs = [p for p in paths if is_keypoint_ref(p)]  # clips of a keypoint file: features from their joints
+        for p, (feats, idx, n) in keypoint_features(refs, self.streams, self.max_frames).items():
+            results[p] = ClipFeatures(feats, idx, n)
+        paths = [p for p in paths if p not in results]
         todo = []
         for p in paths:
             cf = self.get(p)
@@ -154,7 +160,7 @@ class FeatureCache:
                 todo.append(p)
             else:
                 results[p] = cf
-        self.counts["cached"] += len(results)
+        self.counts["cached"] += len(results) - len(refs)
         skipped: list[tuple[str, str]] = []
         if todo:
             log.info("extracting features for %d of %d clips (%d cached)", len(todo), len(paths), len(results))

@@ -1,6 +1,7 @@
 """Where a frame goes through the CNN: PyTorch eager (the reference, and the GPU path) or ONNX Runtime
 (the default on CPU, fp32 or static int8). Engine, device, precision and threads are decided here and nowhere
-else: `resolve_engine` (a model's engine), `feature_precision`, `torch_autocast` (finetuning too), `use_head_threads`.
+else: `resolve_engine` (a model's engine), `feature_precision`, `torch_autocast` (finetuning too); threads and CPU
+priority next door, in `features/threads.py`.
 
 An engine maps uint8 frames (T, H, W, 3) RGB → float32 features (T, D); every engine shares
 `frames.to_model_input`, so they differ only in how the network runs:
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 
 from actcap.data.frames import to_model_input
+from actcap.features.threads import physical_cores
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.models.backbones import Backbone, create_backbone
 from actcap.registry import Registry
@@ -51,19 +53,6 @@ def default_engine() -> str:
     return "torch" if torch.cuda.is_available() else "onnx"
 
 
-def physical_cores() -> int:
-    """Physical cores this process may use (hyper-threads share one core's math units, so they don't count)."""
-    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
-    cores = set()
-    for c in cpus:
-        topo = Path(f"/sys/devices/system/cpu/cpu{c}/topology")
-        try:
-            cores.add(((topo / "physical_package_id").read_text().strip(), (topo / "core_id").read_text().strip()))
-        except OSError:
-            cores.add(("cpu", str(c)))  # no topology (not Linux): count logical CPUs
-    return max(1, len(cores))
-
-
 def resolve_engine(requested: str | None, trained_on: str | None = None) -> str | None:
     """The frame-CNN engine a model runs on (None: `default_engine()`): the one asked for, else int8 when the
     head was trained on int8 features (fp32 ones differ by ~15% and shift its answers). Predict, evaluate, the
@@ -79,13 +68,6 @@ def resolve_engine(requested: str | None, trained_on: str | None = None) -> str 
 def feature_precision(engine: str | None) -> str:
     """What the features an engine computes are: `int8` (onnx-int8: ~15% off fp32, so cached apart) or `fp32`."""
     return "int8" if engine == "onnx-int8" else "fp32"
-
-
-def use_head_threads(engine: str | None) -> None:
-    """Beside an ONNX Runtime CNN the head is tiny: one torch thread runs it ~30x faster than two fighting the
-    CNN for the cores. Under the torch engine torch keeps its threads for the CNN."""
-    if (engine or default_engine()) != "torch":
-        torch.set_num_threads(1)
 
 
 def torch_autocast(device: torch.device, training: bool = False):

@@ -8,11 +8,15 @@
 The rules themselves (temperature, open-set threshold, window threshold, idle) are verdict.py's `Rules`, which
 `actcap evaluate` and the exported bundle apply too. The predictor appends each frame's motion level as a last
 column to the stream features, so the motion travels through the same slot pooling, live window and timeline
-as the features do. A window's views are held_out.window_views: the whole window, then its first, middle and
-last parts; models saved before the window threshold existed judge the whole window by `threshold`.
+as the features do. For a model with a pose stream, `in_view` (set by the pipeline from the stream) says
+whether the slots show a person; nobody in view is `idle` too, with the verdict's `nobody` true ("Nobody is in
+view."). A window's views are held_out.window_views: the whole window, then its first, middle and last parts;
+models saved before the window threshold existed judge the whole window by `threshold`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -35,6 +39,8 @@ class Judge(Rules):
     def __init__(self, model: Recognizer, open_set: bool = True, idle_level: float = IDLE_LEVEL):
         self.__dict__.update(model_rules(model, open_set, idle_level).__dict__)
         self.model = model
+        self.in_view: Callable[[np.ndarray], bool] | None = None
+        """(T, D) slot features → whether they show a person; set by the pipeline for a model with a pose stream."""
 
     @torch.no_grad()
     def __call__(self, slots: np.ndarray, windowed: bool = False) -> Verdict:
@@ -42,7 +48,8 @@ class Judge(Rules):
         from a window of a longer stream, not from a whole clip."""
         x = torch.from_numpy(np.ascontiguousarray(slots[:, :-1], dtype=np.float32))[None]  # (1, T, D)
         logits, emb = head_outputs(self.model.eval().head, x)
-        return self.verdicts(logits.numpy(), emb.numpy(), np.max(slots[:, -1:], axis=0), windowed)[0]
+        nobody = self.in_view is not None and not self.in_view(slots[:, :-1])
+        return self.verdicts(logits.numpy(), emb.numpy(), np.max(slots[:, -1:], axis=0), windowed, [nobody])[0]
 
     def window(self, views: list[np.ndarray]) -> Verdict:
         """(T, D + 1) slots of a window's views (the whole window first) → Verdict of the most familiar view

@@ -4,7 +4,8 @@
     v = rules.verdict(logits, embedding, motion)        # (C,) logits, (E,) embedding → Verdict
     v.state                                             # "action" | "unknown" | "idle"
 
-- `idle`: nothing moves (motion.py): the busiest time slot's motion level is under `idle_level`.
+- `idle`: nothing moves (motion.py): the busiest time slot's motion level is under `idle_level`; or, for a
+  model with a pose stream, nobody is in view (the caller's `nobody`, from the stream; the verdict's `nobody`).
 - `unknown`: something moves, but the open-set score (openset.py) is above the threshold fitted at training
   (training/held_out.py); a window cut from a longer stream (live video, timelines) is judged by
   `window_threshold`. Models without a score, or `--open-set off`, never answer unknown.
@@ -39,6 +40,7 @@ class Verdict:
     open_set_score: float | None  # None: the model has no open-set score, or it is switched off
     motion: float | None  # motion level of the busiest slot; None: not measured (cached features), never idle
     state: str
+    nobody: bool = False  # a pose model saw no person in any slot (state "idle")
 
 
 class Rules:
@@ -64,23 +66,25 @@ class Rules:
         return rules
 
     def verdicts(self, logits: np.ndarray, emb: np.ndarray, motion: np.ndarray | None = None,
-                 windowed: bool = False) -> list[Verdict]:
-        """(N, C) logits, (N, E) embeddings and (N,) motion levels (None: not measured) → N verdicts."""
+                 windowed: bool = False, nobody: list[bool] | None = None) -> list[Verdict]:
+        """(N, C) logits, (N, E) embeddings, (N,) motion levels (None: not measured) and whether nobody is in
+        view (None: not known) → N verdicts."""
         scores = self.score.score(emb, logits) if self.score is not None else [None] * len(logits)
         motion = [None] * len(logits) if motion is None else motion
+        nobody = [False] * len(logits) if nobody is None else nobody
         return [self.decide(softmax(lg / self.temperature), None if s is None else float(s),
-                            None if m is None else float(m), windowed)
-                for lg, s, m in zip(logits, scores, motion)]
+                            None if m is None else float(m), windowed, bool(no))
+                for lg, s, m, no in zip(logits, scores, motion, nobody)]
 
-    def decide(self, probs: np.ndarray, score: float | None, motion: float | None, windowed: bool = False
-               ) -> Verdict:
-        if motion is not None and is_idle(np.array([motion]), self.idle_level):  # the busiest slot is still
+    def decide(self, probs: np.ndarray, score: float | None, motion: float | None, windowed: bool = False,
+               nobody: bool = False) -> Verdict:
+        if nobody or (motion is not None and is_idle(np.array([motion]), self.idle_level)):  # nothing moves
             state = "idle"
         elif score is not None and score > (self.window_threshold if windowed else self.threshold):
             state = "unknown"
         else:
             state = "action"
-        return Verdict(probs, score, motion, state)
+        return Verdict(probs, score, motion, state, nobody)
 
     def best_of(self, views: list[Verdict]) -> Verdict:
         """A window's views (the whole window first) → the most familiar one's probabilities and score, judged
@@ -88,7 +92,7 @@ class Rules:
         if not self.best_view or len(views) == 1:
             return views[0]
         best = min(views, key=lambda v: v.open_set_score)
-        return self.decide(best.probs, best.open_set_score, views[0].motion, windowed=True)
+        return self.decide(best.probs, best.open_set_score, views[0].motion, windowed=True, nobody=views[0].nobody)
 
     def combine(self, verdicts: list[Verdict], windowed: bool = False) -> Verdict:
         """Several views of one clip (or the windows of a timeline: `windowed`): mean probabilities and score, the
@@ -96,4 +100,4 @@ class Rules:
         scores = [v.open_set_score for v in verdicts if v.open_set_score is not None]
         motions = [v.motion for v in verdicts if v.motion is not None]
         return self.decide(np.mean([v.probs for v in verdicts], axis=0), float(np.mean(scores)) if scores else None,
-                           max(motions) if motions else None, windowed)
+                           max(motions) if motions else None, windowed, all(v.nobody for v in verdicts))

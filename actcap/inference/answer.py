@@ -24,7 +24,7 @@ def answer(verdict: Verdict, classes: list[str], captions=None, policy: CaptionP
     top = [(classes[i], float(probs[i])) for i in order]
     score = None if verdict.open_set_score is None else round(verdict.open_set_score, 4)
     return {"prediction": top[0][0], "confidence": round(top[0][1], 4),
-            "caption": caption_of(verdict.state, top, captions, policy), "state": verdict.state,
+            "caption": caption_of(verdict.state, top, captions, policy, verdict.nobody), "state": verdict.state,
             "open_set_score": score, "motion": round(verdict.motion or 0.0, 4),
             "top_k": [{"label": lab, "confidence": round(p, 4)} for lab, p in top]}
 

@@ -144,6 +144,7 @@ class BundlePredictor:
             return ort.InferenceSession(str(self.dir / name), opts, providers=["CPUExecutionProvider"])
 
         self.streams = []  # (config, callable(frames, previous) -> (T, D))
+        self.in_view = None  # (stream index, (T, D) its slot features → whether a person is in view): pose models
         for cfg in self.config["streams"]:
             if cfg["name"] == "appearance":
                 self.streams.append((cfg, self._appearance(session(cfg["file"]), cfg["preprocessing"])))
@@ -151,8 +152,15 @@ class BundlePredictor:
                 from actcap.features.streams.flow import FlowStream  # Farnebäck flow: needs actcap and OpenCV
 
                 self.streams.append((cfg, FlowStream(**{k: v for k, v in cfg.items() if k != "name"}).extract))
+            elif cfg["name"] == "pose":
+                from actcap.features.streams.pose import PoseStream  # BlazePose: needs actcap and ai-edge-litert
+
+                pose = PoseStream(**{k: v for k, v in cfg.items() if k != "name"})
+                self.streams.append((cfg, pose.extract))
+                self.in_view = self.in_view or (len(self.streams) - 1, pose.in_view)  # the judge's, as Pipeline's
             else:
-                raise ValueError(f"{path}: stream {cfg['name']!r} is not one this runner knows (appearance, flow)")
+                raise ValueError(f"{path}: stream {cfg['name']!r} is not one this runner knows "
+                                 "(appearance, flow, pose)")
         self.head = session(self.config["head"]["file"])
 
     def _appearance(self, sess, pre: dict):
@@ -183,10 +191,16 @@ class BundlePredictor:
         n = len(frames)
         idx = inference_indices(n, self.num_slots, self.sampling, self.cache_frames)
         cur, prev = frames[idx], frames[previous_indices(idx)]  # the frame before each: motion and flow
-        inputs = np.concatenate([self.features(cur, prev), motion_levels(cur, prev)[:, None]], axis=1)  # (L, ΣD + 1)
+        parts = [run(cur, prev).astype(np.float32) for _, run in self.streams]  # each stream's (L, D_i)
+        inputs = np.concatenate(parts + [motion_levels(cur, prev)[:, None]], axis=1)  # (L, ΣD + 1)
         slots = slot_features(inputs, self.num_slots, self.sampling)[0]  # (T, ΣD + 1), motion last
         logits, emb = self.outputs(slots[None, :, :-1])
-        verdict = self.rules.verdicts(logits, emb, np.max(slots[:, -1:], axis=0))[0]
+        nobody = None
+        if self.in_view is not None:  # a pose model: is anybody in view in the slots?
+            i, in_view = self.in_view
+            start = sum(p.shape[1] for p in parts[:i])
+            nobody = [not in_view(slots[:, start:start + parts[i].shape[1]])]
+        verdict = self.rules.verdicts(logits, emb, np.max(slots[:, -1:], axis=0), nobody=nobody)[0]
         few = few_frames_warning(n, self.num_slots)
         return {**answer(verdict, self.classes, self.captions, self.policy, top_k), "frames_received": n,
                 "frames_used": len(set(idx)), "warnings": [few] if few else [], "probs": verdict.probs}

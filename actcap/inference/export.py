@@ -73,10 +73,10 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
             shutil.copyfile(prepare_onnx(backbone, "int8" if int8 else "fp32", calibration), out / name)
             streams.append({**scfg, "file": name, "precision": "int8" if int8 else "fp32"})
             files[name] = out / name
-        elif scfg["name"] == "flow":
+        elif scfg["name"] in ("flow", "pose"):  # computed by actcap itself in the runner (bundle.py)
             streams.append(dict(scfg))
         else:
-            raise ValueError(f"stream '{scfg['name']}' cannot be exported yet (appearance and flow can)")
+            raise ValueError(f"stream '{scfg['name']}' cannot be exported yet (appearance, flow and pose can)")
     export_head(predictor.model, out / "head.onnx")
     files["head.onnx"] = out / "head.onnx"
     judge = predictor.judge
@@ -97,8 +97,9 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
               "files": {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}}
     atomic_write_json(out / "config.json", config)
     (out / "runner.py").write_text(runner_source())
-    flow_note = (" (this model's flow stream also needs actcap and OpenCV)"
-                 if any(s["name"] == "flow" for s in streams) else "")
+    needs = {"flow": "flow stream needs actcap and OpenCV", "pose": "pose stream needs actcap and ai-edge-litert"}
+    own = [needs[s["name"]] for s in streams if s["name"] in needs]
+    flow_note = f" (this model's {'; its '.join(own)})" if own else ""
     how = (f"averages the frames you give it (up to {predictor.cache_frames}) into {cfg.num_slots} time slots"
            if cfg.sampling == "dense" else f"samples {cfg.num_slots} frames uniformly from the frames you give it")
     (out / "README.md").write_text(README.format(classes=", ".join(cfg.classes), how=how, flow_note=flow_note))

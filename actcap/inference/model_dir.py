@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from actcap.models.recognizer import ModelFileError
-from actcap.models.store import SHIPPED_DIR, is_model_name, resolve_taught
+from actcap.models.store import SHIPPED_DIR, resolve_model
 
 DEFAULT_MODEL = SHIPPED_DIR  # the model shipped inside the package
 
@@ -19,9 +19,7 @@ def resolve_model_dir(model: str | Path | None) -> Path:
     """`--model` if given (a run directory, or the name of a taught model: see actcap/models/store.py), else
     the model shipped inside the package."""
     if model is not None:
-        if not Path(model).exists() and is_model_name(str(model)):
-            return resolve_taught(str(model))
-        return Path(model)
+        return resolve_model(model)[0]
     if not (DEFAULT_MODEL / "config.json").is_file():
         raise ModelFileError(f"no model given and the shipped default model is missing ({DEFAULT_MODEL}); "
                              "pass --model RUN_DIR from `actcap train --out RUN_DIR`")

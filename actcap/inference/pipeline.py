@@ -20,8 +20,9 @@ import torch
 from actcap.data.frames import check_thwc
 from actcap.data.pooling import slot_features
 from actcap.data.sampling import inference_indices
-from actcap.features.engine import resolve_engine, use_head_threads
+from actcap.features.engine import resolve_engine
 from actcap.features.streams import create_streams
+from actcap.features.threads import use_head_threads
 from actcap.honesty.held_out import window_views
 from actcap.honesty.judge import Judge, Verdict
 from actcap.honesty.motion import motion_levels
@@ -42,6 +43,17 @@ class Pipeline:
         self.cache_frames = model.config.cache_frames  # dense: as many frames as training's cache kept
         self.streams = create_streams(model.config.streams, engine=self.engine, model_dir=model.model_dir)
         self.judge = Judge(model, open_set=open_set)  # calibration, unknown and idle (judge.py)
+        self.judge.in_view = self._in_view()  # a pose stream tells the judge whether anybody is in view
+
+    def _in_view(self):
+        """(T, D) features → whether a person is in view, from the first stream that can tell (pose); None if none."""
+        start = 0
+        for s in self.streams:
+            if hasattr(s, "in_view"):
+                cols = slice(start, start + s.dim)
+                return lambda feats, stream=s: stream.in_view(feats[:, cols])
+            start += s.dim
+        return None
 
     # --- frames → inputs -----------------------------------------------------------------------------
     def frames_to_read(self, n: int) -> list[int]:

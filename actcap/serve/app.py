@@ -25,18 +25,19 @@ from fastapi.staticfiles import StaticFiles
 
 from actcap import __version__
 from actcap.serve.docs import add_docs
+from actcap.serve.errors import ServiceError
 from actcap.serve.hosts import HostCheck, resolve_allowed_hosts
+from actcap.serve.origins import SameOriginGuard
 from actcap.serve.routes import ROUTERS
 from actcap.serve.routes.page import STATIC
 from actcap.serve.service import load_service
 from actcap.serve.settings import ServeSettings
-from actcap.serve.uploads import UploadError
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
-    """`loaded`: the starting model already loaded by `load_startup_predictor` (the CLI does, to report a bad
+    """`loaded`: the starting model already loaded by `load_startup_models` (the CLI does, to report a bad
     model in one line); otherwise lifespan loads it."""
     settings = settings or ServeSettings()
 
@@ -53,9 +54,11 @@ def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
 
     app = FastAPI(title="actcap", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Human action recognition with natural-language captions. The page is at `/`.")
+    # cross-site requests that change or run anything are refused; every response says nosniff and no framing
+    app.add_middleware(SameOriginGuard)
     # the Host check wraps everything, HTTP and the /stream WebSocket alike (actcap/serve/hosts.py)
     app.add_middleware(HostCheck, allowed=resolve_allowed_hosts(settings.host, settings.allowed_hosts))
-    app.add_exception_handler(UploadError, _upload_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(Exception, _internal_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)  # /docs and /redoc from files in the environment, never a CDN
@@ -64,8 +67,8 @@ def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
     return app
 
 
-async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

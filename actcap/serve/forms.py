@@ -76,8 +76,8 @@ def accepted_message(fields: tuple[FormField, ...]) -> str:
                                            for f in fields)
 
 
-def openapi_body(fields: tuple[FormField, ...]) -> dict:
-    """`openapi_extra` for a route whose multipart body is these fields."""
+def openapi_body(fields: tuple[FormField, ...], required: tuple[str, ...] = ()) -> dict:
+    """`openapi_extra` for a route whose multipart body is these fields (`required`: those it must have)."""
     properties = {f.name: {**f.schema, "description": f.description} for f in fields}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "properties": properties}}}}}
+    schema = {"type": "object", "properties": properties, **({"required": list(required)} if required else {})}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}

@@ -29,11 +29,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from actcap.data.frames import shrink_to_working
 from actcap.data.video import ImageDecodeError, decode_image_bytes
 from actcap.inference.predictor import Predictor
+from actcap.serve.errors import ServiceError
 from actcap.serve.schemas import LIVE_PREDICTION
+from actcap.serve.served import get_model
 from actcap.serve.service import Service
 from actcap.serve.settings import source
-from actcap.serve.teaching import resolve_model
-from actcap.serve.uploads import UploadError
 
 log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
@@ -65,8 +65,8 @@ async def serve(websocket: WebSocket, service: Service) -> None:
     try:
         await websocket.accept()
         try:  # ?model=NAME: a model from GET /models instead of the active one
-            predictor = await service.run(resolve_model, service.teaching, websocket.query_params.get("model"))
-        except UploadError as e:
+            predictor = await service.run(get_model, service.models, websocket.query_params.get("model"))
+        except ServiceError as e:
             await websocket.send_json({"type": "error", "detail": e.detail})
             await websocket.close(code=POLICY_VIOLATION, reason="unknown model")
             return

@@ -21,10 +21,11 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 ENV_PREFIX = "ACTCAP_"
 # settings that `actcap serve` has a flag for (actcap/cli/serve.py); the others are set by their variable only
 CLI_FLAGS = ("model", "engine", "host", "port", "open_set", "allowed_hosts", "max_frames", "max_upload_mb",
-             "max_pixels", "max_streams", "workers", "max_teach_mb")
+             "max_pixels", "max_streams", "workers", "max_teach_mb", "max_teach_jobs", "teach_threads")
 # refusals name both ways to change these (a client hits them); the rest name the flag, or the variable if no flag
 NAMED_WITH_VARIABLE = ("max_frames", "max_upload_mb", "max_pixels", "max_streams", "allowed_hosts")
-AT_LEAST_1 = ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue")
+AT_LEAST_1 = ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue", "max_teach_jobs",
+              "teach_threads")
 ABOVE_0 = ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb")
 PARSE_ERRORS = {"int_parsing": "a number", "int_from_float": "a number", "float_parsing": "a decimal number",
                 "bool_parsing": "true or false"}
@@ -101,6 +102,12 @@ class ServeSettings(BaseSettings):
     one); it needs an examples.safetensors beside its config.json."""
     max_teach_mb: float = 256.0
     """Most bytes one POST /teach body (all its example videos) may have, in MiB; more is refused with 413."""
+    max_teach_jobs: int = 3
+    """Most teach jobs waiting behind the running one; one more is refused with 429 and Retry-After (each
+    waiting job holds its uploaded videos on disk, up to --max-teach-mb each)."""
+    teach_threads: int = 1
+    """torch threads a teach job trains with; the job also runs at lower CPU priority, so predictions keep
+    their cores while it runs (docs/api.md, "Teaching while serving", has the measured cost)."""
 
     def __init__(self, **values: Any):
         try:

@@ -4,7 +4,7 @@
     frames, warnings = decode_frames(upload.files, settings)  # in a worker thread: every image decoded
     with open_video(upload.video, settings) as clip: …        # in a worker thread: a temp file + open_clip
 
-Every refusal is an UploadError carrying an HTTP status and a message that names the file and the problem;
+Every refusal is an ServiceError carrying an HTTP status and a message that names the file and the problem;
 all bad files of a request are reported together. Nothing here runs the model.
 """
 
@@ -35,6 +35,7 @@ from actcap.data.video import (
     natural_key,
     open_clip,
 )
+from actcap.serve.errors import TEMP, ServiceError, disk_error
 from actcap.serve.forms import (
     FALSE,
     FRAMES,
@@ -52,14 +53,6 @@ from actcap.serve.settings import ServeSettings, source
 
 ACCEPTED = accepted_message(PREDICT_FORM)
 MAX_LISTED = 10  # bad files named in one message; the count says how many there were
-
-
-class UploadError(Exception):
-    """A request the service refuses: `status` is the HTTP code, `detail` the message for the client."""
-
-    def __init__(self, status: int, detail: str):
-        self.status, self.detail = status, detail
-        super().__init__(detail)
 
 
 @dataclass
@@ -80,11 +73,11 @@ class Upload:
     """The model to use (a name from GET /models); None: the active one."""
 
 
-def too_large(settings: ServeSettings, size: int | None = None, setting: str = "max_upload_mb") -> UploadError:
+def too_large(settings: ServeSettings, size: int | None = None, setting: str = "max_upload_mb") -> ServiceError:
     limit = f"{getattr(settings, setting):g} MiB ({source(setting)})"
     if size is None:  # a streamed (chunked) body, stopped as soon as it passed the limit
-        return UploadError(413, f"request body is larger than the limit of {limit}")
-    return UploadError(413, f"request body is {size / 2**20:.2f} MiB; the limit is {limit}")
+        return ServiceError(413, f"request body is larger than the limit of {limit}")
+    return ServiceError(413, f"request body is {size / 2**20:.2f} MiB; the limit is {limit}")
 
 
 def limit_body(request: Request, settings: ServeSettings, setting: str = "max_upload_mb") -> Request:
@@ -115,9 +108,9 @@ async def read_upload(request: Request, settings: ServeSettings) -> Upload:
         form = await request.form(max_files=settings.max_frames + 16, max_fields=32)
     except HTTPException as e:  # Starlette's multipart parser refuses malformed bodies and runaway part counts
         if "Too many files" in str(e.detail):
-            raise UploadError(413, f"too many files: more than {settings.max_frames + 16} sent; the limit is "
+            raise ServiceError(413, f"too many files: more than {settings.max_frames + 16} sent; the limit is "
                                    f"{settings.max_frames} frames ({source('max_frames')})") from None
-        raise UploadError(400, f"could not parse the multipart form: {e.detail}") from None
+        raise ServiceError(400, f"could not parse the multipart form: {e.detail}") from None
     try:
         return _check_form(form.multi_items(), settings)
     finally:
@@ -131,32 +124,32 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
     unexpected = [k for k in by_field if k not in accepted_names(PREDICT_FORM)]
     if unexpected:
         names = ", ".join(f"'{k}'" for k in unexpected)
-        raise UploadError(400, f"unexpected form field{'s' if len(unexpected) > 1 else ''} {names}; {ACCEPTED}")
+        raise ServiceError(400, f"unexpected form field{'s' if len(unexpected) > 1 else ''} {names}; {ACCEPTED}")
     frames = [v for k, v in items if k in FRAMES.names]  # in the order sent, whichever of the two names
     videos = by_field.get(VIDEO.name, [])
     texts = [k for k in (*FRAMES.names, VIDEO.name) for v in by_field.get(k, []) if not isinstance(v, UploadFile)]
     if texts:
-        raise UploadError(400, f"field '{texts[0]}' holds text, not a file; send files (multipart parts with a "
+        raise ServiceError(400, f"field '{texts[0]}' holds text, not a file; send files (multipart parts with a "
                                "filename)")
     if not frames and not videos:
-        raise UploadError(400, "no files received; send images in form field 'frames[]' (or 'frames') or one "
+        raise ServiceError(400, "no files received; send images in form field 'frames[]' (or 'frames') or one "
                                "video in field 'video', as multipart/form-data")
     if frames and videos:
-        raise UploadError(400, "send either images in 'frames[]' or one video in 'video', not both")
+        raise ServiceError(400, "send either images in 'frames[]' or one video in 'video', not both")
     if len(videos) > 1:
-        raise UploadError(400, f"one video per request; got {len(videos)} files in field 'video'")
+        raise ServiceError(400, f"one video per request; got {len(videos)} files in field 'video'")
     if len(frames) > settings.max_frames:
-        raise UploadError(413, f"too many frames: {len(frames)} files sent; the limit is {settings.max_frames} "
+        raise ServiceError(413, f"too many frames: {len(frames)} files sent; the limit is {settings.max_frames} "
                                f"({source('max_frames')})")
     order = by_field.get(ORDER.name, ["name"])[-1]
     if order not in ORDERS:
-        raise UploadError(400, f"order must be 'name' (natural sort by file name, the default) or 'as_sent'; "
+        raise ServiceError(400, f"order must be 'name' (natural sort by file name, the default) or 'as_sent'; "
                                f"got {str(order)[:40]!r}")
     timeline = str(by_field.get(TIMELINE.name, [""])[-1]).strip().lower()
     if timeline not in TRUE + FALSE:
-        raise UploadError(400, f"timeline must be true or false; got {timeline[:40]!r}")
+        raise ServiceError(400, f"timeline must be true or false; got {timeline[:40]!r}")
     if timeline in TRUE and not videos:
-        raise UploadError(400, "timeline=true needs a video in field 'video'; frames are one short clip")
+        raise ServiceError(400, "timeline=true needs a video in field 'video'; frames are one short clip")
     model = str(by_field[MODEL.name][-1]) if MODEL.name in by_field else None
     if videos:
         return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE, model=model)
@@ -181,7 +174,7 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
     Memory is bounded by design: each image is checked against max_pixels from its header, decoded, and
     reduced to working size (longest side <= 640, `actcap.data.frames.shrink_to_working`) before the next one is
     decoded, straight into the one (T, H, W, 3) array returned; so a request holds at most `max_frames` working
-    frames plus one full-size image. Returns (T, H, W, 3) uint8 and warnings. Raises one UploadError(422)
+    frames plus one full-size image. Returns (T, H, W, 3) uint8 and warnings. Raises one ServiceError(422)
     listing every file that failed.
     """
     out, sizes, problems, animated = None, [], [], []
@@ -206,7 +199,7 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
             out[i] = frame if frame.shape[:2] == (h, w) else cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
     if problems:
         listed = "; ".join(problems[:MAX_LISTED]) + ("; …" if len(problems) > MAX_LISTED else "")
-        raise UploadError(422, f"{len(problems)} of {len(files)} file{'s' if len(files) > 1 else ''} could not be "
+        raise ServiceError(422, f"{len(problems)} of {len(files)} file{'s' if len(files) > 1 else ''} could not be "
                                f"used: {listed}")
     h, w = out.shape[1:3]
     resized = [i for i, size in sizes if size != (h, w)]
@@ -222,24 +215,27 @@ def decode_frames(files: list[NamedFile], settings: ServeSettings) -> tuple[np.n
 def open_video(video: NamedFile, settings: ServeSettings) -> Iterator[Clip]:
     """The upload written to a temporary file and opened with `open_clip`; the file is removed afterwards.
 
-    VideoError (also one raised while the caller reads frames) becomes UploadError(422) naming the upload,
+    VideoError (also one raised while the caller reads frames) becomes ServiceError(422) naming the upload,
     never the temporary path.
     """
     if not video.data:
-        raise UploadError(422, f"{video.name}: file is empty (0 bytes)")
+        raise ServiceError(422, f"{video.name}: file is empty (0 bytes)")
     suffix = Path(video.name).suffix.lower()
     # OpenCV probes the content; the suffix only tells open_clip it is a video, so unknown ones get .mp4
     suffix = suffix if suffix in VIDEO_EXTENSIONS else ".mp4"
     with tempfile.TemporaryDirectory(prefix="actcap-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(video.data)
+        try:
+            path.write_bytes(video.data)
+        except OSError as e:  # the half-written copy goes with the folder
+            raise disk_error(e, TEMP, len(video.data)) or e from None
         try:
             _check_video_size(path, video.name, settings.max_pixels)
             clip = open_clip(path)
             clip.display_name = video.name  # its warnings name the client's file, never the temp path
             yield clip
         except VideoError as e:
-            raise UploadError(422, f"{video.name}: {hide_temp_path(e.reason, path, video.name)}") from None
+            raise ServiceError(422, f"{video.name}: {hide_temp_path(e.reason, path, video.name)}") from None
 
 
 def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
@@ -257,7 +253,7 @@ def _check_video_size(path: Path, name: str, max_pixels: int) -> None:
         finally:
             cap.release()
     if w * h > max_pixels:
-        raise UploadError(422, f"{name}: video frames are {w}x{h} = {w * h} pixels; the limit is {max_pixels} "
+        raise ServiceError(422, f"{name}: video frames are {w}x{h} = {w * h} pixels; the limit is {max_pixels} "
                                f"({source('max_pixels')})")
 
 

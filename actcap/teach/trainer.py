@@ -20,7 +20,6 @@ import json
 import logging
 import re
 import shutil
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -135,7 +134,7 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
     taught = sorted({e.label for e in req.examples})
     classes = sorted(set(base.classes if base else []) | set(taught))
     staging = store.staging()
-    work = Path(tempfile.mkdtemp(prefix="actcap-teach-"))
+    work = store.work_dir("staging")  # in the store, not /tmp: swept after a kill like the rest
     try:
         cfg = dataclasses.replace(cfg, cache_dir=work / "cache", progress=False, keep="last", resume=False)
         feats = _extract(req.examples, cfg, config, work, progress)
@@ -151,8 +150,8 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
         progress("saving", 0.98)
         if base is not None:  # so that this model can be the base of another one later
             shutil.copy2(base_dir / EXAMPLES_FILE, staging / f"base-{EXAMPLES_FILE}")
-        store.commit(staging, req.name, {"base": req.base, "metrics": metrics})
-        return {"model": req.name, "metrics": metrics}
+        replaced = store.commit(staging, req.name, {"base": req.base, "metrics": metrics})
+        return {"model": req.name, "metrics": metrics, "replaced": replaced and (replaced.get("created") or "before")}
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when committed
         shutil.rmtree(work, ignore_errors=True)

@@ -16,9 +16,9 @@ from actcap.inference.predictor import Predictor
 from actcap.serve import uploads
 from actcap.serve.forms import PREDICT_FORM, openapi_body
 from actcap.serve.schemas import Error, Prediction
+from actcap.serve.served import get_model
 from actcap.serve.service import ServiceDep
 from actcap.serve.settings import ServeSettings
-from actcap.serve.teaching import resolve_model
 
 ERRORS = {400: {"model": Error, "description": "malformed request: no files, wrong field, bad option"},
           413: {"model": Error, "description": "too many frames or bytes; the message names the limit"},
@@ -41,7 +41,7 @@ async def predict(request: Request, service: ServiceDep) -> dict:
     async with service.upload_slots:
         upload = await uploads.read_upload(request, service.settings)
         model = request.query_params.get("model") or upload.model
-        predictor = await service.run(resolve_model, service.teaching, model)
+        predictor = await service.run(get_model, service.models, model)
         if upload.video is not None:
             result = await service.run(predict_video, predictor, upload.video, service.settings, upload.timeline)
         else:

@@ -190,6 +190,7 @@ async function train() {
     teach.job = (await response.json()).job;
     teach.model = name;
     $("teach-progress").hidden = false;
+    $("teach-cancel").disabled = false;
     pollJob();
   } catch (e) {
     showError(`Could not reach the actcap server: ${e.message}`);
@@ -208,8 +209,11 @@ async function pollJob() {
     return;
   }
   $("teach-train").disabled = false;
+  $("teach-cancel").disabled = true;
   if (job.state === "failed") return showError(`Training failed: ${job.message}`);
+  if (job.state === "cancelled") return ($("teach-stage").textContent = "Training cancelled; nothing was saved.");
   renderMetrics(job.metrics);
+  refreshModels(); // models.js
 }
 
 function renderMetrics(m) {
@@ -236,7 +240,7 @@ async function useModel() {
   showError("");
   const response = await fetch(`/models/${encodeURIComponent(teach.model)}/activate`, { method: "POST" });
   if (!response.ok) return showError(`Could not switch models: ${await errorText(response)}`);
-  await loadStatus(); // the status line and the label list now describe the taught model
+  await Promise.all([loadStatus(), refreshModels()]); // the status line, labels and models list say the taught one
   stopTeachCamera();
   showView("predict");
   $("teach-stage").textContent = `Now using “${teach.model}”.`;

@@ -1,0 +1,36 @@
+"""Kinect-to-BlazePose proportions: bones take the given lengths, keep their directions, and the hips stay put."""
+
+import numpy as np
+from keypoint_fixtures import STANDING
+
+from actcap.pose.bridge import bone_lengths, to_blazepose_proportions
+from actcap.pose.skeleton import JOINTS
+
+
+def standing(t=3):
+    pts = np.repeat(STANDING[None], t, 0).astype(np.float32)
+    return np.concatenate([pts, np.ones((t, len(JOINTS), 1), np.float32)], -1)
+
+
+def test_bones_take_the_given_lengths_and_keep_directions():
+    points = standing()
+    before = bone_lengths(points)
+    assert before["shoulder_centre"] == 1.0 and abs(before["left_knee"] - 40 / 70) < 1e-6
+    target = {**before, "left_knee": 0.9, "head": 0.2}
+    out = to_blazepose_proportions(points, target)
+    after = bone_lengths(out)
+    assert abs(after["left_knee"] - 0.9) < 1e-5 and abs(after["head"] - 0.2) < 1e-5
+    knee, hip, ankle = (JOINTS.index(j) for j in ("left_knee", "left_hip", "left_ankle"))
+    np.testing.assert_allclose(out[:, hip], points[:, hip])  # the hips stay where they were
+    assert np.allclose(out[:, knee, 0], points[:, knee, 0]) and out[0, knee, 1] > points[0, knee, 1]  # straight down
+    np.testing.assert_allclose(out[:, ankle, 1] - out[:, knee, 1], points[:, ankle, 1] - points[:, knee, 1],
+                               atol=1e-4)  # the shin kept its length, moved down with the knee
+
+
+def test_missing_joints_and_no_lengths_change_nothing():
+    points = standing()
+    np.testing.assert_array_equal(to_blazepose_proportions(points, {}), points)
+    points[1, JOINTS.index("left_elbow"), 2] = 0
+    out = to_blazepose_proportions(points, {"left_elbow": 0.1, "left_wrist": 0.5})
+    np.testing.assert_array_equal(out[1, JOINTS.index("left_elbow")], points[1, JOINTS.index("left_elbow")])
+    assert out[0, JOINTS.index("left_elbow"), 2] == 1 and out[1, JOINTS.index("left_elbow"), 2] == 0
