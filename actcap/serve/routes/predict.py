@@ -22,13 +22,16 @@ from actcap.serve.settings import ServeSettings
 
 ERRORS = {400: {"model": Error, "description": "malformed request: no files, wrong field, bad option"},
           413: {"model": Error, "description": "too many frames or bytes; the message names the limit"},
+          403: {"model": Error, "description": "sent by a page on another site (actcap/serve/origins.py)"},
+          404: {"model": Error, "description": "model=NAME names no model; the message lists them"},
           422: {"model": Error, "description": "a file that cannot be used: empty, not an image, truncated, "
-                                               "over the pixel limit, undecodable video"}}
+                                               "over the pixel limit, undecodable video"},
+          507: {"model": Error, "description": "no space left in the temporary folder for the video"}}
 router = APIRouter()
 
 
 @router.post("/predict", response_model=Prediction, response_model_exclude_none=True, responses=ERRORS,
-             openapi_extra=openapi_body(PREDICT_FORM))
+             openapi_extra=openapi_body(PREDICT_FORM, one_of=("frames[]", "video")))
 async def predict(request: Request, service: ServiceDep) -> dict:
     """Predict the action in several frames (field `frames[]`) or one video (field `video`).
 
