@@ -202,7 +202,7 @@ def test_num_slots_is_stored_under_its_old_key(tmp_path):
     assert ModelConfig.from_dict({"classes": ["a"], "streams": [], "feature_dim": 2, "num_frames": 7}).num_slots == 7
 
 
-def test_engine_precision_and_threads_are_decided_in_engine_py(caplog, monkeypatch):
+def test_engine_precision_and_threads_are_decided_in_one_place(caplog, monkeypatch):
     import warnings
 
     from actcap.features import engine
@@ -219,10 +219,16 @@ def test_engine_precision_and_threads_are_decided_in_engine_py(caplog, monkeypat
         assert engine.torch_autocast(torch.device("cuda")).fast_dtype == torch.float16
         assert engine.torch_autocast(torch.device("cuda"), training=True).fast_dtype == torch.bfloat16  # finetune
     assert type(engine.torch_autocast(torch.device("cpu"), training=True)).__name__ == "nullcontext"
+    from actcap.features import threads as policy  # threads and CPU priority: decided next door, scoped
+
+    before = torch.get_num_threads()
+    with policy.torch_threads(before + 2):
+        assert torch.get_num_threads() == before + 2
+    assert torch.get_num_threads() == before  # restored: no block changes the threads after it
     threads = []
     monkeypatch.setattr(torch, "set_num_threads", threads.append)
-    engine.use_head_threads("onnx")
-    engine.use_head_threads("torch")
+    policy.use_head_threads("onnx")
+    policy.use_head_threads("torch")
     assert threads == [1]
 
 

@@ -80,7 +80,8 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
     model.head.set_input_stats(torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float())
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    data = FeatureClips(features, labels, cfg.num_slots, train=True, seed=cfg.seed, sampling=cfg.sampling)
+    data = FeatureClips(features, labels, cfg.num_slots, train=True, seed=cfg.seed, sampling=cfg.sampling,
+                        augment=cfg.augment)
     gen = torch.Generator().manual_seed(cfg.seed)
     for _ in range(cfg.epochs):
         model.train()

@@ -5,6 +5,7 @@
 - `transformer`: a small temporal encoder with learned positional embeddings.
 - `segments`: averages the frames of K consecutive segments and classifies their concatenation
   (TSN's consensus, but keeping the segments' order): few parameters, hard to overfit.
+- `tcn` (pose_heads.py): 1-D convolutions over pose features, with joint distances and motion computed inside.
 
 Every head starts with a feature normaliser whose statistics are set from the training features
 (`set_input_stats`), so streams of very different scales (CNN activations, optical flow) fuse well.
@@ -129,3 +130,6 @@ def list_heads() -> list[str]:
 
 def create_head(name: str, in_dim: int, num_classes: int, num_frames: int, **kwargs) -> TemporalHead:
     return HEADS.get(name)(in_dim=in_dim, num_classes=num_classes, num_frames=num_frames, **kwargs)
+
+
+from actcap.models import pose_heads  # noqa: E402,F401  (registers `tcn`, which builds on TemporalHead)

@@ -201,7 +201,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         log.info("resuming %s after epoch %d", out, state["epoch"])
     net = ctx.wrap(model)  # DDP under torchrun: gradients averaged over the ranks
     train_data = FeatureClips(tr.features, tr.labels, cfg.num_slots, train=True, seed=cfg.seed + state["epoch"],
-                              sampling=cfg.sampling)
+                              sampling=cfg.sampling, augment=cfg.augment)
     val_features = va.features if va and va.features else None
     gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
 
