@@ -32,6 +32,7 @@ from actcap.inference.pipeline import Pipeline
 from actcap.inference.result import Prediction
 from actcap.inference.timeline import predict_timeline
 from actcap.models.recognizer import Recognizer
+from actcap.models.store import model_name
 
 __all__ = ["DEFAULT_MODEL", "LiveStream", "Prediction", "Predictor", "resolve_model_dir"]
 
@@ -54,8 +55,9 @@ class Predictor(Pipeline):
 
     @classmethod
     def from_dir(cls, path: Path, **kwargs) -> "Predictor":
-        """The model in the directory `path`, already resolved (named after the folder unless `name` is given)."""
-        return cls(Recognizer.load(path), name=kwargs.pop("name", None) or Path(path).name, **kwargs)
+        """The model in the directory `path`, already resolved, answering as `name` if given, else its store name
+        (`default` for the shipped model, as GET /models and `--model default` call it), else its folder's."""
+        return cls(Recognizer.load(path), name=kwargs.pop("name", None) or model_name(path), **kwargs)
 
     def result(self, verdict: Verdict, **extra) -> Prediction:
         """Verdict → the answer dict (result.py `Prediction`, its first fields answer.py's, as the exported
