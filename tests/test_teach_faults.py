@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import pytest
 import torch
 from serve_fixtures import BASE_URL, frame_files, moving_frames
@@ -255,9 +256,12 @@ def test_malformed_teach_forms(teach_client, videos):
     f["data"]["name"] = ["one", "two"]
     r = teach_client.post("/teach", **f)
     assert (r.status_code, r.json()["detail"]) == (400, "form field(s) 'name' sent 2 times; send each once")
+    r = teach_client.post("/predict?", files=frame_files(moving_frames(4, seed=1)), data={"model": ["a", "b"]})
+    assert (r.status_code, r.json()["detail"]) == (400, "field 'model' sent 2 times; send it once")
     many = [("videos[]", (f"{i}.avi", b"x", "video/x-msvideo")) for i in range(401)]
     r = teach_client.post("/teach", data={"name": "big", "labels[]": ["a"] * 401}, files=many)
-    assert (r.status_code, r.json()["detail"]) == (413, "videos[]: 401 videos; at most 400 per job")
+    assert (r.status_code, r.json()["detail"]) == (
+        422, "videos[]: 401 videos; at most 400 per job (--max-teach-videos)")
 
 
 # --- 8. two processes on one store -------------------------------------------------------------------------------
@@ -271,7 +275,7 @@ def test_two_servers_on_one_store_follow_each_other(make_client, tmp_path, video
     assert two.get("/health").json()["model"] == "arrows"  # the other server follows active.json
     assert two.get("/labels").json()["labels"] == ["left", "right"]
     assert one.delete("/models/arrows").status_code == 200
-    assert two.get("/health").json()["model"] == "default_model"  # never a deleted model
+    assert two.get("/health").json()["model"] == "default"  # never a deleted model
     r = two.post("/predict?model=arrows", files=frame_files(moving_frames(4, seed=1)))
     assert r.status_code == 404
 
@@ -326,6 +330,10 @@ def test_predictions_after_a_teach_job_use_the_configured_threads(make_client, t
         assert seen == [1]  # the job runs at --teach-threads
         assert ThreadPoolExecutor(1).submit(torch.get_num_threads).result() == 3  # threads started later
         assert client.post("/predict", files=frame_files(moving_frames(4, seed=1))).status_code == 200
+        # a worker thread started while a job held the count low still predicts at the configured count
+        service = client.app.state.service
+        ThreadPoolExecutor(1).submit(torch.set_num_threads, 1).result()
+        assert anyio.run(service.run, torch.get_num_threads) == 3
     finally:
         torch.set_num_threads(before)
 
@@ -362,3 +370,16 @@ def test_the_page_manages_models_and_cancels_jobs(teach_client):
     script = teach_client.get("/static/models.js").text
     for call in ('fetch("/models")', "/activate`, { method: \"POST\" }", '{ method: "DELETE" }'):
         assert call in script
+
+
+def test_the_schema_documents_every_status_and_required_field(teach_client):
+    spec = teach_client.get("/openapi.json").json()
+    documented = {(m.upper(), p): {int(s) for s in op["responses"]} for p, ops in spec["paths"].items()
+                  for m, op in ops.items()}
+    assert {400, 403, 413, 422, 429, 503, 507} <= documented["POST", "/teach"]
+    assert {403, 404, 507} <= documented["POST", "/predict"]
+    assert {404, 503, 507} <= documented["POST", "/models/{name}/activate"]
+    assert {400, 404, 503, 507} <= documented["DELETE", "/models/{name}"]
+    assert {404} <= documented["DELETE", "/jobs/{job_id}"] and {404} <= documented["GET", "/jobs/{job_id}"]
+    body = spec["paths"]["/teach"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["required"] == ["name", "labels[]", "videos[]"]
