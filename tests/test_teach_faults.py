@@ -386,6 +386,9 @@ def test_the_schema_documents_every_status_and_required_field(teach_client):
     assert {404} <= documented["DELETE", "/jobs/{job_id}"] and {404} <= documented["GET", "/jobs/{job_id}"]
     body = spec["paths"]["/teach"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["required"] == ["name", "labels[]", "videos[]"]
+    r = teach_client.options("/jobs/3f2a")  # GET and DELETE /jobs/{id} are two routes; Allow names both
+    assert (r.status_code, r.headers["allow"]) == (405, "DELETE, GET")
+    assert teach_client.put("/models/x/activate").headers["allow"] == "POST"
 
 
 SERVER = """
