@@ -34,7 +34,7 @@ from actcap.inference.timeline import predict_timeline
 from actcap.models.recognizer import Recognizer
 from actcap.models.store import model_name
 
-__all__ = ["DEFAULT_MODEL", "LiveStream", "Prediction", "Predictor", "resolve_model_dir"]
+__all__ = ["DEFAULT_MODEL", "LiveStream", "Prediction", "Predictor", "open_inputs", "resolve_model_dir"]
 
 
 class Predictor(Pipeline):
@@ -100,21 +100,7 @@ class Predictor(Pipeline):
 
     def predict_paths(self, inputs: list[str | Path]) -> Prediction:
         """One video file (an animated GIF, WebP or PNG too), one frame folder, or image files (in the order given)."""
-        paths = [Path(p) for p in inputs]
-        if not paths:
-            raise ValueError("no input given: pass a video file, a frame folder, or image files")
-        missing = [str(p) for p in paths if not p.exists()]
-        if missing:
-            raise FileNotFoundError(f"input not found: {', '.join(missing)}")
-        one = paths[0]  # a folder, a video, or an animated image: a clip of many frames
-        if len(paths) == 1 and (one.is_dir() or one.suffix.lower() not in IMAGE_EXTENSIONS
-                                or is_animated_image(one)):
-            return self.predict_clip(open_clip(paths[0]))
-        not_images = [str(p) for p in paths if p.suffix.lower() not in IMAGE_EXTENSIONS]
-        if not_images:
-            raise ValueError(f"several inputs must all be image files ({', '.join(IMAGE_EXTENSIONS)}); "
-                             f"not images: {', '.join(not_images)}")
-        return self.predict_clip(ImageListClip(paths))
+        return self.predict_clip(open_inputs(inputs))
 
     def predict_timeline(self, clip, window: float = TimelineConfig.window, stride: float = TimelineConfig.stride,
                          smooth: int = TimelineConfig.smooth, min_duration: float = TimelineConfig.min_duration,
@@ -125,3 +111,22 @@ class Predictor(Pipeline):
     def new_stream(self, window: int | None = None) -> LiveStream:
         """Live-video state (live.py); the window spans as many frames as a typical training clip."""
         return LiveStream(self, window or self.config.clip_frames or self.num_slots)
+
+
+def open_inputs(inputs: list[str | Path]):
+    """The Clip that `predict_paths` reads: one video file or frame folder, or image files (in the order given)."""
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise ValueError("no input given: pass a video file, a frame folder, or image files")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"input not found: {', '.join(missing)}")
+    one = paths[0]  # a folder, a video, or an animated image: a clip of many frames
+    if len(paths) == 1 and (one.is_dir() or one.suffix.lower() not in IMAGE_EXTENSIONS
+                            or is_animated_image(one)):
+        return open_clip(paths[0])
+    not_images = [str(p) for p in paths if p.suffix.lower() not in IMAGE_EXTENSIONS]
+    if not_images:
+        raise ValueError(f"several inputs must all be image files ({', '.join(IMAGE_EXTENSIONS)}); "
+                         f"not images: {', '.join(not_images)}")
+    return ImageListClip(paths)
