@@ -274,6 +274,9 @@ def test_two_servers_on_one_store_follow_each_other(make_client, tmp_path, video
     assert one.post("/models/arrows/activate").status_code == 200
     assert two.get("/health").json()["model"] == "arrows"  # the other server follows active.json
     assert two.get("/labels").json()["labels"] == ["left", "right"]
+    renamed = [("west" if lab == "left" else "east", n, b) for lab, n, b in videos]  # re-taught by the other one
+    assert wait_job(one, one.post("/teach", **form(renamed)).json()["job"])["state"] == "done"
+    assert two.get("/labels").json()["labels"] == ["east", "west"]
     assert one.delete("/models/arrows").status_code == 200
     assert two.get("/health").json()["model"] == "default"  # never a deleted model
     r = two.post("/predict?model=arrows", files=frame_files(moving_frames(4, seed=1)))
@@ -383,6 +386,9 @@ def test_the_schema_documents_every_status_and_required_field(teach_client):
     assert {404} <= documented["DELETE", "/jobs/{job_id}"] and {404} <= documented["GET", "/jobs/{job_id}"]
     body = spec["paths"]["/teach"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["required"] == ["name", "labels[]", "videos[]"]
+    r = teach_client.options("/jobs/3f2a")  # GET and DELETE /jobs/{id} are two routes; Allow names both
+    assert (r.status_code, r.headers["allow"]) == (405, "DELETE, GET")
+    assert teach_client.put("/models/x/activate").headers["allow"] == "POST"
 
 
 SERVER = """
