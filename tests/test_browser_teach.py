@@ -8,6 +8,9 @@ blobs its own recorder made. Skips without Chromium or without ../shared/data.
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from browser_fixtures import FAKE_CAMERA
 from test_browser import TIMEOUT_MS, open_page, read_clip, serve, write_y4m
@@ -75,3 +78,51 @@ def test_teach_two_recorded_labels_and_use_the_model(browsers, utd_root, shipped
                 page.wait_for_timeout(100)
             assert set(labels) <= {"", "wave hello", "clap hands"}, labels
             assert "wave hello" in labels, labels
+
+
+def test_person_and_caption_fields_reach_the_job(launch, shipped_model_dir, tmp_path, write_video):
+    """Videos added by file, the person field set once per session: one person → the check says it cannot tell how
+    the model does for someone new; a second person → the check holds each person out; a label's sentence is the
+    taught model's caption; the person field is remembered after a reload. Synthetic clips: no ../shared needed."""
+    from test_teach import sliding
+
+    files = {label: [write_video(tmp_path / f"{label}_{i}.avi", sliding(20, dx, seed=i)) for i in range(3)]
+             for label, dx in (("left", -2), ("right", 2))}
+    home = tmp_path / "home"
+    with serve(ServeSettings(model=shipped_model_dir, home=home)) as url, open_page(launch(), url) as page:
+        page.get_by_role("button", name="Teach").click()
+        for label in ("left", "right"):
+            page.get_by_label("New label").fill(label)
+            page.get_by_role("button", name="Add label").click()
+        page.get_by_label("Who is in the next examples").fill("Ann")
+        add = page.locator("#teach-labels input[type=file]")
+        add.nth(0).set_input_files([str(p) for p in files["left"][:2]])
+        add.nth(1).set_input_files([str(p) for p in files["right"][:2]])
+        expect(page.locator("#teach-labels h3")).to_have_text(["left — 2 examples, 1 person",
+                                                                "right — 2 examples, 1 person"])
+        assert page.locator("#teach-labels .person").all_text_contents() == ["Ann"] * 4
+        page.get_by_label("Sentence for left").fill("A person points to the left.")
+        page.get_by_label("nothing: only my labels").check()
+        page.get_by_label("Model name").fill("arrows")
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(page.locator("#teach-result")).to_be_visible(timeout=4 * TIMEOUT_MS)
+        expect(page.locator("#teach-method")).to_have_text(re.compile(
+            r"^This cannot tell how well it works for other people: every example shows the same person\. "))
+        expect(page.locator("#teach-method")).to_have_class(re.compile(r"\bwarning\b"))
+
+        page.get_by_label("Who is in the next examples").fill("Bob")
+        add.nth(0).set_input_files([str(files["left"][2])])
+        add.nth(1).set_input_files([str(files["right"][2])])
+        expect(page.locator("#teach-labels h3")).to_have_text(["left — 3 examples, 2 people",
+                                                                "right — 3 examples, 2 people"])
+        assert page.locator("#teach-labels .person").all_text_contents() == ["Ann", "Ann", "Bob"] * 2
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(page.locator("#teach-method")).to_have_text(re.compile(
+            r"^On people it did not learn from \(each of the 2 people left out in turn\), \d+% of the examples"),
+            timeout=4 * TIMEOUT_MS)
+        expect(page.locator("#teach-method")).not_to_have_class(re.compile(r"\bwarning\b"))
+        config = json.loads((home / "models" / "arrows" / "config.json").read_text())
+        assert config["captions"] == {"left": "A person points to the left."}
+        page.reload()
+        page.get_by_role("button", name="Teach").click()
+        expect(page.get_by_label("Who is in the next examples")).to_have_value("Bob")

@@ -105,6 +105,11 @@ def test_docs_table_matches_code():
     ("HorseRiding", "A person is doing horse riding."),
     ("3d_print", "A person is doing 3d print."),
     ("WAVE", "A person is waving their hand."),
+    ("hello", "A person is doing 'hello'."),  # a noun or interjection is quoted, never conjugated ("helloing")
+    ("applause", "A person is doing 'applause'."),
+    ("thumbs_up", "A person is doing 'thumbs up'."),
+    ("wave_hello", "A person is waving hello."),  # no article before an interjection
+    ("wave goodbye", "A person is waving goodbye."),
     ("", "A person is doing something."),
     ("_-_ !", "A person is doing something."),
 ])
@@ -145,6 +150,11 @@ def test_derived_forms_for_timeline_and_either():
     assert (c.verb, c.short, c.present) == ("riding a camel", "riding", "rides a camel")
     assert present_from_ing("clapping their hands") == "claps their hands"
     assert derive_caption("Archery").short == "doing archery"  # a light verb keeps its object
+    taught = Captions({"hello": "A person is waving hello."})  # a sentence alone: its hedged forms follow it
+    assert caption_for([("hello", 0.45)], taught) == "A person appears to be waving hello."
+    assert caption_for([("hello", 0.41), ("clap", 0.38)], taught) == "A person is either waving or clapping."
+    hello = derive_caption("hello")
+    assert (hello.verb, hello.short, hello.present) == ("doing 'hello'", "doing 'hello'", "does 'hello'")
 
 
 label_text = st.one_of(st.text(), st.text(alphabet="_- .aeiouyAEBCZ09ßéİ\u0301\u200b", max_size=12),

@@ -12,15 +12,17 @@ import pytest
 
 from actcap.inference.predictor import Predictor, resolve_model_dir
 from actcap.models.store import SHIPPED, ModelStore, UnknownModelError, home_dir
+from actcap.teach.check import fold_of, summary, with_threshold
 from actcap.teach.examples import EXAMPLES_FILE, Examples, ExamplesError, load_examples, save_examples
 from actcap.teach.jobs import JobQueue, UnknownJobError
 from actcap.teach.trainer import (
-    GROUP_IN_NAME,
+    TAUGHT_RULE,
+    DuplicateLabelsError,
     TeachError,
     TeachExample,
     TeachRequest,
     check_request,
-    fold_of,
+    parse_captions,
     teach,
 )
 
@@ -155,6 +157,39 @@ def test_folds_by_person_when_every_label_has_two_people_else_one_example_out():
     assert fold_of(many, max_folds=10) == ([*range(10), 0, 1], "10-fold")
 
 
+def test_check_counts_unknown_answers_as_misses_and_says_when_it_is_optimistic():
+    check = {"method": "leave-one-person-out", "people": 3, "optimistic": False, "top1": 0.75,
+             "right": [True, True, True, False], "scores": [1.0, 2.0, 9.0, 1.0]}
+    out = with_threshold(dict(check), threshold=5.0)
+    assert (out["answered"], out["unknown"], out["top1"]) == (0.5, 0.25, 0.75)
+    assert "right" not in out and "scores" not in out
+    assert out["summary"] == ("On people it did not learn from (each of the 3 people left out in turn), 50% of the "
+                              "examples were answered with the right action (25% 'I don't recognise this').")
+    one = {"method": "leave-one-example-out", "people": 1, "optimistic": True, "answered": 1.0}
+    assert summary(one).startswith("This cannot tell how well it works for other people: every example shows the "
+                                   "same person. On other examples of the same people 100% were answered right — "
+                                   "optimistic; expect less for someone new.")
+    assert "no one said who is in the examples" in summary({**one, "people": 0})
+    assert "not every label has examples of 2 or more people" in summary({**one, "people": 2})
+
+
+def test_captions_in_a_request():
+    assert parse_captions(["hello=A person is waving hello.", "no = shaking their  head"]) == {
+        "hello": "A person is waving hello.", "no": "shaking their head"}
+    with pytest.raises(TeachError) as e:
+        parse_captions(["hello", "=x", "a=1", "a=2"], "--caption")
+    assert e.value.problems == [
+        "--caption: 'hello': expected LABEL=SENTENCE, e.g. 'hello=A person is waving hello.'",
+        "--caption: '=x': expected LABEL=SENTENCE, e.g. 'hello=A person is waving hello.'",
+        "--caption: two captions for 'a'; give one"]
+    two = [TeachExample(Path(), lab) for lab in ("a", "a", "b", "b")]
+    with pytest.raises(TeachError) as e:
+        check_request(TeachRequest("m", two, "none", {"c": "A person is x.", "a": " "}))
+    assert e.value.problems == [
+        "captions[]: 'c' not among the labels (a, b); write LABEL=SENTENCE for a label you teach",
+        "captions[]: the sentence for 'a' must be 1 to 200 characters, e.g. 'A person is waving hello.'"]
+
+
 # --- the job queue ---------------------------------------------------------------------------------------
 
 def wait_for(jobs: JobQueue, job_id: str, states: tuple[str, ...]) -> dict:
@@ -185,12 +220,13 @@ def test_job_lifecycle_queued_running_done_failed():
     started.wait(60)
     second = jobs.submit("fail", "second")
     assert jobs.get(first.id).to_dict() == {"id": first.id, "state": "running", "progress": 0.5,
-                                            "message": "training", "model": "first", "metrics": {}}
+                                            "message": "training", "model": "first", "metrics": {},
+                                            "warnings": []}
     assert jobs.get(second.id).state == "queued"  # one job at a time: it waits for the first
     release.set()
     assert wait_for(jobs, first.id, ("done", "failed")) == {
         "id": first.id, "state": "done", "progress": 1.0, "message": "model first is ready", "model": "first",
-        "metrics": {"top1": 1.0}}
+        "metrics": {"top1": 1.0}, "warnings": []}
     failed = wait_for(jobs, second.id, ("done", "failed"))
     assert (failed["state"], failed["message"]) == ("failed", "videos[]: boom.webm could not be read")
     assert cleaned == ["first"]
@@ -204,28 +240,35 @@ def test_job_lifecycle_queued_running_done_failed():
 def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     store = ModelStore(tmp_path / "home")
     stages = []
-    result = teach(TeachRequest("arrows", examples_of(clips), "none"), store, store.shipped,
-                   lambda stage, f: stages.append(stage))
+    result = teach(TeachRequest("arrows", examples_of(clips), "none", {"right": "A person slides right."}), store,
+                   store.shipped, lambda stage, f: stages.append(stage))
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
         "extracting", "checking", "training", "saving"]
     m = result["metrics"]
     assert (m["method"], m["folds"], m["classes"], m["examples"], m["base_examples"]) == (
         "leave-one-person-out", 2, ["left", "right"], 6, 0)
+    assert (m["people"], m["optimistic"], m["pessimistic"]) == (2, False, True) and 0 <= m["answered"] <= m["top1"]
+    assert m["summary"].startswith("On people it did not learn from (each of the 2 people left out in turn), ")
+    assert m["summary"].endswith(" Each round learned from one person only: the model, which learns from both, "
+                                 "usually does better (docs/teaching.md).")
     assert sum(map(sum, m["confusion_matrix"])) == 6 and m["confusion_rows"] == ["left", "right"]
     assert {k: v["examples"] for k, v in m["per_label"].items()} == {"left": 3, "right": 3}
     info = store.get_info("arrows")
     assert info["classes"] == ["left", "right"] and info["metrics"]["top1"] == m["top1"]
     config = json.loads((store.get_path("arrows") / "config.json").read_text())
-    assert config["train"]["group_by"] == GROUP_IN_NAME  # calibrated on held-out people, as the check was
+    assert config["open_set"]["score"] == TAUGHT_RULE.score == "mahalanobis"  # the measured rule (docs/teaching.md)
+    assert config["open_set"]["rule"].startswith("10.0 × quantile 0.95 of held-out known clips' scores (clips held")
+    assert config["captions"] == {"right": "A person slides right."}
     assert list((tmp_path / "home" / "staging").iterdir()) == []  # nothing half-built left behind
     out = Predictor.load(store.get_path("arrows")).predict_paths([clips["right"][0]])
     assert out["prediction"] in ("left", "right")
+    assert Predictor.load(store.get_path("arrows")).captions.get("right").sentence == "A person slides right."
 
 
 def test_teach_base_default_keeps_the_shipped_actions(tmp_path, clips):
     store = ModelStore(tmp_path / "home")
     ex = [e for e in examples_of(clips) if e.label == "right"]
-    m = teach(TeachRequest("plus", ex, "default"), store, store.shipped)["metrics"]
+    m = teach(TeachRequest("plus", ex, "default", allow_duplicates=True), store, store.shipped)["metrics"]
     assert m["classes"] == ["clap", "right", "swipe_left", "swipe_right", "throw", "wave"]
     assert (m["base_examples"], m["method"], list(m["per_label"])) == (120, "leave-one-person-out", ["right"])
     assert (store.get_path("plus") / f"base-{EXAMPLES_FILE}").is_file()
@@ -250,10 +293,13 @@ def test_cli_teach_models_and_predict_by_name(tmp_path, clips, monkeypatch, caps
     monkeypatch.setenv("ACTCAP_HOME", str(tmp_path / "home"))
     folder = clips["left"][0].parent
     assert main(["teach", "--name", "arrows", "--base", "none", "--group-by", r"_p(\d+)_", f"left={folder}",
-                 *(f"right={p}" for p in clips["right"])]) == 0
+                 *(f"right:{p.stem.split('_')[1][1:]}={p}" for p in clips["right"]),
+                 "--caption", "right=A person slides to the right."]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert (out["model"], out["path"], out["classes"], out["check"]) == (
-        "arrows", str(tmp_path / "home" / "models" / "arrows"), ["left", "right"], "leave-one-person-out")
+    assert (out["model"], out["path"], out["classes"], out["check"], out["people"], out["optimistic"]) == (
+        "arrows", str(tmp_path / "home" / "models" / "arrows"), ["left", "right"], "leave-one-person-out", 2, False)
+    config = json.loads((tmp_path / "home" / "models" / "arrows" / "config.json").read_text())
+    assert config["captions"] == {"right": "A person slides to the right."}
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"models in {tmp_path / 'home'} (`--model NAME` uses one; * = what `actcap serve` starts with)"
@@ -262,3 +308,24 @@ def test_cli_teach_models_and_predict_by_name(tmp_path, clips, monkeypatch, caps
     assert json.loads(capsys.readouterr().out)["model"] == "arrows"
     assert main(["teach", "--name", "x", "--base", "none", f"left={folder}", f"up={tmp_path / 'nope'}"]) == 2
     assert capsys.readouterr().err == f"error: up={tmp_path / 'nope'}: no such file or folder\n"
+    assert main(["teach", "--name", "x", "--base", "none", f"left={folder}", f"up={folder}", "--caption", "x"]) == 2
+    assert capsys.readouterr().err == ("error: --caption: 'x': expected LABEL=SENTENCE, e.g. 'hello=A person is "
+                                       "waving hello.'\n")
+
+
+def test_a_label_that_duplicates_a_shipped_action_stops_the_job(tmp_path, clips, utd_root):
+    store = ModelStore(tmp_path / "home")
+    same_name = [TeachExample(e.path, "Wave", e.group, e.name) for e in examples_of(clips) if e.label == "right"]
+    with pytest.raises(DuplicateLabelsError) as e:
+        teach(TeachRequest("m", same_name, "default"), store, store.shipped)
+    assert e.value.warnings == ["'Wave' is already an action of the base model ('wave'): your examples would be "
+                                "added to its examples"]
+    waves = sorted((utd_root / "wave").glob("a3_s1_*.avi"))
+    hello = [TeachExample(p, "hello", "1", p.name) for p in waves]
+    with pytest.raises(DuplicateLabelsError) as e:
+        teach(TeachRequest("m", hello, "default"), store, store.shipped)
+    assert e.value.warnings == [f"'hello' looks like the base model's 'wave': it already answers {len(waves)} of "
+                                f"your {len(waves)} examples as 'wave', so the model would rarely say 'hello'"]
+    assert str(e.value).endswith("Teach them anyway (allow_duplicates, --allow-duplicates), or start from nothing "
+                                 "(base none: only your labels)")
+    assert store.names() == [SHIPPED] and list((tmp_path / "home" / "staging").iterdir()) == []

@@ -94,7 +94,14 @@ def test_malformed_requests(teach_client, videos, make_client, tmp_path):
     assert refused(teach_client, **f) == (
         422, "labels[]: 5 labels for 6 videos; send one label per video, in the same order")
     assert refused(teach_client, **form(videos, colour="red")) == (
-        400, "unexpected form field(s) 'colour'; accepted: 'name', 'base', 'labels[]', 'videos[]', 'people[]'")
+        400, "unexpected form field(s) 'colour'; accepted: 'name', 'base', 'labels[]', 'videos[]', 'people[]', "
+             "'captions[]', 'allow_duplicates'")
+    assert refused(teach_client, **form(videos, **{"captions[]": ["up=A person points up.", "left"],
+                                                   "allow_duplicates": "maybe"})) == (422, (
+        "allow_duplicates: 'maybe' is not true or false; captions[]: 'left': expected LABEL=SENTENCE, e.g. "
+        "'hello=A person is waving hello.'"))
+    assert refused(teach_client, **form(videos, **{"captions[]": ["up=A person points up."]})) == (422, (
+        "captions[]: 'up' not among the labels (left, right); write LABEL=SENTENCE for a label you teach"))
     small = make_client(home=tmp_path / "home", max_teach_mb=0.001)
     status, detail = refused(small, **form(videos))
     assert status == 413 and detail.endswith("the limit is 0.001 MiB (--max-teach-mb)")
@@ -121,7 +128,8 @@ def test_lifecycle_and_serving_during_a_job(teach_client, videos):
     assert started.wait(120)
     second = teach_client.post("/teach", **form(videos, name="broken")).json()["job"]
     assert teach_client.get(f"/jobs/{first}").json() == {
-        "id": first, "state": "running", "progress": 0.5, "message": "training", "model": "first", "metrics": {}}
+        "id": first, "state": "running", "progress": 0.5, "message": "training", "model": "first", "metrics": {},
+        "warnings": []}
     assert teach_client.get(f"/jobs/{second}").json()["state"] == "queued"
     # predictions are served while the job runs
     r = teach_client.post("/predict", files=frame_files(moving_frames(8, seed=1)))
@@ -138,10 +146,12 @@ def test_lifecycle_and_serving_during_a_job(teach_client, videos):
 
 def test_teach_use_activate_restart_delete(teach_client, videos, make_client, tmp_path):
     people = [n.split("_")[1] for _, n, _ in videos]
-    r = teach_client.post("/teach", **form(videos, name="arrows", **{"people[]": people}))
+    r = teach_client.post("/teach", **form(videos, name="arrows", **{"people[]": people, "captions[]": [
+        "left=A person points to the left."]}))
     job = wait_job(teach_client, r.json()["job"])
     assert job["state"] == "done", job
-    assert job["metrics"]["method"] == "leave-one-person-out"
+    assert (job["metrics"]["method"], job["metrics"]["people"], job["metrics"]["optimistic"]) == (
+        "leave-one-person-out", 2, False)
     assert set(job["metrics"]["per_label"]) == {"left", "right"}
     models = {m["name"]: m for m in teach_client.get("/models").json()["models"]}
     assert list(models) == ["default", "arrows"]
@@ -153,6 +163,11 @@ def test_teach_use_activate_restart_delete(teach_client, videos, make_client, tm
     by_field = teach_client.post("/predict", files=frames, data={"model": "arrows"}).json()
     by_query = teach_client.post("/predict?model=arrows", files=frames).json()
     assert by_field["model"] == by_query["model"] == "arrows" and by_field["prediction"] in ("left", "right")
+    from actcap.inference.predictor import Predictor
+
+    predictor = Predictor.from_dir(tmp_path / "home" / "models" / "arrows")
+    assert predictor.captions.get("left").sentence == "A person points to the left."  # captions[] kept
+    assert predictor.captions.get("right").sentence == "A person is doing 'right'."  # derived, never "righting"
     r = teach_client.post("/predict", files=frames, data={"model": "nope"})
     assert (r.status_code, r.json()["detail"]) == (
         404, "model: unknown model 'nope'; choose one of: default, arrows (`actcap models` lists them)")

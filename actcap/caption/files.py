@@ -13,6 +13,7 @@ Every problem in a file is collected and reported in one error naming the file a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -117,7 +118,8 @@ class Captions:
         entry = self._find(label)
         if not entry:
             return base
-        verb = entry.get("verb")
+        # a label nobody wrote a caption for takes its other forms from its sentence (a taught label's)
+        verb = entry.get("verb") or (None if get_builtin(label) else _verb_of(entry.get("sentence", "")))
         if verb:
             return Caption(entry.get("sentence", f"A person is {verb}."), verb,
                            entry.get("short", short_form(verb)), entry.get("present", present_from_ing(verb)))
@@ -127,6 +129,16 @@ class Captions:
     def to_dict(self) -> dict[str, dict[str, str]]:
         """The entries as given (tidied), for a model's JSON config; ``Captions(d)`` reads them back."""
         return {label: dict(entry) for label, entry in self._entries.items()}
+
+
+_PERSON_IS = re.compile(r"(?:A|The) person is (\S+)(.*?)[.!]?")
+
+
+def _verb_of(sentence: str) -> str | None:
+    """The -ing phrase of a sentence written as "A person is waving hello." ("waving hello"), so that a caption
+    given only as a sentence also hedges in its own words ("A person appears to be waving hello.")."""
+    m = _PERSON_IS.fullmatch(sentence)
+    return m.group(1) + m.group(2) if m and is_ing_form(m.group(1).lower()) else None
 
 
 def resolve_captions(*layers: Captions | None) -> Captions:

@@ -11,6 +11,7 @@ Rules, in the order they apply (docs/captions.md has the same list):
 3. The first word is the verb, unless it holds a digit (``3d_print`` → "doing 3d print"), names a sport or
    discipline (``Basketball`` → "playing basketball", ``Archery`` → "doing archery"), or a later word is a
    gerund (``HorseRiding`` → "doing horse riding"). A first word already in -ing form is kept (``BrushingTeeth``).
+   A first word that is not a known verb (words.py) is quoted, never conjugated: ``hello`` → "doing 'hello'".
 4. Article: after the verb and any particles/prepositions (up, on, with, …), a noun phrase whose head is a
    singular countable noun gets "a"/"an" (``ride_bike`` → "riding a bike", ``walk_with_dog`` → "walking with a
    dog"). No article before plurals (``shake_hands``), mass nouns (``brush_hair``), numbers, determiners,
@@ -23,6 +24,17 @@ from __future__ import annotations
 import unicodedata
 from typing import NamedTuple
 
+from actcap.caption.words import (
+    ADVERBS,
+    DETERMINERS,
+    INTERJECTIONS,
+    IRREGULAR_PLURALS,
+    LY_NOUNS,
+    MASS_NOUNS,
+    PARTICLES,
+    is_verb,
+)
+
 VOWELS = frozenset("aeiou")
 
 # Two-syllable verbs stressed on the last syllable double their final consonant (begin → beginning);
@@ -33,26 +45,6 @@ _STRESSED_LAST = frozenset(
     "transfer transmit upset".split())
 # Endings of multi-syllable stems that lost a silent e before -ing (creat|ing → create, decid|ing → decide).
 _E_ENDINGS = ("at", "ir", "ur", "iz", "yz", "id", "ud", "od", "os", "ut", "in", "ag", "ib", "ar", "ap", "ad")
-
-PARTICLES = frozenset(
-    "about across after against along around at away back backward backwards before behind between by down "
-    "for forward forwards from in into off on onto out outside over past through to together toward towards "
-    "under up upon with within without".split())
-DETERMINERS = frozenset(
-    "a an the this that these those my your his her its our their some any no every each another both all "
-    "one two three four five six seven eight nine ten someone something somebody anything everything "
-    "it them him me us you himself herself themselves myself yourself oneself".split())
-ADVERBS = frozenset(
-    "again alone apart around away fast hard high low far still straight sideways upstairs downstairs "
-    "outdoors indoors inside outside home here there left right quickly slowly quietly loudly gently "
-    "backwards forwards forward backward down up".split())
-MASS_NOUNS = frozenset(
-    "hair water food makeup lipstick mascara music money bread rice soup coffee tea milk juice wine beer "
-    "paper ice snow sand grass gum laundry homework housework furniture luggage equipment weight weights "
-    "golf tennis soccer football basketball baseball volleyball hockey cricket rugby chess yoga karate judo "
-    "boxing taichi cardio traffic rope".split())
-IRREGULAR_PLURALS = frozenset("teeth feet people children men women mice geese clothes".split())
-_LY_NOUNS = frozenset("family assembly supply reply belly jelly rally bully lily ally fly".split())
 
 # Labels whose words, run together, are a fixed expression: compact label → (verb, rest).
 IDIOMS: dict[str, tuple[str, str]] = {
@@ -249,12 +241,12 @@ def _is_plural(word: str) -> bool:
 
 
 def _is_adverb(word: str) -> bool:
-    return word in ADVERBS or (len(word) > 4 and word.endswith("ly") and word not in _LY_NOUNS)
+    return word in ADVERBS or (len(word) > 4 and word.endswith("ly") and word not in LY_NOUNS)
 
 
 def _takes_article(np: list[str]) -> bool:
     first, head = np[0], np[-1]
-    if first in DETERMINERS or any(c.isdigit() for c in first) or _is_adverb(first):
+    if first in DETERMINERS or first in INTERJECTIONS or any(c.isdigit() for c in first) or _is_adverb(first):
         return False
     return not (head in MASS_NOUNS or _is_plural(head) or is_ing_form(head) or _is_adverb(head))
 
@@ -297,4 +289,6 @@ def derive_phrase(label: str) -> VerbPhrase:
             verb = "play" if first.endswith("ball") else "do"
             return VerbPhrase(verb, ing_form(verb), first)
         return VerbPhrase("do", "doing", with_article(words))  # basketball dunk → doing a basketball dunk
+    if not is_verb(first):  # a noun or an interjection: "helloing" is what conjugating it would say
+        return VerbPhrase("do", "doing", f"'{' '.join(words)}'")
     return VerbPhrase(first, ing_form(first), with_article(tail))

@@ -2,11 +2,16 @@
 
     actcap teach --name gestures wave=clips/wave/ clap=clips/clap1.mp4 clap=clips/clap2.mp4
     actcap teach --name more --base none --group-by '_p(\\d+)_' sit=sit/ stand=stand/
+    actcap teach --name hi --base none hello:ann=ann/hello/ hello:bob=bob/hello/ no:ann=ann/no/ no:bob=bob/no/ \\
+        --caption hello="A person is waving hello."
     actcap predict --model gestures clip.mp4        # then use it wherever --model works
 
-LABEL=PATH: a video file, a frame folder, or a folder of videos (each one an example). With --base default
-(the default) the model also keeps the shipped model's actions and trains on their examples too. The model
-goes to $ACTCAP_HOME (or the user data folder); `actcap models` lists them.
+LABEL=PATH: a video file, a frame folder, or a folder of videos (each one an example); LABEL:PERSON=PATH says
+who is in them (or --group-by finds the person in each file name). With 2+ people per label the check holds one
+person out at a time: an estimate for people the model did not learn from. With --base default (the default)
+the model also keeps the shipped model's actions and trains on their examples too; a new label that looks
+like one of them stops the job (--allow-duplicates trains anyway; --base none keeps only your labels). The
+model goes to $ACTCAP_HOME (or the user data folder); `actcap models` lists them.
 """
 
 from __future__ import annotations
@@ -21,12 +26,17 @@ from actcap.cli.common import print_json
 def add_parser(sub) -> None:
     p = sub.add_parser("teach", help="teach new actions from a few example videos", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("examples", nargs="+", metavar="LABEL=VIDEO_OR_FOLDER", help="one label and its example(s)")
+    p.add_argument("examples", nargs="+", metavar="LABEL[:PERSON]=VIDEO_OR_FOLDER",
+                   help="one label (and who is in them) and its example(s)")
     p.add_argument("--name", required=True, help="model name: letters, digits, '_' and '-', at most 40")
     p.add_argument("--base", choices=["default", "none"], default="default",
                    help="default: keep the shipped model's actions and examples; none: only the taught labels")
     p.add_argument("--group-by", help=r"regex whose first group names the person in a file name, e.g. '_s(\d+)_'; "
                    "accuracy is then checked by person")
+    p.add_argument("--caption", action="append", default=[], metavar='LABEL="SENTENCE"',
+                   help='the sentence said for a label, e.g. --caption hello="A person is waving hello." (repeat it)')
+    p.add_argument("--allow-duplicates", action="store_true", help="train even when a new label looks like one of "
+                   "the base model's actions (same name, or examples it answers as one of them)")
     p.add_argument("--base-model", type=Path, help="model to extend instead of the shipped one (needs its "
                    "examples.safetensors)")
     p.set_defaults(run=run)
@@ -41,8 +51,10 @@ def parse_examples(items: list[str], group_by: str | None = None) -> list:
     out, problems = [], []
     for item in items:
         label, sep, path = item.partition("=")
+        label, _, person = label.partition(":")
         if not sep or not label or not path:
-            problems.append(f"{item!r}: expected LABEL=VIDEO_OR_FOLDER, e.g. wave=clips/wave/")
+            problems.append(f"{item!r}: expected LABEL=VIDEO_OR_FOLDER or LABEL:PERSON=VIDEO_OR_FOLDER, e.g. "
+                            "wave=clips/wave/")
             continue
         p = Path(path)
         if not p.exists():
@@ -50,9 +62,9 @@ def parse_examples(items: list[str], group_by: str | None = None) -> list:
         elif p.is_dir() and not _has_image(p):
             clips, issues = _scan_class(p)
             problems += issues
-            out += [TeachExample(c.path, label, group_of(c.name, group_by), c.path.name) for c in clips]
+            out += [TeachExample(c.path, label, person or group_of(c.name, group_by), c.path.name) for c in clips]
         else:
-            out.append(TeachExample(p, label, group_of(p.stem if p.is_file() else p.name, group_by), p.name))
+            out.append(TeachExample(p, label, person or group_of(p.stem if p.is_file() else p.name, group_by), p.name))
     if problems:
         raise ValueError("\n".join(problems))
     return out
@@ -60,9 +72,10 @@ def parse_examples(items: list[str], group_by: str | None = None) -> list:
 
 def run(args: argparse.Namespace) -> int:
     from actcap.models.store import ModelStore
-    from actcap.teach.trainer import TeachRequest, check_request, teach
+    from actcap.teach.trainer import TeachRequest, check_request, parse_captions, teach
 
-    req = TeachRequest(args.name, parse_examples(args.examples, args.group_by), args.base)
+    req = TeachRequest(args.name, parse_examples(args.examples, args.group_by), args.base,
+                       parse_captions(args.caption, "--caption"), args.allow_duplicates)
     check_request(req)
     store = ModelStore()
     seen = set()
@@ -75,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     result = teach(req, store, args.base_model or store.shipped, progress)
     m = result["metrics"]
     print_json({"model": args.name, "path": str(store.get_path(args.name)), "classes": m["classes"],
-                "check": m["method"], "top1": m["top1"],
+                "check": m["method"], "people": m["people"], "answered": m["answered"], "top1": m["top1"],
+                "optimistic": m["optimistic"], "summary": m["summary"],
                 "per_label": {k: v["accuracy"] for k, v in m["per_label"].items()}, "seconds": m["seconds"]})
     return 0

@@ -32,6 +32,9 @@ class ClipRecord:
     path: Path
     label: str
     name: str
+    group: str | None = None
+    """Who (or which source) the clip shows, when the caller knows it (a taught example's person); None: found
+    from the name by `--group-by` (splits.get_groups)."""
 
 
 def _layout(root: Path) -> str:

@@ -46,13 +46,18 @@ def _compile(group_by: str) -> re.Pattern:
         raise DatasetError(f"`--group-by` '{group_by}' is not a valid regular expression ({e})") from e
 
 
-def get_groups(records: Sequence[ClipRecord], group_by: str) -> list[str]:
-    """The group of each record; DatasetError naming every clip the regex does not match."""
-    pattern, groups, problems = _compile(group_by), [], []
+def get_groups(records: Sequence[ClipRecord], group_by: str | None) -> list[str]:
+    """The group of each record: its own `group` when it has one, else found in its name by `group_by`;
+    DatasetError naming every clip that has neither."""
+    pattern, groups, problems = _compile(group_by) if group_by else None, [], []
     for r in records:
-        m = pattern.search(r.name)
+        if r.group is not None:
+            groups.append(r.group)
+            continue
+        m = pattern.search(r.name) if pattern is not None else None
         if m is None:
-            problems.append(f"clip '{r.name}' ({r.label}) does not match `--group-by` '{group_by}'")
+            problems.append(f"clip '{r.name}' ({r.label}) does not match `--group-by` '{group_by}'" if pattern
+                            else f"clip '{r.name}' ({r.label}) has no group and no `--group-by` was given")
             continue
         groups.append(m.group(1) if pattern.groups else m.group(0))
     if problems:

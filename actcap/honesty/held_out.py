@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -48,6 +48,18 @@ WINDOW_STEP = 5
 """Frames between the starts of the sliding windows the window threshold is fitted on."""
 SUB_WINDOW = 0.6
 """Length of a window's sub-views, as a fraction of the window."""
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """Which open-set score a model gets and how its thresholds follow from held-out scores: `margin` times
+    their KNOWN_QUANTILE, the clips held out by group when the data has groups (`hold_out="groups"`) or always
+    by clip ("clips"). `actcap train` keeps the defaults; taught models use teach/trainer.py's TAUGHT_RULE,
+    chosen by measurement in docs/teaching.md."""
+
+    score: str = DEFAULT_SCORE
+    margin: float = 1.0
+    hold_out: str = "groups"
 
 
 @contextmanager
@@ -163,8 +175,9 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
 
 
 def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
-                cfg: TrainConfig, score_name: str = DEFAULT_SCORE) -> None:
-    """Store the temperature and the open-set score with its threshold in `model` (config + tensors)."""
+                cfg: TrainConfig, score_name: str = DEFAULT_SCORE, margin: float = 1.0) -> None:
+    """Store the temperature and the open-set score with its thresholds (`margin` × the held-out quantile) in
+    `model` (config + tensors)."""
     with one_thread():
         held = held_out_answers(model, features, labels, groups, cfg, (score_name,))
     if not len(held["labels"]):
@@ -187,9 +200,11 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
     score = create_score(score_name, **get_score_kwargs(score_name)).fit(em, lg, np.array(labels))
     windows = held["window_scores"][score_name]
     model.config.open_set = {"score": score_name, "score_kwargs": get_score_kwargs(score_name),
-                             "threshold": round(threshold_for(held["scores"][score_name]), 6),
-                             "window_threshold": round(threshold_for(windows), 6),
-                             "rule": f"quantile {KNOWN_QUANTILE} of held-out known clips' scores; window_threshold: "
+                             "threshold": round(margin * threshold_for(held["scores"][score_name]), 6),
+                             "window_threshold": round(margin * threshold_for(windows), 6),
+                             "rule": f"{f'{margin} × ' if margin != 1.0 else ''}quantile {KNOWN_QUANTILE} of held-out "
+                                     f"known clips' scores ({'groups' if groups is not None else 'clips'} held out); "
+                                     "window_threshold: "
                                      f"of their sliding windows ({model.config.clip_frames or model.config.num_slots} "
                                      f"frames every {WINDOW_STEP}), each its best view (whole, first/middle/last "
                                      f"{SUB_WINDOW})",
@@ -200,18 +215,20 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
              t, before, after, score_name, spec["threshold"], spec["window_threshold"])
 
 
-def calibrate_run(out, cfg: TrainConfig, features: list[np.ndarray], labels: list[int], records) -> None:
+def calibrate_run(out, cfg: TrainConfig, features: list[np.ndarray], labels: list[int], records,
+                  rule: ThresholdRule | None = None) -> None:
     """train.py's one hook: fit calibration and the open-set score on the run's training clips, and save
-    them into the model in `out` (the saved epoch)."""
+    them into the model in `out` (the saved epoch), by `rule` (the defaults when not given)."""
     from actcap.data.folders import DatasetError
     from actcap.data.splits import get_groups
 
     model = Recognizer.load(out)
+    rule = rule or ThresholdRule()
     groups = None
-    if cfg.group_by:
+    if rule.hold_out == "groups" and (cfg.group_by or (records and all(r.group for r in records))):
         try:
             groups = get_groups(records, cfg.group_by)
         except DatasetError as e:  # e.g. a taught model: the base's subjects plus a user's own clip names
             log.info("calibration holds out clips, not groups: %s", str(e).splitlines()[0])
-    fit_honesty(model, features, labels, groups, cfg)
+    fit_honesty(model, features, labels, groups, cfg, rule.score, rule.margin)
     model.save(out)

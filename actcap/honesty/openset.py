@@ -159,7 +159,8 @@ class Mahalanobis(Score):
         centred = emb - self.means[np.searchsorted(classes, labels)]
         cov = centred.T @ centred / max(len(emb) - len(classes), 1)  # (E, E) shared within-class covariance
         # few clips, many dimensions: shrink towards the mean variance so the inverse exists and is tame
-        target = np.eye(len(cov)) * np.trace(cov) / len(cov)
+        # (a floor on the variance: a handful of identical clips, as a taught fold can hold, has none)
+        target = np.eye(len(cov)) * max(np.trace(cov) / len(cov), 1e-6)
         self.precision = np.linalg.inv((1 - self.shrink) * cov + self.shrink * target).astype(np.float32)
         return self
 

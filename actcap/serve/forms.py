@@ -63,6 +63,11 @@ TEACH_FORM = (
     FormField("videos[]", {"type": "array", "items": BINARY}, "", "the example videos", aliases=("videos",)),
     FormField("people[]", TEXTS, "", "optional: who is in each video (with 2 or more people per action, checks "
                                      "hold out one person at a time)", aliases=("people",)),
+    FormField("captions[]", TEXTS, "", "optional: LABEL=SENTENCE, the sentence said for a label, e.g. 'hello=A person "
+                                       "is waving hello.' (others get one made from the label)", aliases=("captions",)),
+    FormField("allow_duplicates", {"type": "boolean", "default": False}, "",
+              "with base 'default': train even when a new label looks like a shipped action (same name, or "
+              "examples the shipped model answers as one of its actions); otherwise the job stops with `warnings`"),
 )
 
 

@@ -58,6 +58,8 @@ class Job:
     progress: float = 0.0
     message: str = "waiting for the jobs before it"
     metrics: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """Why a job stopped before training (a new label duplicating a base action): each a sentence."""
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -66,7 +68,7 @@ class Job:
 
     def to_dict(self) -> dict:
         return {"id": self.id, "state": self.state, "progress": round(self.progress, 3), "message": self.message,
-                "model": self.name, "metrics": self.metrics}
+                "model": self.name, "metrics": self.metrics, "warnings": self.warnings}
 
 
 class JobQueue:
@@ -190,6 +192,7 @@ class JobQueue:
         except Exception as e:  # a job must never take the worker (or the server) down
             if not isinstance(e, ValueError):
                 log.error("teach job %s failed", job.id, exc_info=e)
+            job.warnings = list(getattr(e, "warnings", []))  # a job stopped before training says why
             return "failed", str(e) or type(e).__name__, {}
         replaced = result.get("replaced")
         said = f" (it replaced the model {job.name} taught {replaced})" if replaced else ""

@@ -1,13 +1,13 @@
 """One teach job: a few labelled example videos (+ the base model's examples) → a checked, saved model.
 
-    extracting  each example's per-frame stream features, with the base model's stream config
-    checking    per-label accuracy on examples held out in turn: by person when every label has examples of
-                at least two people, else leave-one-example-out (at most MAX_FOLDS folds); the base's own
-                examples stay in training (their accuracy on new people is in docs/model-card.md). Each round
-                fits a head with held_out.fit_head (same settings; no files, no calibration)
+    extracting  each example's per-frame stream features, with the base model's stream config (whatever its
+                config.json names: the teach stream is the base's)
+    comparing   with base=default: new labels that duplicate a base action stop the job (duplicates.py) unless
+                the request allows them
+    checking    accuracy on examples held out in turn, by person when every label has 2+ people (check.py)
     training    the final head on everything, with the base model's training settings, via actcap.training.train.train
-                (which also fits calibration and the open-set score: held_out.calibrate_run)
-    saving      into the model store in one rename
+                (which also fits calibration and the open-set score: held_out.calibrate_run, by TAUGHT_RULES)
+    saving      into the model store in one rename, with the labels' captions
 
 Training goes through `actcap.training.train.train` (the same code as `actcap train`), so whatever that adds to a model
 (calibration, an open-set score) a taught model gets too.
@@ -29,20 +29,35 @@ from typing import Callable
 import numpy as np
 
 from actcap.config import TrainConfig
-from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
-from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.honesty.held_out import ThresholdRule
+from actcap.models.recognizer import ModelConfig
 from actcap.models.store import ModelStore, name_problem
+from actcap.teach.check import check_examples, with_threshold
+from actcap.teach.duplicates import find_duplicates
 from actcap.teach.examples import EXAMPLES_FILE, Examples, load_examples
-from actcap.training.metrics import classification_metrics
 
 log = logging.getLogger(__name__)
 BASES = ("default", "none")
 LABEL_RULE = "letters, digits, spaces, '_' and '-', 1 to 40 characters"
 _LABEL = re.compile(r"[A-Za-z0-9_ -]{1,40}")
 MIN_EXAMPLES = 2
-MAX_FOLDS = 10
+MAX_CAPTION = 200
 Progress = Callable[[str, float], None]
+# The open-set rule of taught models, chosen by measurement over 45 teach scenarios on UTD-MHAD (docs/teaching.md):
+# taught from 1-3 people, the quantile of held-out scores rejects most clips of new people, and held out by person
+# (1 person per fold) it is erratic. Mahalanobis distances held out by clip, ×10, accept new people's known actions
+# (within 0.01 of top-1) and reject all 12 real clips of other footage in every scenario, margins 7 to 12 alike.
+TAUGHT_RULE = ThresholdRule("mahalanobis", 10.0, hold_out="clips")
+
+
+class DuplicateLabelsError(ValueError):
+    """New labels that duplicate the base model's actions; `warnings` are the sentences that say which."""
+
+    def __init__(self, warnings: list[str]):
+        self.warnings = warnings
+        super().__init__("; ".join(warnings) + ". Teach them anyway (allow_duplicates, --allow-duplicates), or "
+                         "start from nothing (base none: only your labels)")
 
 
 class TeachError(ValueError):
@@ -68,6 +83,10 @@ class TeachRequest:
     name: str
     examples: list[TeachExample] = field(default_factory=list)
     base: str = "default"
+    captions: dict[str, str] = field(default_factory=dict)
+    """Label → the sentence said for it ("A person is waving hello."); others get derived ones."""
+    allow_duplicates: bool = False
+    """Train even when a new label duplicates a base action (duplicates.py); else the job stops and says so."""
 
 
 def check_request(req: TeachRequest) -> None:
@@ -90,32 +109,45 @@ def check_request(req: TeachRequest) -> None:
         problems.append(f"labels[]: only one label ('{next(iter(counts))}') with base=none; a model needs at "
                         "least 2 labels to tell apart (add another label, or use base=default to add it to the "
                         "shipped actions)")
+    problems += _caption_problems(req.captions, set(counts))
     if problems:
         raise TeachError(problems)
+
+
+def _caption_problems(captions: dict[str, str], labels: set[str]) -> list[str]:
+    problems = []
+    strange = sorted(set(captions) - labels)
+    if strange:
+        problems.append(f"captions[]: {', '.join(repr(c[:40]) for c in strange)} not among the labels "
+                        f"({', '.join(sorted(labels)) or 'none'}); write LABEL=SENTENCE for a label you teach")
+    bad = sorted(lab for lab, text in captions.items() if not text.strip() or len(text) > MAX_CAPTION)
+    if bad:
+        problems.append(f"captions[]: the sentence for {', '.join(repr(b[:40]) for b in bad)} must be 1 to "
+                        f"{MAX_CAPTION} characters, e.g. 'A person is waving hello.'")
+    return problems
+
+
+def parse_captions(items: list[str], field_name: str = "captions[]") -> dict[str, str]:
+    """['hello=A person is waving hello.'] → {'hello': 'A person is waving hello.'}; ValueError naming the field."""
+    out, problems = {}, []
+    for item in items:
+        label, sep, text = item.partition("=")
+        if not sep or not label.strip():
+            problems.append(f"{field_name}: {item[:60]!r}: expected LABEL=SENTENCE, e.g. 'hello=A person is waving "
+                            "hello.'")
+        elif label.strip() in out:
+            problems.append(f"{field_name}: two captions for '{label.strip()[:40]}'; give one")
+        else:
+            out[label.strip()] = " ".join(text.split())
+    if problems:
+        raise TeachError(problems)
+    return out
 
 
 def base_settings(base_dir: Path) -> tuple[ModelConfig, TrainConfig]:
     """The base model's config and its training settings (whatever fields TrainConfig knows)."""
     config = ModelConfig.from_dict(json.loads((base_dir / "config.json").read_text()), str(base_dir))
     return config, TrainConfig.from_record(config.train, out=Path("."), cache_dir=None)
-
-
-def fold_of(examples: list[TeachExample], max_folds: int = MAX_FOLDS) -> tuple[list[int], str]:
-    """Each example's check fold, and the method: by person when every label has at least 2 people, else
-    leave-one-example-out (the k-th example of each label in fold k mod max_folds)."""
-    people: dict[str, set[str]] = {}
-    for e in examples:
-        people.setdefault(e.label, set()).add(e.group)
-    if all(len(g) >= 2 and "" not in g for g in people.values()):
-        groups = sorted({e.group for e in examples})
-        index = {g: i % max_folds for i, g in enumerate(groups)}
-        return [index[e.group] for e in examples], "leave-one-person-out"
-    seen: Counter = Counter()
-    folds = []
-    for e in examples:
-        folds.append(seen[e.label] % max_folds)
-        seen[e.label] += 1
-    return folds, "leave-one-example-out" if max(seen.values()) <= max_folds else f"{max_folds}-fold"
 
 
 def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progress = lambda stage, f: None
@@ -137,16 +169,24 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
     staging = store.staging()
     work = store.work_dir("staging")  # in the store, not /tmp: swept after a kill like the rest
     try:
-        cfg = dataclasses.replace(cfg, cache_dir=work / "cache", progress=False, keep="last", resume=False)
+        cfg = dataclasses.replace(cfg, cache_dir=work / "cache", progress=False, keep="last", resume=False,
+                                  captions={**(config.captions if base else {}), **req.captions})
         feats = _extract(req.examples, cfg, config, work, progress)
         times["extract_s"] = time.perf_counter() - t0
-        metrics = _check(req.examples, feats, base, classes, cfg, config, progress)
+        if base is not None and not req.allow_duplicates:
+            progress("comparing with the base model's actions", 0.3)
+            warnings = find_duplicates(req.examples, feats, base_dir, config.classes)
+            if warnings:
+                raise DuplicateLabelsError(warnings)
+        check = check_examples(req.examples, feats, base, classes, cfg, config, TAUGHT_RULE.score, progress)
         times["check_s"] = time.perf_counter() - t0 - times["extract_s"]
         progress("training", 0.85)
         _train(dataclasses.replace(cfg, out=staging), req.examples, feats, base, classes)
         times["train_s"] = time.perf_counter() - t0 - times["extract_s"] - times["check_s"]
+        open_set = json.loads((staging / "config.json").read_text()).get("open_set") or {}
+        metrics = with_threshold(check, open_set.get("threshold"))
         metrics.update({"base": req.base, "taught_labels": taught, "examples": len(req.examples),
-                        "base_examples": len(base.labels) if base else 0,
+                        "base_examples": len(base.labels) if base else 0, "open_set_rule": open_set.get("rule"),
                         "seconds": {k: round(v, 2) for k, v in times.items()}})
         progress("saving", 0.98)
         if base is not None:  # so that this model can be the base of another one later
@@ -181,64 +221,19 @@ def _extract(examples: list[TeachExample], cfg: TrainConfig, config: ModelConfig
     return feats
 
 
-def _labelled(features: list[np.ndarray], labels: list[str], names: list[str], classes: list[str]):
-    from actcap.training.train import LabelledFeatures
-
-    return LabelledFeatures(list(features), [classes.index(lab) for lab in labels],
-                            [ClipRecord(Path(n), lab, n) for n, lab in zip(names, labels)], [], [])
-
-
-# who is in each clip, written into the clip names the final training sees, for train()'s held-out calibration
-GROUP_IN_NAME = r"^([^|]*)\|"
-
-
 def _train(cfg: TrainConfig, examples: list[TeachExample], feats: list[np.ndarray], base: Examples | None,
            classes: list[str]) -> None:
-    """Train through actcap.training.train.train with every clip's features given (nothing re-extracted). When every
-    example says who is in it, calibration and the open-set threshold are fitted on held-out people (base
-    examples by their subjects), not on held-out clips of the same people, which would be too strict."""
-    from actcap.training.train import train
+    """Train through actcap.training.train.train with every clip's features given (nothing re-extracted). Each clip
+    record carries its person when every example says who is in it (base examples their subjects); calibration and
+    the open-set threshold follow TAUGHT_RULE."""
+    from actcap.training.train import LabelledFeatures, train
 
     labels = [e.label for e in examples] + (base.labels if base else [])
     names = [e.name or e.path.name for e in examples] + ([f"base/{n}" for n in base.names] if base else [])
+    groups: list[str | None] = [None] * len(labels)
     if all(e.group for e in examples):
         groups = [e.group for e in examples] + ([f"base-{g}" for g in base.groups] if base else [])
-        names = [f"{g.replace('|', '/')}|{n}" for g, n in zip(groups, names)]
-        cfg = dataclasses.replace(cfg, group_by=GROUP_IN_NAME)
-    else:
-        cfg = dataclasses.replace(cfg, group_by=None)
-    train(cfg, [], [], classes, extra=_labelled(feats + (base.features if base else []), labels, names, classes))
-
-
-def _check(examples: list[TeachExample], feats: list[np.ndarray], base: Examples | None, classes: list[str],
-           cfg: TrainConfig, config: ModelConfig, progress: Progress) -> dict:
-    from actcap.honesty.held_out import fit_head
-    from actcap.training.train import predict_probs
-
-    folds, method = fold_of(examples)
-    k = max(folds) + 1
-    probs = np.zeros((len(examples), len(classes)), np.float32)
-    # each round only needs the head's answers (no files, no calibration): the lean trainer the held-out
-    # calibration uses, with the same settings; the final model goes through train() in full
-    template = Recognizer(ModelConfig(classes=classes, streams=config.streams, feature_dim=config.feature_dim,
-                                      num_slots=cfg.num_slots, sampling=cfg.sampling, head=cfg.head,
-                                      head_kwargs=cfg.head_kwargs))
-    base_feats = base.features if base else []
-    base_labels = [classes.index(lab) for lab in base.labels] if base else []
-    for f in range(k):
-        progress("checking", 0.3 + 0.55 * f / k)
-        held = [i for i, x in enumerate(folds) if x == f]
-        kept = [i for i, x in enumerate(folds) if x != f]
-        model = fit_head(template, [feats[i] for i in kept] + base_feats,
-                         [classes.index(examples[i].label) for i in kept] + base_labels, cfg)
-        data = FeatureClips([feats[i] for i in held], [classes.index(examples[i].label) for i in held],
-                            cfg.num_slots, train=False, sampling=cfg.sampling)
-        probs[held] = predict_probs(model, data)
-    y = np.array([classes.index(e.label) for e in examples])
-    m = classification_metrics(probs, y, classes)
-    taught = sorted({e.label for e in examples})
-    return {"method": method, "folds": k, "top1": m["top1"], "classes": classes,
-            "per_label": {c: {"accuracy": m["per_class"][c]["recall"], "examples": m["per_class"][c]["support"]}
-                          for c in taught},
-            "confusion_matrix": [m["confusion_matrix"][classes.index(c)] for c in taught],
-            "confusion_rows": taught}
+    records = [ClipRecord(Path(n), lab, n, g) for n, lab, g in zip(names, labels, groups)]
+    extra = LabelledFeatures(feats + (base.features if base else []), [classes.index(lab) for lab in labels],
+                             records, [], [])
+    train(dataclasses.replace(cfg, group_by=None), [], [], classes, extra=extra, threshold_rule=TAUGHT_RULE)

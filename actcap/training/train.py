@@ -164,11 +164,12 @@ def _load_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer) -
 
 
 def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[ClipRecord],
-          classes: list[str], extra: LabelledFeatures | None = None) -> dict:
+          classes: list[str], extra: LabelledFeatures | None = None, threshold_rule=None) -> dict:
     """Train and save the best model into cfg.out; returns the final metrics dict.
 
     `extra`: training clips whose features are already at hand (a taught model's examples, see
-    actcap/teach), added to `train_records`; their features must come from the same streams."""
+    actcap/teach), added to `train_records`; their features must come from the same streams.
+    `threshold_rule`: the open-set rule (held_out.ThresholdRule), when not the default (a taught model's)."""
     cfg.check()
     ctx = current()  # one process, or this rank of a torchrun job (see distributed.py)
     check_global_batch(cfg.batch_size, ctx)
@@ -240,7 +241,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     if not ctx.is_main:  # rank 0 writes the one model and the metrics
         return {"best_epoch": state.get("best_epoch"), "history": state["history"], "train_clips": len(tr.features),
                 "skipped": []}
-    calibrate_run(out, cfg, tr.features, tr.labels, tr.records)  # confidence and "unknown" (held_out.py)
+    # confidence and "unknown" (held_out.py)
+    calibrate_run(out, cfg, tr.features, tr.labels, tr.records, threshold_rule)
     return _finish(out, state, va, classes, cfg, tr)
 
 

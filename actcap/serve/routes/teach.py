@@ -26,12 +26,12 @@ from starlette.exceptions import HTTPException
 from actcap.data.video import VIDEO_EXTENSIONS, VideoError, open_clip
 from actcap.models.store import NAME_RULE, UnknownModelError
 from actcap.serve.errors import STORE, TEMP, ServiceError, disk_error
-from actcap.serve.forms import TEACH_FORM, openapi_body
+from actcap.serve.forms import FALSE, TEACH_FORM, TRUE, openapi_body
 from actcap.serve.schemas import Error
 from actcap.serve.service import ModelsDep, TeachingDep
 from actcap.serve.uploads import limit_body
 from actcap.teach.jobs import QueueFullError, UnknownJobError
-from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request
+from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request, parse_captions
 
 MAX_VIDEOS = 400
 SINGLE = ("name", "base")  # fields sent once; a second part is refused rather than one silently winning
@@ -54,10 +54,11 @@ def _error(what: str) -> dict:
     openapi_extra=openapi_body(TEACH_FORM, required=("name", "labels[]", "videos[]")))
 async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     """Queue a training job: multipart `name`, `labels[]` and `videos[]` (one label per video, same order),
-    optional `base` (`default`: keep the shipped actions; `none`) and `people[]` (who is in each video)."""
+    optional `base` (`default`: keep the shipped actions; `none`), `people[]` (who is in each video),
+    `captions[]` (LABEL=SENTENCE) and `allow_duplicates`."""
     request = limit_body(request, t.settings, "max_teach_mb")
     try:
-        form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=3 * MAX_VIDEOS + 8)
+        form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=4 * MAX_VIDEOS + 8)
     except HTTPException as e:
         raise ServiceError(400 if "Too many" not in str(e.detail) else 413,
                            f"could not parse the multipart form: {e.detail} (at most {MAX_VIDEOS} videos)") from None
@@ -121,13 +122,20 @@ def _checked(f: dict[str, list]) -> TeachRequest:
         people = []
     examples = [TeachExample(Path(), lab, people[i] if people else "", _file_name(v, i))
                 for i, (lab, v) in enumerate(zip(labels, videos))]
+    captions, allow = {}, str(f["allow_duplicates"][-1]).strip().lower() if f["allow_duplicates"] else "false"
+    if allow not in TRUE + FALSE:
+        problems.append(f"allow_duplicates: {allow[:20]!r} is not true or false")
     try:
-        check_request(TeachRequest(name or "-", examples, base))
+        captions = parse_captions([str(v) for v in f["captions"]])
+    except TeachError as e:
+        problems += e.problems
+    try:
+        check_request(TeachRequest(name or "-", examples, base, captions))
     except TeachError as e:
         problems += [p for p in e.problems if not (p.startswith("name:") and not name)]
     if problems:
         raise ServiceError(422, "; ".join(problems))
-    return TeachRequest(name, examples, base)
+    return TeachRequest(name, examples, base, captions, allow in TRUE)
 
 
 def _write_videos(req: TeachRequest, videos: list, upload_dir: Path) -> None:

@@ -1,13 +1,22 @@
 // actcap page, Teach view: labels with webcam-recorded or dropped example videos → POST /teach → poll
 // GET /jobs/{id} → per-label accuracy and confusion matrix → POST /models/{name}/activate ("Use this model").
+// Each example remembers who is in it (the person field, kept between recordings and visits: people[]), each label
+// may carry its sentence (captions[]); a job stopped for labels that duplicate shipped ones offers both ways on.
 // Uses app.js's helpers ($, el, pretty, percent, showError, errorText, loadStatus) and live.js's (startWebcam, stopWebcam).
 "use strict";
 
 const RECORD_MS = 3000; // each example: 3 s, inside the 2-4 s the page promises
 const COUNTDOWN = [3, 2, 1];
 const POLL_MS = 500;
+const PERSON_KEY = "actcap.teach.person";
 let teach = { labels: [], camera: null, recording: false, job: null, model: null };
-// teach.labels: [{ name, examples: [{ blob, name, thumb }] }]
+// teach.labels: [{ name, caption, examples: [{ blob, name, thumb, person }] }]
+
+function currentPerson() {
+  const person = $("teach-person").value.trim();
+  try { localStorage.setItem(PERSON_KEY, person); } catch (e) { /* private mode: remembered for this visit only */ }
+  return person;
+}
 
 // --- views -------------------------------------------------------------------------------------------------
 function showView(name) {
@@ -32,7 +41,7 @@ function addLabel() {
     return showError("A label may use letters, digits, spaces, '_' and '-', at most 40 characters.");
   }
   if (teach.labels.some((l) => l.name === name)) return showError(`There is already a label “${name}”.`);
-  teach.labels.push({ name, examples: [] });
+  teach.labels.push({ name, caption: "", examples: [] });
   $("teach-label").value = "";
   renderLabels();
 }
@@ -47,11 +56,13 @@ function renderLabels() {
       const media = el("img");
       media.src = ex.thumb;
       media.alt = `example ${k + 1} of ${label.name}: ${ex.name}`;
+      const who = el("small", ex.person || "who? (not said)", "person");
+      who.title = "who is in this example";
       const del = el("button", "Delete", "secondary");
       del.type = "button";
       del.setAttribute("aria-label", `Delete example ${k + 1} of ${label.name}`);
       del.addEventListener("click", () => { label.examples.splice(k, 1); renderLabels(); });
-      item.append(media, del);
+      item.append(media, who, del);
       strip.append(item);
     });
     const record = el("button", "Record example");
@@ -72,8 +83,19 @@ function renderLabels() {
     remove.addEventListener("click", () => { teach.labels.splice(i, 1); renderLabels(); });
     const bar = el("div", undefined, "actions");
     bar.append(record, remove);
+    const caption = el("input");
+    caption.type = "text";
+    caption.maxLength = 200;
+    caption.value = label.caption;
+    caption.placeholder = `A person is … (optional; e.g. “A person is waving hello.”)`;
+    caption.setAttribute("aria-label", `Sentence for ${label.name}`);
+    caption.addEventListener("input", () => { label.caption = caption.value; });
+    const captionRow = el("p", undefined, "teach-add");
+    captionRow.append(el("span", "Sentence: "), caption);
     const n = label.examples.length;
-    li.append(el("h3", `${label.name} — ${n} example${n === 1 ? "" : "s"}`), strip, bar, pickLabel, pick);
+    const people = new Set(label.examples.map((ex) => ex.person).filter(Boolean)).size;
+    const who = people ? `, ${people} ${people === 1 ? "person" : "people"}` : "";
+    li.append(el("h3", `${label.name} — ${n} example${n === 1 ? "" : "s"}${who}`), strip, bar, pickLabel, pick, captionRow);
     return li;
   }));
   $("teach-train").disabled = teach.recording || !teach.labels.length;
@@ -81,7 +103,7 @@ function renderLabels() {
 
 async function addFiles(label, fileList) {
   for (const file of Array.from(fileList)) {
-    label.examples.push({ blob: file, name: file.name, thumb: await videoThumb(file) });
+    label.examples.push({ blob: file, name: file.name, thumb: await videoThumb(file), person: currentPerson() });
   }
   renderLabels();
 }
@@ -157,7 +179,7 @@ async function recordExample(label) {
     await stopped;
     const k = label.examples.length + 1;
     label.examples.push({ blob: new Blob(chunks, { type: "video/webm" }),
-      name: `${label.name.replace(/ /g, "_")}_${k}.webm`, thumb });
+      name: `${label.name.replace(/ /g, "_")}_${k}.webm`, thumb, person: currentPerson() });
   } catch (e) {
     showError(`Recording failed: ${e.message || e.name}`);
   } finally {
@@ -168,18 +190,25 @@ async function recordExample(label) {
 }
 
 // --- training ---------------------------------------------------------------------------------------------------
-async function train() {
+async function train(allowDuplicates = false) {
   showError("");
   const form = new FormData();
   const name = $("teach-name").value.trim();
   form.append("name", name);
   form.append("base", document.querySelector("input[name=teach-base]:checked").value);
+  // people[] only when every example says who is in it; a partial list would be refused (one per video)
+  const examples = teach.labels.flatMap((label) => label.examples);
+  const named = examples.length && examples.every((ex) => ex.person);
   teach.labels.forEach((label) => label.examples.forEach((ex) => {
     form.append("labels[]", label.name);
     form.append("videos[]", ex.blob, ex.name);
+    if (named) form.append("people[]", ex.person);
   }));
+  teach.labels.filter((l) => l.caption.trim()).forEach((l) => form.append("captions[]", `${l.name}=${l.caption.trim()}`));
+  if (allowDuplicates) form.append("allow_duplicates", "true");
   $("teach-train").disabled = true;
   $("teach-result").hidden = true;
+  $("teach-duplicates").hidden = true;
   try {
     const response = await fetch("/teach", { method: "POST", body: form });
     if (!response.ok) {
@@ -210,16 +239,24 @@ async function pollJob() {
   }
   $("teach-train").disabled = false;
   $("teach-cancel").disabled = true;
+  if (job.state === "failed" && job.warnings && job.warnings.length) return showDuplicates(job.warnings);
   if (job.state === "failed") return showError(`Training failed: ${job.message}`);
   if (job.state === "cancelled") return ($("teach-stage").textContent = "Training cancelled; nothing was saved.");
   renderMetrics(job.metrics);
   refreshModels(); // models.js
 }
 
+function showDuplicates(warnings) {
+  // stopped before training: say which labels look like shipped ones and offer both ways on
+  $("teach-stage").textContent = "Stopped before training: some labels look like actions it already knows.";
+  $("teach-warnings").replaceChildren(...warnings.map((w) => el("li", w)));
+  $("teach-duplicates").hidden = false;
+}
+
 function renderMetrics(m) {
   $("teach-result").hidden = false;
-  $("teach-method").textContent = `Checked ${m.method.replace(/-/g, " ")} (${m.folds} rounds): ` +
-    `${percent(m.top1)} of your examples were recognised when left out of training.`;
+  $("teach-method").textContent = m.summary;
+  $("teach-method").classList.toggle("warning", Boolean(m.optimistic));
   const head = el("tr");
   head.append(el("th", "label"), el("th", "accuracy"), el("th", "examples"));
   $("teach-accuracy").replaceChildren(head, ...Object.entries(m.per_label).map(([label, v]) => {
@@ -251,8 +288,15 @@ function initTeach() {
   $("view-teach").addEventListener("click", () => showView("teach"));
   $("teach-add").addEventListener("click", addLabel);
   $("teach-label").addEventListener("keydown", (e) => { if (e.key === "Enter") addLabel(); });
-  $("teach-train").addEventListener("click", train);
+  $("teach-train").addEventListener("click", () => train());
   $("teach-use").addEventListener("click", useModel);
+  $("teach-anyway").addEventListener("click", () => train(true));
+  $("teach-only-mine").addEventListener("click", () => {
+    $("teach-base-none").checked = true;
+    train();
+  });
+  try { $("teach-person").value = localStorage.getItem(PERSON_KEY) || ""; } catch (e) { /* no storage */ }
+  $("teach-person").addEventListener("change", currentPerson);
   if (!window.MediaRecorder) $("teach-camera").title = "This browser cannot record video; add video files instead.";
 }
 
