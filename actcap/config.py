@@ -95,6 +95,9 @@ class TrainConfig:
     mirror: list[tuple[str, str]] | None = None
     """Label-aware mirroring augmentation (`--mirror swipe_left:swipe_right` or `--mirror none`): every
     training clip is added mirrored left-right, and these label pairs swap. None: no mirroring."""
+    augment: bool = False
+    """Perturb every training view of a pose clip (`--augment`; pose stream only): speed, rotation and scale,
+    noise, joints missing, lower confidences (actcap/pose/augment.py)."""
     keep: str = "best"
     """Which epoch to save: `best` on validation, or `last` (`--keep`; cross-validation uses `last`,
     since choosing the epoch on the validation fold would flatter the score)."""
@@ -142,6 +145,9 @@ class TrainConfig:
             problems.append(f"`--sampling` must be {' or '.join(SAMPLINGS)}; got {self.sampling}")
         if self.keep not in KEEPS:
             problems.append(f"`--keep` must be {' or '.join(KEEPS)}; got {self.keep}")
+        if self.augment and list(self.streams) != ["pose"]:
+            problems.append(f"`--augment` perturbs pose features; it needs `--streams pose`, got "
+                            f"{'+'.join(self.streams)}")
         if problems:
             raise ValueError("\n".join(problems))
 

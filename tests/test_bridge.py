@@ -34,3 +34,17 @@ def test_missing_joints_and_no_lengths_change_nothing():
     out = to_blazepose_proportions(points, {"left_elbow": 0.1, "left_wrist": 0.5})
     np.testing.assert_array_equal(out[1, JOINTS.index("left_elbow")], points[1, JOINTS.index("left_elbow")])
     assert out[0, JOINTS.index("left_elbow"), 2] == 1 and out[1, JOINTS.index("left_elbow"), 2] == 0
+
+
+def test_kinect_clips_reach_training_with_blazepose_proportions(tmp_path):
+    """A file with a z channel (Kinect) is bridged; its bones come out at BLAZEPOSE_BONES."""
+    from actcap.data.keypoints import save_keypoints
+    from actcap.features.keypoints import clip_points
+    from actcap.pose.bridge import BLAZEPOSE_BONES
+
+    rng = np.random.default_rng(0)
+    pixels = standing(4)[..., :2] + rng.normal(0, 3, (4, len(JOINTS), 2))
+    kinect = np.concatenate([(pixels - 100) / -200, np.full((4, len(JOINTS), 1), 2.5)], -1)  # metres, y up
+    kset = save_keypoints(tmp_path / "k.npz", [kinect.astype(np.float32)], ["wave"], JOINTS, ("x", "y", "z"))
+    lengths = bone_lengths(clip_points(kset, 0))
+    assert {k: round(v, 3) for k, v in lengths.items()} == BLAZEPOSE_BONES

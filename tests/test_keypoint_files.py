@@ -124,13 +124,13 @@ def test_train_and_evaluate_on_a_keypoint_file(tmp_path, pose_stream, capsys):
     path = write_keypoints(tmp_path / "reach.npz")
     out = tmp_path / "run"
     assert main(["train", "--data", str(path), "--split", "npz:official", "--head", "mean", "--frames", "8",
-                 "--cache-frames", "16", "--epochs", "15", "--lr", "3e-3", "--no-progress",
+                 "--cache-frames", "16", "--epochs", "15", "--lr", "3e-3", "--augment", "--no-progress",
                  "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["classes"] == ["reach_left", "reach_right"] and config["streams"][0]["name"] == "pose"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["validation"]["num_clips"] == 4 and metrics["validation"]["top1"] == 1.0
-    assert config["calibration"]["temperature"] > 0
+    assert config["calibration"]["temperature"] > 0 and config["train"]["augment"] is True
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out), "--data", str(path), "--split", "npz:official", "--no-progress",
                  "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "eval")]) == 0

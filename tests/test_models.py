@@ -6,14 +6,16 @@ import torch
 
 from actcap.models import create_backbone, create_head, list_backbones, list_heads
 from actcap.models.backbones import BackboneUnavailableError, get_backbone_spec, list_available_backbones
+from actcap.models.heads import HEADS
 from actcap.registry import UnknownNameError
 
 
 @pytest.mark.parametrize("name", list_heads())
 def test_head_shapes_and_gradients(name):
     torch.manual_seed(0)
-    head = create_head(name, in_dim=12, num_classes=5, num_frames=8)
-    x = torch.randn(3, 8, 12)
+    dim = max(12, HEADS.get(name).min_in_dim)  # tcn reads pose-stream features (skeleton.FEATURE_DIM of them)
+    head = create_head(name, in_dim=dim, num_classes=5, num_frames=8)
+    x = torch.randn(3, 8, dim)
     y = head(x)
     assert y.shape == (3, 5)
     assert torch.isfinite(y).all()
@@ -24,10 +26,10 @@ def test_head_shapes_and_gradients(name):
 
 
 def test_heads_registry_lists_names_on_a_miss():
-    assert list_heads() == ["lstm", "mean", "segments", "transformer"]
+    assert list_heads() == ["lstm", "mean", "segments", "tcn", "transformer"]
     with pytest.raises(UnknownNameError) as e:
         create_head("gru", 4, 2, 8)
-    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, segments, transformer"
+    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, segments, tcn, transformer"
 
 
 def test_unknown_backbone_lists_choices():

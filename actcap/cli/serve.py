@@ -17,9 +17,6 @@ from pathlib import Path
 from actcap.cli.common import on_off
 from actcap.serve.settings import CLI_FLAGS, ServeSettings, env_var, flag
 
-# largest WebSocket message accepted: one live frame (a 2048x2048 JPEG is a few MiB)
-WS_MAX_BYTES = 8 * 1024 * 1024
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve the HTTP API and web page", description=__doc__,
@@ -62,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
                   "this machine's name or address, add --allowed-hosts NAME[,NAME…]", flush=True)
     print(f"actcap: http://{settings.host}:{settings.port}/ (API docs at /docs); loading the model…", flush=True)
     loaded = load_startup_models(settings)  # resolved and loaded once; a bad model: one line, no traceback
-    uvicorn.run(create_app(settings, loaded), host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES,
-                log_level="info")
+    uvicorn.run(create_app(settings, loaded), host=settings.host, port=settings.port,
+                ws_max_size=int(settings.max_live_frame_mb * 2**20), log_level="info")
     return 0

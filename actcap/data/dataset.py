@@ -1,7 +1,8 @@
 """Clips of cached features as a torch Dataset: the sampling step of the pipeline.
 
 Training draws a new view every epoch (TSN random frames, or jittered dense segments); evaluation
-takes the deterministic view, or K evenly offset clips for test-time averaging (see pooling.py).
+takes the deterministic view, or K evenly offset clips for test-time averaging (see pooling.py). With `augment`,
+each training view of a pose clip is perturbed first (actcap/pose/augment.py).
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ import torch
 from torch.utils.data import Dataset
 
 from actcap.data.pooling import slot_features
+from actcap.pose.augment import augment_features
 
 
 class FeatureClips(Dataset):
     def __init__(self, features: list[np.ndarray], labels: list[int], num_frames: int, train: bool,
-                 seed: int = 0, num_clips: int = 1, sampling: str = "frames"):
+                 seed: int = 0, num_clips: int = 1, sampling: str = "frames", augment: bool = False):
         if len(features) != len(labels):
             raise ValueError(f"{len(features)} feature arrays but {len(labels)} labels")
         self.features, self.labels = features, labels
         self.num_frames, self.train, self.num_clips, self.sampling = num_frames, train, num_clips, sampling
         self.rng = np.random.default_rng(seed)
+        self.augment = augment and train  # pose features only (TrainConfig.check)
 
     def __len__(self) -> int:
         return len(self.features)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        clips = slot_features(self.features[i], self.num_frames, self.sampling,
+        features = augment_features(self.features[i], self.rng) if self.augment else self.features[i]
+        clips = slot_features(features, self.num_frames, self.sampling,
                               rng=self.rng if self.train else None, num_clips=self.num_clips)  # (K, T, D)
         return torch.from_numpy(clips).float(), self.labels[i]

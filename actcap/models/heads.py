@@ -5,6 +5,7 @@
 - `transformer`: a small temporal encoder with learned positional embeddings.
 - `segments`: averages the frames of K consecutive segments and classifies their concatenation
   (TSN's consensus, but keeping the segments' order): few parameters, hard to overfit.
+- `tcn` (pose_heads.py): 1-D convolutions over pose features, with joint distances and motion computed inside.
 
 Every head starts with a feature normaliser whose statistics are set from the training features
 (`set_input_stats`), so streams of very different scales (CNN activations, optical flow) fuse well.
@@ -33,6 +34,9 @@ class InputNorm(nn.Module):
 
 
 class TemporalHead(nn.Module):
+    min_in_dim: int = 1
+    """The fewest feature values per time slot this head can read (a pose head needs the pose stream's)."""
+
     def __init__(self, in_dim: int, num_classes: int, dropout: float):
         super().__init__()
         self.norm = InputNorm(in_dim)
@@ -109,9 +113,26 @@ class SegmentHead(TemporalHead):
         return self.fc(self.drop(z.flatten(1)))  # (B, K·D) → (B, C)
 
 
+@torch.no_grad()
+def head_outputs(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, D) features → (B, C) logits and (B, E) embedding: what the head's last linear layer `fc`
+    reads (averaged over time for heads that classify every frame); the open-set scores compare embeddings."""
+    seen = []
+    hook = head.fc.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        logits = head(x)
+    finally:
+        hook.remove()
+    emb = seen[0]
+    return logits, (emb.mean(1) if emb.dim() == 3 else emb)  # (B, T, E) → (B, E) for the mean head
+
+
 def list_heads() -> list[str]:
     return HEADS.list()
 
 
 def create_head(name: str, in_dim: int, num_classes: int, num_frames: int, **kwargs) -> TemporalHead:
     return HEADS.get(name)(in_dim=in_dim, num_classes=num_classes, num_frames=num_frames, **kwargs)
+
+
+from actcap.models import pose_heads  # noqa: E402,F401  (registers `tcn`, which builds on TemporalHead)

@@ -21,8 +21,15 @@ BONES: tuple[tuple[str, str], ...] = (
     ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
 )
 """Parent → child, parents first; hip_centre and shoulder_centre are the midpoints of the pairs."""
-BLAZEPOSE_BONES: dict[str, float] = {}
-"""Child joint → bone length in torso lengths (shoulder centre to hip centre), measured on BlazePose."""
+BLAZEPOSE_BONES: dict[str, float] = {
+    "left_hip": 0.186, "right_hip": 0.186, "shoulder_centre": 1.0, "left_shoulder": 0.331, "right_shoulder": 0.331,
+    "head": 0.382, "left_elbow": 0.50, "right_elbow": 0.50, "left_wrist": 0.45, "right_wrist": 0.45,
+    "left_knee": 0.735, "right_knee": 0.735, "left_ankle": 0.69, "right_ankle": 0.69,
+}
+"""Child joint → bone length in torso lengths (shoulder centre to hip centre): medians of the pose stream's
+joints on the shared UTD-MHAD RGB clips of subjects 1-5, left and right averaged (`python
+scripts/pose_proportions.py --clips ../shared/data/utd-mhad-5 --keypoints …/utd_mhad_skeleton.npz --skip _s6_`).
+The same people's Kinect skeletons measure 1.3× (arms, shins), 1.6× (thighs) and 2.1× (head) these."""
 
 
 def bone_lengths(points: np.ndarray) -> dict[str, float]:

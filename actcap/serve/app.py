@@ -15,6 +15,7 @@ answered with a 500 that carries no traceback.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actcap import __version__
 from actcap.serve.docs import add_docs
@@ -59,6 +61,7 @@ def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
     # the Host check wraps everything, HTTP and the /stream WebSocket alike (actcap/serve/hosts.py)
     app.add_middleware(HostCheck, allowed=resolve_allowed_hosts(settings.host, settings.allowed_hosts))
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)  # /docs and /redoc from files in the environment, never a CDN
@@ -69,6 +72,21 @@ def create_app(settings: ServeSettings | None = None, loaded=None) -> FastAPI:
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own refusals (404, 405) as JSON; a 405's Allow lists every method of the path, not only those
+    of the first route that matched it (GET and DELETE /jobs/{id} are two routes)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods /openapi.json declares for `path` ('/jobs/3f2a' → DELETE, GET)."""
+    return sorted(m.upper() for template, ops in app.openapi()["paths"].items()
+                  if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path) for m in ops)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

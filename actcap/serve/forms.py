@@ -49,18 +49,28 @@ TIMELINE = FormField("timeline", {"type": "boolean", "default": False},
                      "true: segments and a narrative for a long video",
                      f"with a video: slide a {TimelineConfig().window:g} s window over it and answer with "
                      "`segments` and a `narrative` too (every frame is decoded: slower)")
+POSE = FormField("pose", {"type": "boolean", "default": False}, "true: the person's keypoints too",
+                 "true: the answer carries `pose`, the tracked person's 13 joints in each frame the model looked "
+                 "at (x, y as fractions of the frame, confidence; docs/api.md). Costs about one body-pose run "
+                 "per frame")
 MODEL = FormField("model", {"type": "string"}, "a model name from GET /models",
                   "a model name from GET /models (default: the active one; also accepted as a query parameter)")
-PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, MODEL)
+PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, POSE, MODEL)
 
 TEXTS = {"type": "array", "items": {"type": "string"}}
+NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"  # models/store.py's rule; 'default' is refused as well
+LABEL_PATTERN = "^[A-Za-z0-9_ -]{1,40}$"  # teach/trainer.py's
 TEACH_FORM = (
-    FormField("name", {"type": "string"}, "", "the new model's name: letters, digits, '_' and '-', 1 to 40 "
-                                              "characters"),
+    FormField("name", {"type": "string", "pattern": NAME_PATTERN}, "",
+              "the new model's name: letters, digits, '_' and '-', 1 to 40 characters, starting with a letter or "
+              "digit; not 'default'"),
     FormField("base", {"type": "string", "enum": ["default", "none"], "default": "default"}, "",
               "'default': add the actions to the shipped model's; 'none': only these actions"),
-    FormField("labels[]", TEXTS, "", "the action shown in each video, in the same order", aliases=("labels",)),
-    FormField("videos[]", {"type": "array", "items": BINARY}, "", "the example videos", aliases=("videos",)),
+    FormField("labels[]", {"type": "array", "items": {"type": "string", "pattern": LABEL_PATTERN}, "minItems": 2},
+              "",
+              "the action shown in each video, in the same order (each label at least twice)", aliases=("labels",)),
+    FormField("videos[]", {"type": "array", "items": BINARY, "minItems": 2}, "",
+              "the example videos (at most --max-teach-videos, 400 by default)", aliases=("videos",)),
     FormField("people[]", TEXTS, "", "optional: who is in each video (with 2 or more people per action, checks "
                                      "hold out one person at a time)", aliases=("people",)),
     FormField("captions[]", TEXTS, "", "optional: LABEL=SENTENCE, the sentence said for a label, e.g. 'hello=A person "
@@ -81,8 +91,12 @@ def accepted_message(fields: tuple[FormField, ...]) -> str:
                                            for f in fields)
 
 
-def openapi_body(fields: tuple[FormField, ...], required: tuple[str, ...] = ()) -> dict:
-    """`openapi_extra` for a route whose multipart body is these fields (`required`: those it must have)."""
+def openapi_body(fields: tuple[FormField, ...], required: tuple[str, ...] = (),
+                 one_of: tuple[str, ...] = ()) -> dict:
+    """`openapi_extra` for a route whose multipart body is these fields (`required`: those it must have;
+    `one_of`: fields of which it must have exactly one)."""
     properties = {f.name: {**f.schema, "description": f.description} for f in fields}
     schema = {"type": "object", "properties": properties, **({"required": list(required)} if required else {})}
+    if one_of:
+        schema["oneOf"] = [{"required": [name]} for name in one_of]
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}

@@ -26,7 +26,6 @@ from actcap.serve.errors import ServiceError
 from actcap.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
-CACHED_MODELS = 4
 
 
 @dataclass
@@ -38,7 +37,7 @@ class Startup:
 
 
 class ServedModels:
-    """Models loaded by name (at most CACHED_MODELS besides the active one) and which one is active."""
+    """Models loaded by name (at most `settings.cached_models` besides the active one) and which one is active."""
 
     def __init__(self, settings: ServeSettings, startup: Startup):
         self.settings = settings
@@ -62,13 +61,16 @@ class ServedModels:
                 name = self.current_name() or SHIPPED
             path = self.store.get_path(name)
             key = self._key(name, path)
-            if key not in self.loaded:
-                for old in [k for k in self.loaded if k[0] == name]:  # re-taught: the old head goes
-                    del self.loaded[old]
-                while len(self.loaded) > CACHED_MODELS:
-                    self.loaded.pop(next(k for k in self.loaded if k[0] != self.active_name))
-                self.loaded[key] = load_predictor(path, name, self.settings)
-            return self.loaded[key]
+            if key in self.loaded:
+                return self.loaded[key]
+        # loaded outside the lock, so the models already loaded keep answering meanwhile
+        predictor = load_predictor(path, name, self.settings)
+        with self.lock:
+            for old in [k for k in self.loaded if k[0] == name and k != key]:  # re-taught: the old head goes
+                del self.loaded[old]
+            while len(self.loaded) > self.settings.cached_models:
+                self.loaded.pop(next(k for k in self.loaded if k[0] != self.active_name))
+            return self.loaded.setdefault(key, predictor)
 
     def current_name(self) -> str | None:
         """The active model's store name (None: a run directory given by --model), re-read from active.json
@@ -138,9 +140,8 @@ def load_startup_models(settings: ServeSettings) -> Startup:
 
 def load_predictor(path: Path, name: str | None, settings: ServeSettings) -> Predictor:
     """The model in `path` on the service's engine and open-set setting, answering as `name` (the store's name;
-    the shipped one and a run directory keep their folder's name, e.g. default_model)."""
-    return Predictor.from_dir(path, engine=settings.engine, open_set=settings.open_set,
-                              name=name if name != SHIPPED else None)
+    a run directory: its folder's)."""
+    return Predictor.from_dir(path, engine=settings.engine, open_set=settings.open_set, name=name)
 
 
 def get_model(models: ServedModels, name: str | None) -> Predictor:

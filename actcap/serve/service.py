@@ -14,9 +14,11 @@ from typing import Annotated, Callable
 
 import anyio
 import numpy as np
+import torch
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from actcap.features.threads import torch_threads
 from actcap.inference.predictor import Predictor
 from actcap.serve.served import ServedModels, Startup, load_startup_models
 from actcap.serve.settings import ServeSettings
@@ -28,6 +30,7 @@ class Service:
 
     def __init__(self, settings: ServeSettings, startup: Startup):
         self.settings = settings
+        self.threads = torch.get_num_threads()  # as the starting model's pipeline set them (features/threads.py)
         self.models = ServedModels(settings, startup)
         self.limiter = anyio.CapacityLimiter(settings.workers)  # decoding and inference: the memory budget
         # request bodies held at once (read, waiting for a worker, or decoding): one running and one ready per
@@ -42,8 +45,13 @@ class Service:
         return self.models.get(None)
 
     async def run(self, fn: Callable, *args):
-        """fn(*args) in a worker thread; the event loop never runs inference or decoding itself."""
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        """fn(*args) in a worker thread at the service's torch threads (whatever a job set for threads started
+        meanwhile); the event loop never runs inference or decoding itself."""
+        return await anyio.to_thread.run_sync(self._at_threads, fn, *args, limiter=self.limiter)
+
+    def _at_threads(self, fn: Callable, *args):
+        with torch_threads(self.threads):
+            return fn(*args)
 
 
 def load_service(settings: ServeSettings, loaded: Startup | None = None) -> Service:

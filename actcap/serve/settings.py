@@ -21,12 +21,13 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 ENV_PREFIX = "ACTCAP_"
 # settings that `actcap serve` has a flag for (actcap/cli/serve.py); the others are set by their variable only
 CLI_FLAGS = ("model", "engine", "host", "port", "open_set", "allowed_hosts", "max_frames", "max_upload_mb",
-             "max_pixels", "max_streams", "workers", "max_teach_mb", "max_teach_jobs", "teach_threads")
+             "max_pixels", "max_streams", "max_live_frame_mb", "workers", "max_teach_mb", "max_teach_videos",
+             "max_teach_jobs", "teach_threads")
 # refusals name both ways to change these (a client hits them); the rest name the flag, or the variable if no flag
 NAMED_WITH_VARIABLE = ("max_frames", "max_upload_mb", "max_pixels", "max_streams", "allowed_hosts")
 AT_LEAST_1 = ("max_frames", "max_pixels", "max_streams", "workers", "stream_every", "stream_queue", "max_teach_jobs",
-              "teach_threads")
-ABOVE_0 = ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb")
+              "teach_threads", "max_teach_videos", "kept_jobs", "cached_models")
+ABOVE_0 = ("max_upload_mb", "stream_interval_ms", "stream_idle_s", "max_teach_mb", "max_live_frame_mb")
 PARSE_ERRORS = {"int_parsing": "a number", "int_from_float": "a number", "float_parsing": "a decimal number",
                 "bool_parsing": "true or false"}
 
@@ -81,6 +82,8 @@ class ServeSettings(BaseSettings):
     memory per worker (about 100 MB at the default 3840 × 2160, 4K UHD), not the whole request (docs/api.md, Memory)."""
     max_streams: int = 4
     """Most live /stream connections at once; one more is refused politely (close code 1013)."""
+    max_live_frame_mb: float = 8.0
+    """Largest live frame (one /stream message), in MiB; a bigger one closes the stream (close code 1009)."""
     workers: int = 2
     """Inference calls, with the decoding of their frames, that may run at once in the thread pool (the event
     loop itself never runs inference); at most twice as many POST /predict bodies are held in memory at once."""
@@ -102,12 +105,18 @@ class ServeSettings(BaseSettings):
     one); it needs an examples.safetensors beside its config.json."""
     max_teach_mb: float = 256.0
     """Most bytes one POST /teach body (all its example videos) may have, in MiB; more is refused with 413."""
+    max_teach_videos: int = 400
+    """Most example videos one POST /teach may carry; more is refused with 422."""
     max_teach_jobs: int = 3
     """Most teach jobs waiting behind the running one; one more is refused with 429 and Retry-After (each
     waiting job holds its uploaded videos on disk, up to --max-teach-mb each)."""
     teach_threads: int = 1
     """torch threads a teach job trains with; the job also runs at lower CPU priority, so predictions keep
     their cores while it runs (docs/api.md, "Teaching while serving", has the measured cost)."""
+    kept_jobs: int = 100
+    """Finished teach jobs remembered for GET /jobs (in memory: a restart forgets jobs, never models)."""
+    cached_models: int = 4
+    """Models kept loaded for model=NAME besides the active one; another is loaded again when next asked for."""
 
     def __init__(self, **values: Any):
         try:

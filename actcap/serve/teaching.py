@@ -23,7 +23,8 @@ class Teaching:
     def __init__(self, settings: ServeSettings, store: ModelStore):
         self.settings, self.store = settings, store
         self.base_dir = Path(settings.base_model) if settings.base_model else self.store.shipped
-        self.jobs = JobQueue(self._run, max_queued=settings.max_teach_jobs, threads=settings.teach_threads)
+        self.jobs = JobQueue(self._run, keep=settings.kept_jobs, max_queued=settings.max_teach_jobs,
+                             threads=settings.teach_threads)
 
     def _run(self, req: TeachRequest, progress) -> dict:
         return teach(req, self.store, self.base_dir, progress)

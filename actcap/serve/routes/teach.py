@@ -29,11 +29,11 @@ from actcap.serve.errors import STORE, TEMP, ServiceError, disk_error
 from actcap.serve.forms import FALSE, TEACH_FORM, TRUE, openapi_body
 from actcap.serve.schemas import Error
 from actcap.serve.service import ModelsDep, TeachingDep
+from actcap.serve.settings import source
 from actcap.serve.uploads import limit_body
 from actcap.teach.jobs import QueueFullError, UnknownJobError
 from actcap.teach.trainer import TeachError, TeachExample, TeachRequest, check_request, parse_captions
 
-MAX_VIDEOS = 400
 SINGLE = ("name", "base")  # fields sent once; a second part is refused rather than one silently winning
 # every accepted name → the field's plain name: 'labels[]' and 'labels' → 'labels'
 FIELDS = {name: f.name.removesuffix("[]") for f in TEACH_FORM for name in f.names}
@@ -47,8 +47,10 @@ def _error(what: str) -> dict:
 @router.post("/teach", status_code=202, responses={
     202: {"description": '{"job": ID}; the job\'s URL in Location'},
     400: _error("a malformed form: an unexpected field, a field sent twice, not multipart"),
-    413: _error("over --max-teach-mb, or more than 400 videos"),
-    422: _error("a broken rule (each named with its field) or an unreadable video"),
+    403: _error("sent by a page on another site (actcap/serve/origins.py)"),
+    413: _error("over --max-teach-mb"),
+    422: _error("a broken rule (each named with its field; more than --max-teach-videos too) or an unreadable "
+                "video"),
     429: _error("--max-teach-jobs jobs wait already; Retry-After says when to try again"),
     503: _error("the model store is read-only"), 507: _error("no space left for the videos")},
     openapi_extra=openapi_body(TEACH_FORM, required=("name", "labels[]", "videos[]")))
@@ -58,15 +60,17 @@ async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     `captions[]` (LABEL=SENTENCE) and `allow_duplicates`."""
     request = limit_body(request, t.settings, "max_teach_mb")
     try:
-        form = await request.form(max_files=MAX_VIDEOS + 1, max_fields=4 * MAX_VIDEOS + 8)
+        most = t.settings.max_teach_videos
+        form = await request.form(max_files=most + 1, max_fields=4 * most + 8)
     except HTTPException as e:
-        raise ServiceError(400 if "Too many" not in str(e.detail) else 413,
-                           f"could not parse the multipart form: {e.detail} (at most {MAX_VIDEOS} videos)") from None
+        raise ServiceError(400 if "Too many" not in str(e.detail) else 422,
+                           f"could not parse the multipart form: {e.detail} (at most {most} videos, "
+                           f"{source('max_teach_videos')})") from None
     except OSError as e:  # the parser spools large parts to the temporary folder
         raise disk_error(e, TEMP) or e from None
     upload_dir, fields = None, {"videos": []}
     try:
-        fields = _fields(form.multi_items())
+        fields = _fields(form.multi_items(), most)
         req = _checked(fields)
         upload_dir = t.store.work_dir("uploads")
         _write_videos(req, fields["videos"], upload_dir)
@@ -85,7 +89,7 @@ async def post_teach(request: Request, t: TeachingDep) -> JSONResponse:
     return JSONResponse({"job": job.id}, status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 
-def _fields(items: list) -> dict[str, list]:
+def _fields(items: list, most: int) -> dict[str, list]:
     out: dict[str, list] = {k: [] for k in FIELDS.values()}
     unexpected = sorted({k for k, _ in items if k not in FIELDS})
     if unexpected:
@@ -97,8 +101,9 @@ def _fields(items: list) -> dict[str, list]:
     if twice:
         raise ServiceError(400, f"form field(s) {', '.join(map(repr, twice))} sent {len(out[twice[0]])} times; "
                                 "send each once")
-    if len(out["videos"]) > MAX_VIDEOS:
-        raise ServiceError(413, f"videos[]: {len(out['videos'])} videos; at most {MAX_VIDEOS} per job")
+    if len(out["videos"]) > most:
+        raise ServiceError(422, f"videos[]: {len(out['videos'])} videos; at most {most} per job "
+                                f"({source('max_teach_videos')})")
     return out
 
 
@@ -183,7 +188,8 @@ def get_job(job_id: str, t: TeachingDep) -> dict:
         raise ServiceError(404, str(e)) from None
 
 
-@router.delete("/jobs/{job_id}", responses={404: _error("no such job")})
+@router.delete("/jobs/{job_id}", responses={403: _error("sent by a page on another site"),
+                                            404: _error("no such job")})
 def cancel_job(job_id: str, t: TeachingDep) -> dict:
     """Cancel a job: a waiting one never runs; a running one stops at its next step and saves nothing; a
     finished one is left as it is. Answers the job as it is now."""
@@ -204,7 +210,8 @@ def get_models(models: ModelsDep) -> dict:
     return {"models": models.list()}
 
 
-NAMED = {404: _error("no model of that name"), 503: _error("the model store is read-only"),
+NAMED = {403: _error("sent by a page on another site"), 404: _error("no model of that name"),
+         503: _error("the model store is read-only"),
          507: _error("no space left in the model store")}
 
 

@@ -1,0 +1,59 @@
+"""A temporal head for body-pose features: `tcn`, a small 1-D convolution over time in the spirit of DD-Net
+(Yang et al. 2019, "Make skeleton-based action recognition model smaller, faster and better").
+
+It reads the pose stream's layout at the start of each frame's features (actcap/pose/skeleton.py: 13 joints'
+body-relative x, y first) and adds, inside the model, what DD-Net found to matter: the distances between every
+pair of joints (invariant to where the body stands and how it turns in the image plane) and the joints' motion
+at two time scales (one slot and two). Each view is embedded per time step, the embeddings are concatenated and
+three convolution stages with pooling look at longer and longer stretches; a max over time gives the clip.
+Being computed from the head's input, these views need nothing from the stream or the model file but the head.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from actcap.models.heads import HEADS, TemporalHead
+from actcap.pose.skeleton import FEATURE_DIM, JOINTS, POSITIONS
+
+
+def _conv(cin: int, cout: int, k: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv1d(cin, cout, k, padding=k // 2), nn.BatchNorm1d(cout), nn.LeakyReLU(0.2))
+
+
+@HEADS.register("tcn")
+class PoseConvHead(TemporalHead):
+    min_in_dim = FEATURE_DIM
+
+    def __init__(self, in_dim: int, num_classes: int, num_frames: int, width: int = 64, dropout: float = 0.3, **_):
+        super().__init__(in_dim, num_classes, dropout)
+        if in_dim < self.min_in_dim:
+            raise ValueError(f"the tcn head reads pose-stream features ({FEATURE_DIM} values first in each "
+                             f"frame); got {in_dim} values per frame: train with `--streams pose`")
+        j = len(JOINTS)
+        self.register_buffer("pairs", torch.triu_indices(j, j, 1), persistent=False)  # (2, 78)
+        views = {"distances": self.pairs.shape[1], "slow": 2 * j, "fast": 2 * j, "features": in_dim}
+        self.embed = nn.ModuleDict({k: nn.Sequential(_conv(d, 2 * width, 1), _conv(2 * width, width, 3))
+                                    for k, d in views.items()})
+        self.body = nn.Sequential(
+            _conv(len(views) * width, 2 * width, 3), _conv(2 * width, 2 * width, 3), nn.MaxPool1d(2, ceil_mode=True),
+            _conv(2 * width, 4 * width, 3), _conv(4 * width, 4 * width, 3), nn.MaxPool1d(2, ceil_mode=True),
+            _conv(4 * width, 4 * width, 3))
+        self.fc = nn.Linear(4 * width, num_classes)
+
+    def views(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B, T, D) features → each view (B, channels, T)."""
+        b, t, _ = x.shape
+        pos = x[..., POSITIONS].reshape(b, t, len(JOINTS), 2)  # (B, T, 13, 2) body-relative
+        d = pos[:, :, self.pairs[0]] - pos[:, :, self.pairs[1]]  # (B, T, 78, 2)
+        dist = torch.sqrt((d * d).sum(-1) + 1e-6)  # (B, T, 78)
+        flat = pos.flatten(2)  # (B, T, 26)
+        slow = torch.cat([flat[:, 1:] - flat[:, :-1], flat.new_zeros(b, 1, flat.shape[2])], 1)
+        fast = torch.cat([flat[:, 2:] - flat[:, :-2], flat.new_zeros(b, min(2, t), flat.shape[2])], 1)[:, :t]
+        return {"distances": dist, "slow": slow, "fast": fast, "features": self.norm(x)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = torch.cat([self.embed[k](v.transpose(1, 2)) for k, v in self.views(x).items()], 1)  # (B, 4W, T)
+        z = self.body(self.drop(z))  # (B, 4W, T/4)
+        return self.fc(self.drop(z.amax(-1)))  # (B, C)

@@ -1,0 +1,65 @@
+"""Pose augmentation keeps the features' meaning; the tcn head trains; --augment is refused without pose."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from keypoint_fixtures import reach_clip
+
+from actcap.config import TrainConfig
+from actcap.models.heads import create_head
+from actcap.pose.augment import PoseAugment, augment_features
+from actcap.pose.skeleton import CENTRE, CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, VELOCITIES, frame_features
+
+
+def clip_features(frames=20, seed=0):
+    return frame_features(reach_clip(1, frames, np.random.default_rng(seed)))
+
+
+def test_augmented_velocities_are_the_changes_of_augmented_positions():
+    f = augment_features(clip_features(), np.random.default_rng(0))
+    assert f.shape[1] == FEATURE_DIM and 14 <= len(f) <= 29 and np.isfinite(f).all()
+    pos = f[:, POSITIONS].reshape(len(f), len(JOINTS), 2)
+    present = f[:, CONFIDENCES] > 0
+    expected = (pos[1:] - pos[:-1]) * (present[1:] & present[:-1])[..., None]
+    np.testing.assert_allclose(f[1:, VELOCITIES].reshape(len(f) - 1, len(JOINTS), 2), expected, atol=1e-6)
+    assert np.all(pos[~present] == 0)
+
+
+def test_each_perturbation_does_what_it_says():
+    f = clip_features()
+    still = PoseAugment(speed=(1, 1), rotation_deg=0, scale=(1, 1), noise=0, dropout=0, confidence=(1, 1))
+    np.testing.assert_allclose(still(f, np.random.default_rng(0)), f, atol=1e-6)
+    fast = PoseAugment(speed=(2, 2), rotation_deg=0, scale=(1, 1), noise=0, dropout=0, confidence=(1, 1))
+    g = fast(f, np.random.default_rng(0))
+    assert len(g) == 10
+    wrist = 2 * JOINTS.index("right_wrist")
+    assert g[1:, VELOCITIES][:, wrist].mean() == pytest.approx(2 * f[1:, VELOCITIES][:, wrist].mean(), rel=0.15)
+    turn = PoseAugment(speed=(1, 1), rotation_deg=90, scale=(1, 1), noise=0, dropout=0, confidence=(1, 1))
+    r = turn(f, np.random.default_rng(3))
+    np.testing.assert_allclose(np.linalg.norm(r[:, POSITIONS].reshape(-1, 2), axis=1),
+                               np.linalg.norm(f[:, POSITIONS].reshape(-1, 2), axis=1), atol=1e-5)  # a rotation
+    np.testing.assert_allclose(np.linalg.norm(r[:, CENTRE], axis=1), np.linalg.norm(f[:, CENTRE], axis=1), atol=1e-5)
+    drop = PoseAugment(speed=(1, 1), dropout=1.0, confidence=(0.5, 0.9))
+    d = drop(f, np.random.default_rng(1))
+    assert (d[:, CONFIDENCES] == 0).any() and d[:, CONFIDENCES].max() <= 0.9
+
+
+def test_tcn_head_shapes_and_gradients():
+    head = create_head("tcn", FEATURE_DIM, 5, 32, width=16)
+    x = torch.randn(3, 32, FEATURE_DIM)
+    out = head(x)
+    assert out.shape == (3, 5) and torch.isfinite(out).all()
+    out.sum().backward()
+    assert [n for n, p in head.named_parameters() if p.grad is None] == []
+    head.eval()
+    assert head(torch.randn(1, 7, FEATURE_DIM)).shape == (1, 5)  # any length, the live stream's windows too
+    with pytest.raises(ValueError, match="the tcn head reads pose-stream features"):
+        create_head("tcn", 40, 5, 32)
+
+
+def test_augment_needs_the_pose_stream(tmp_path):
+    with pytest.raises(ValueError, match="`--augment` perturbs pose features; it needs `--streams pose`, got flow"):
+        TrainConfig(out=tmp_path, streams=["flow"], augment=True).check()
+    TrainConfig(out=tmp_path, streams=["pose"], augment=True).check()
