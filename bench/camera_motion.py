@@ -5,7 +5,7 @@
 For every fold of an `actcap cv --out` folder (fold1 … foldN, each trained without the subject it validates on),
 each of the held-out subject's clips is predicted as filmed, then cropped to 90% and the crop window moved every
 frame — not at all, a pan of 0.5 / 1 / 2 pixels per frame (of a 640-pixel-wide frame), a tilt of 1 pixel per
-frame, a hand shake of up to ±3 pixels — and predicted (`Predictor.predict_frames`, the path uploads take).
+frame, a hand shake of up to ±3 pixels — or zoomed in from the whole frame to an 80% crop over the clip, and predicted (`Predictor.predict_frames`, the path uploads take).
 Printed per kind of motion: right actions, unknowns, wrong actions, idles. docs/model-card.md ("Camera motion").
 """
 
@@ -29,14 +29,19 @@ MOTIONS = {
     "pan 2 px/frame": lambda t, rng: np.stack([2.0 * (np.arange(t) - t / 2), np.zeros(t)], 1),
     "tilt 1 px/frame": lambda t, rng: np.stack([np.zeros(t), 1.0 * (np.arange(t) - t / 2)], 1),
     "shake up to ±3 px": lambda t, rng: rng.uniform(-3, 3, (t, 2)),
+    "zoom 100% → 80%": lambda t, rng: np.zeros((t, 2)),
 }
+ZOOMS = {"zoom 100% → 80%": lambda t: np.linspace(1.0, 0.8, t)}
+"""Motions whose crop changes size frame by frame (the others keep the 90% crop)."""
 
 
-def refilm(frames: np.ndarray, offsets: np.ndarray, zoom: float = 0.9) -> np.ndarray:
-    """(T, H, W, 3) → the same size, seen through a `zoom` crop whose centre moves by `offsets` (T, 2) pixels."""
+def refilm(frames: np.ndarray, offsets: np.ndarray, zoom: float | np.ndarray = 0.9) -> np.ndarray:
+    """(T, H, W, 3) → the same size, seen through a `zoom` crop (a fraction, or one per frame) whose centre moves
+    by `offsets` (T, 2) pixels."""
     t, h, w = frames.shape[:3]
     out = np.empty_like(frames)
-    for i, (dx, dy) in enumerate(offsets):
+    zooms = np.broadcast_to(np.asarray(zoom, np.float64), (t,))
+    for i, ((dx, dy), zoom) in enumerate(zip(offsets, zooms)):
         m = np.array([[1 / zoom, 0, -(w / zoom - w) / 2 - dx / zoom], [0, 1 / zoom, -(h / zoom - h) / 2 - dy / zoom]])
         out[i] = cv2.warpAffine(frames[i], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     return out
@@ -56,7 +61,11 @@ def main(data: str, cv_dir: str) -> None:
             frames = open_clip(r.path).read_all()
             n += 1
             for name, motion in MOTIONS.items():
-                a = predictor.predict_frames(frames if motion is None else refilm(frames, motion(len(frames), rng)))
+                if motion is None:
+                    a = predictor.predict_frames(frames)
+                else:
+                    zoom = ZOOMS[name](len(frames)) if name in ZOOMS else 0.9
+                    a = predictor.predict_frames(refilm(frames, motion(len(frames), rng), zoom))
                 tally[name][0] += a["state"] == "action" and a["prediction"] == r.label
                 tally[name][1] += a["state"] == "unknown"
                 tally[name][2] += a["state"] == "action" and a["prediction"] != r.label

@@ -85,6 +85,8 @@ def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp
     # the client paces itself (the n-th frame goes at n/30 s or later), so never faster, however loaded
     assert 0 < r["serve"]["stream_30fps"]["sent_fps"] <= 30 and 0 < r["serve"]["stream_100fps"]["sent_fps"] <= 100
     assert r["peak_rss_mb"] > 100 and r["serve"]["server_peak_rss_mb"] > 100
+    assert r["pose_track_ms"] > 0 and r["pose_detect_ms"] > 0 and r["pose_clip_ms"] > 0 and r["pose_threads"] == 1
     json.dumps(r)  # all plain values: what --json writes
     report = format_report(r)
     assert "onnx_int8" in report and "live stream (appearance)" in report and "service (the model) 16 clients" in report
+    assert "ms a tracked frame" in report

@@ -9,15 +9,15 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from onnx_fixtures import BACKBONE, CLASSES, real_clips
+from onnx_fixtures import BACKBONE, CLASSES, SHARED_UTD, real_clips
 
 from actcap.cli import main
 from actcap.features.engine import PROB_ATOL
 from actcap.features.quantize import synthetic_frames
 from actcap.features.streams import create_stream
-from actcap.inference.export import BundlePredictor, export_head, resize
+from actcap.inference.export import BundlePredictor, export_bundle, export_head, resize
 from actcap.inference.predictor import Predictor
-from actcap.models.heads import list_heads
+from actcap.models.heads import head_outputs, list_heads
 from actcap.models.recognizer import ModelConfig, Recognizer
 
 
@@ -42,7 +42,7 @@ def test_bundle_files_and_config(bundle, model_dir):
     assert sorted(p.name for p in bundle.iterdir()) == ["README.md", "appearance.onnx", "config.json",
                                                          "head.onnx", "runner.py"]
     cfg = json.loads((bundle / "config.json").read_text())
-    assert cfg["classes"] == CLASSES and cfg["num_frames"] == 8
+    assert cfg["classes"] == CLASSES and cfg["num_slots"] == 8
     assert [s["name"] for s in cfg["streams"]] == ["appearance", "flow"]
     assert cfg["streams"][0]["preprocessing"]["input_size"] == 224 and cfg["streams"][0]["precision"] == "fp32"
     assert set(cfg["files"]) == {"appearance.onnx", "head.onnx"}
@@ -108,9 +108,10 @@ def test_every_head_exports(head, tmp_path):
 
     sess = ort.InferenceSession(str(export_head(model, tmp_path / "head.onnx")), providers=["CPUExecutionProvider"])
     x = torch.randn(3, 8, 12)
-    with torch.no_grad():
-        want = model(x).softmax(-1).numpy()
-    np.testing.assert_allclose(sess.run(None, {"features": x.numpy()})[0], want, atol=1e-5)
+    logits, emb = head_outputs(model.head, x)
+    got = sess.run(None, {"features": x.numpy()})
+    np.testing.assert_allclose(got[0], logits.numpy(), atol=1e-5)
+    np.testing.assert_allclose(got[1], emb.numpy(), atol=1e-5)
 
 
 @pytest.mark.parametrize("size", [(480, 640), (100, 90), (224, 224)])
@@ -141,7 +142,7 @@ def test_bundle_of_the_shipped_dense_model_matches_predictor(tmp_path):
     if not clip.is_file():
         pytest.skip("../shared/data is not here")
     config = export_bundle(None, tmp_path / "bundle")
-    assert config["sampling"] == "dense" and config["max_frames"] == 64
+    assert config["sampling"] == "dense" and config["cache_frames"] == 64
     frames = open_clip(clip).read_all()
     want = Predictor.load().predict_frames(frames)
     got = BundlePredictor(tmp_path / "bundle").predict_frames(frames)
@@ -177,7 +178,72 @@ def test_runner_is_generated_from_the_modules_it_names():
     from actcap.inference.export import RUNNER_MODULES, runner_source
 
     source = runner_source()
-    assert RUNNER_MODULES == ("actcap.data.sampling", "actcap.data.pooling", "actcap.inference.bundle")
+    assert RUNNER_MODULES[-1] == "actcap.inference.bundle"
+    assert {"actcap.honesty.verdict", "actcap.caption.policy", "actcap.inference.answer"} <= set(RUNNER_MODULES)
     assert [line for line in source.splitlines() if line.startswith(("from actcap", "import actcap"))] == []
     assert "def uniform_indices(" in source and "def slot_features(" in source and "class BundlePredictor" in source
+    assert "class Rules" in source and "def caption_of(" in source and "def answer(" in source
     compile(source, "runner.py", "exec")
+
+
+def test_runner_modules_define_each_name_once():
+    """runner.py is the modules one after the other in one namespace: a name two of them define would make the
+    later one replace the earlier for both."""
+    import ast
+    import importlib.util
+
+    from actcap.inference.export import RUNNER_MODULES
+
+    owners: dict[str, list[str]] = {}
+    for name in RUNNER_MODULES:
+        tree = ast.parse(Path(importlib.util.find_spec(name).origin).read_text())
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                owners.setdefault(node.name, []).append(name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(t, ast.Name):
+                        owners.setdefault(t.id, []).append(name)
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}
+
+
+@pytest.mark.parametrize("size", [(480, 640), (100, 90), (16, 400), (224, 224)])
+def test_runner_grey_frames_match_actcaps(size):
+    """The bundle's motion levels read the grey copy its own `to_gray_small` makes: OpenCV's calls, the same as
+    actcap's (data/frames.py), and within one grey level of them without OpenCV where both sides shrink."""
+    from actcap.data.frames import to_gray_small as actcaps
+    from actcap.inference.bundle import to_gray_small
+
+    frames = synthetic_frames(2, size, seed=4)
+    np.testing.assert_array_equal(to_gray_small(frames, 80), actcaps(frames, 80))
+    if min(size) >= 80:  # a 16 px high sliver is stretched to 20 rows, where OpenCV's area filter is not numpy's
+        assert np.abs(to_gray_small(frames, 80, use_cv2=False).astype(int) - actcaps(frames, 80).astype(int)
+                      ).max() <= 1
+
+
+def test_bundle_answers_as_predict_on_the_shared_clips(tmp_path):
+    """The shipped model's bundle answers like `actcap predict` clip by clip (one clip in eight of every class,
+    and an empty scene: a clip's first frame held still): the same state, label and caption, confidence and
+    open-set score within 1e-3."""
+    from actcap.data.folders import scan_dataset
+    from actcap.data.video import open_clip
+
+    if not SHARED_UTD.is_dir():
+        pytest.skip(f"real UTD-MHAD clips not found at {SHARED_UTD}")
+    export_bundle(None, tmp_path / "bundle")
+    ref, runner = Predictor.load(), BundlePredictor(tmp_path / "bundle")
+    clips = [open_clip(r.path).read_all() for r in scan_dataset(SHARED_UTD)[::8]]
+    empty = np.repeat(clips[0][:1], 40, axis=0)  # (40, H, W, 3): nobody moving
+    states = []
+    for frames in clips + [empty]:
+        want, got = ref.predict_frames(frames), runner.predict_frames(frames)
+        assert (got["state"], got["prediction"], got["caption"]) == (want["state"], want["prediction"],
+                                                                     want["caption"])
+        assert abs(got["confidence"] - want["confidence"]) < 1e-3
+        assert abs(got["open_set_score"] - want["open_set_score"]) < 1e-3
+        assert [t["label"] for t in got["top_k"]] == [t["label"] for t in want["top_k"]]
+        assert (got["frames_received"], got["frames_used"], got["warnings"]) == (
+            want["frames_received"], want["frames_used"], want["warnings"])
+        states.append(got["state"])
+    assert states[-1] == "idle" and got["caption"] == "Nobody is moving."
+    assert states.count("action") >= len(clips) - 2  # the shipped model knows these people's actions

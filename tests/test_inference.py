@@ -47,6 +47,32 @@ def test_clip_probs_are_the_verdicts_probs(sampling):
     assert batched.shape == (len(lengths), 3)
 
 
+def test_evaluate_judges_each_clip_as_predict_does():
+    """With an open set, evaluate's verdicts (Pipeline.clip_verdicts) carry predict's state and score clip by clip,
+    and `answered` counts a clip only when it is answered `action` with the right label."""
+    from actcap.training.evaluate import answered_accuracy
+
+    model = features_model("dense", temperature=1.3, cache_frames=32)
+    rng = np.random.default_rng(2)
+    means = rng.normal(size=(3, 8)).astype(np.float32)
+    model.extra_tensors = {"open_set.means": torch.from_numpy(means / np.linalg.norm(means, axis=1, keepdims=True))}
+    clips = [rng.normal(size=(n, D + 1)).astype(np.float32) for n in (5, 9, 17, 30, 32, 12)]
+    for c in clips:
+        c[:, -1] = 0.5  # motion column: everyone moves (the cache has no motion, so evaluate never says idle)
+    model.config.open_set = {"score": "prototype", "score_kwargs": {"match": "predicted"}, "threshold": 0.0}
+    scores = [Pipeline(model).verdict(c).open_set_score for c in clips]
+    model.config.open_set["threshold"] = float(np.median(scores))  # about half the clips unknown
+    pipeline = Pipeline(model)
+    got = pipeline.clip_verdicts([c[:, :-1] for c in clips], batch_size=4)
+    want = [pipeline.verdict(c) for c in clips]
+    assert [v.state for v in got] == [v.state for v in want] and {"action", "unknown"} <= {v.state for v in got}
+    np.testing.assert_allclose([v.open_set_score for v in got], [v.open_set_score for v in want], atol=1e-6)
+    labels = [int(v.probs.argmax()) for v in want]  # every clip right by argmax
+    action = [v.state == "action" for v in want]
+    assert answered_accuracy(got, labels) == {"top1": np.mean(action), "unknown": 1 - np.mean(action),
+                                              "action_top1": 1.0}
+
+
 def test_clip_probs_average_the_views_like_predict_clip():
     pipeline = Pipeline(features_model("frames"))
     f = np.random.default_rng(1).normal(size=(30, D + 1)).astype(np.float32)

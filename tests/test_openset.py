@@ -10,8 +10,8 @@ import torch
 from actcap.config import TrainConfig
 from actcap.honesty.held_out import fit_honesty, fold_ids
 from actcap.honesty.judge import Judge
-from actcap.honesty.openset import auroc, create_score, head_outputs, list_scores, threshold_for
-from actcap.models.heads import list_heads
+from actcap.honesty.openset import auroc, create_score, list_scores, threshold_for
+from actcap.models.heads import head_outputs, list_heads
 from actcap.models.recognizer import ModelConfig, Recognizer
 
 CLASSES = ["a", "b", "c"]

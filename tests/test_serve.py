@@ -24,7 +24,7 @@ NO_FILES = ("no files received; send images in form field 'frames[]' (or 'frames
             "'video', as multipart/form-data")
 ACCEPTED = ("accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), "
             "'order' ('name' or 'as_sent'), 'timeline' (true: segments and a narrative for a long video), "
-            "'model' (a model name from GET /models)")
+            "'pose' (true: the person's keypoints too), 'model' (a model name from GET /models)")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_docs_and_openapi_describe_predict(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert set(body["properties"]) == {"frames[]", "video", "order", "timeline", "model"}
+    assert set(body["properties"]) == {"frames[]", "video", "order", "timeline", "pose", "model"}
     assert {"200", "400", "413", "422"} <= set(spec["paths"]["/predict"]["post"]["responses"])
     assert {"/health", "/labels", "/predict"} <= set(spec["paths"])
 
@@ -245,6 +245,8 @@ BAD_REQUESTS = {
                   "order must be 'name' (natural sort by file name, the default) or 'as_sent'; got 'random'"),
     "bad timeline": (dict(files={"video": ("v.avi", b"x", "v")}, data={"timeline": "maybe"}), 400,
                      "timeline must be true or false; got 'maybe'"),
+    "bad pose": (dict(files={"frames[]": ("a.png", png(), "image/png")}, data={"pose": "yes please"}), 400,
+                 "pose must be true or false; got 'yes please'"),
     "timeline of frames": (dict(files={"frames[]": ("a.png", png(), "image/png")}, data={"timeline": "true"}), 400,
                            "timeline=true needs a video in field 'video'; frames are one short clip"),
     "text file": (dict(files=[("frames[]", ("notes.txt", b"just some notes\n", "text/plain"))]), 422,

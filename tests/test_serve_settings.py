@@ -65,8 +65,8 @@ def test_unknown_settings_are_refused():
 def test_the_forms_are_declared_once():
     assert accepted_message(PREDICT_FORM) == (
         "accepted fields: 'frames[]' or 'frames' (image files), 'video' (one video file), 'order' ('name' or "
-        "'as_sent'), 'timeline' (true: segments and a narrative for a long video), 'model' (a model name from "
-        "GET /models)")
+        "'as_sent'), 'timeline' (true: segments and a narrative for a long video), 'pose' (true: the person's "
+        "keypoints too), 'model' (a model name from GET /models)")
     body = openapi_body(TEACH_FORM)["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert list(body["properties"]) == ["name", "base", "labels[]", "videos[]", "people[]"]
     assert body["properties"]["base"]["enum"] == ["default", "none"]

@@ -202,7 +202,7 @@ def test_teach_use_activate_restart_delete(teach_client, videos, make_client, tm
     assert again.post("/models/nope/activate").status_code == 404
     r = again.delete("/models/arrows")
     assert r.status_code == 200 and [m["name"] for m in r.json()["models"]] == ["default"]
-    assert again.get("/health").json()["model"] == "default_model"  # the deleted active one: back to shipped
+    assert again.get("/health").json()["model"] == "default"  # the deleted active one: back to shipped
 
 
 def test_a_damaged_active_model_falls_back_to_the_shipped_one(make_client, tmp_path, caplog):
@@ -211,6 +211,6 @@ def test_a_damaged_active_model_falls_back_to_the_shipped_one(make_client, tmp_p
     (home / "models" / "broken" / "teach.json").write_text("{}")  # listed, but config.json and weights are gone
     (home / "active.json").write_text('{"model": "broken"}')
     client = make_client(model=None, home=home)
-    assert client.get("/health").json()["model"] == "default_model"
+    assert client.get("/health").json()["model"] == "default"
     assert "the active model broken cannot be loaded" in caplog.text
     assert [m["name"] for m in client.get("/models").json()["models"]] == ["default"]

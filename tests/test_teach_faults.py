@@ -275,7 +275,7 @@ def test_two_servers_on_one_store_follow_each_other(make_client, tmp_path, video
     assert two.get("/health").json()["model"] == "arrows"  # the other server follows active.json
     assert two.get("/labels").json()["labels"] == ["left", "right"]
     assert one.delete("/models/arrows").status_code == 200
-    assert two.get("/health").json()["model"] == "default_model"  # never a deleted model
+    assert two.get("/health").json()["model"] == "default"  # never a deleted model
     r = two.post("/predict?model=arrows", files=frame_files(moving_frames(4, seed=1)))
     assert r.status_code == 404
 

@@ -4,8 +4,9 @@
 
 Sections: frame-CNN latency per 16-frame clip for each engine (CNN only, and with decoding), top-1
 agreement of the engines on real clips, live-stream frames/s, feature extraction vs the CNN-only
-frame rate, batching concurrent clips, decoding (OpenCV vs PyAV), the HTTP service under 1/4/16
-concurrent clients (serve.py), and peak memory. Clips default to ../shared/data/utd-mhad-5.
+frame rate, body pose per frame and per clip (pose.py), batching concurrent clips, decoding (OpenCV vs
+PyAV), the HTTP service under 1/4/16 concurrent clients (serve.py), and peak memory. Clips default to
+../shared/data/utd-mhad-5.
 Figures and the machine they came from go in docs/benchmarks.md.
 """
 
@@ -26,6 +27,7 @@ from actcap.bench.common import (
 )
 from actcap.bench.decode import bench_decode
 from actcap.bench.engines import bench_batching, bench_engines, bench_graph
+from actcap.bench.pose import bench_pose
 from actcap.bench.stream import bench_extract, bench_stream
 
 
@@ -44,6 +46,7 @@ def run_bench(model: str | Path | None = None, data: str | Path | None = None, q
         steps = [("engines", lambda: bench_engines(model_dir, clips, plan)),
                  ("stream", lambda: bench_stream(model_dir, clips, plan)),
                  ("extract", lambda: bench_extract(model_dir, clips, plan)),
+                 ("pose", lambda: bench_pose(model_dir, clips, plan)),
                  ("batching", lambda: bench_batching(plan)),
                  ("serve", lambda: {"serve": bench_serve.bench_serve(model_dir, clips[0], plan.serve_requests,
                                                                       stream_seconds=plan.live_seconds)})]

@@ -9,7 +9,7 @@ grammar.py (label → verb phrase) → sentences.py (built-in table) → files.p
 
 from actcap.caption.files import CaptionFileError, Captions, load_captions, resolve_captions
 from actcap.caption.grammar import derive_phrase, ing_form, split_words, third_person
-from actcap.caption.policy import CaptionPolicy, caption_for
+from actcap.caption.policy import CaptionPolicy, caption_for, caption_of
 from actcap.caption.sentences import (
     HMDB51_CLASSES,
     IDLE,
@@ -28,7 +28,7 @@ from actcap.caption.timeline import Segment, Timeline, build_timeline, narrate, 
 __all__ = [
     "HMDB51_CLASSES", "IDLE", "NOBODY", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT",
     "UTD_MHAD_CLASSES", "Caption", "CaptionFileError", "CaptionPolicy", "Captions",
-    "Segment", "Timeline", "build_timeline", "caption_for", "derive_caption", "derive_phrase", "get_builtin",
-    "ing_form", "list_builtin", "load_captions", "narrate", "resolve_captions", "smooth_scores", "split_words",
-    "third_person",
+    "Segment", "Timeline", "build_timeline", "caption_for", "caption_of", "derive_caption", "derive_phrase",
+    "get_builtin", "ing_form", "list_builtin", "load_captions", "narrate", "resolve_captions", "smooth_scores",
+    "split_words", "third_person",
 ]

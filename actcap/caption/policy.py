@@ -1,9 +1,13 @@
-"""From the model's top-k (label, probability) pairs to one honest sentence.
+"""From the model's top-k (label, probability) pairs, and the answer's state, to one honest sentence.
 
     caption_for([("clap", 0.82), ("wave", 0.10)])   → "A person is clapping their hands."
     caption_for([("clap", 0.45), ("wave", 0.20)])   → "A person appears to be clapping their hands."
     caption_for([("wave", 0.41), ("clap", 0.38)])   → "A person is either waving or clapping."
     caption_for([("clap", 0.22), ("wave", 0.20)])   → "The action is unclear."
+    caption_of("idle", top_k)                         → "Nobody is moving."
+
+No actcap import at the top: the exported bundle's runner carries this module (inference/export.py), with a
+captions table that answers `.get(label)` as `Captions` does.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from actcap.caption.files import Captions
-from actcap.caption.sentences import UNCLEAR
-
-_EMPTY = Captions()
+UNCLEAR = "The action is unclear."
+UNKNOWN = "I don't recognise this action."
+"""Said when something moves but matches none of the model's actions (state `unknown`)."""
+IDLE = "Nobody is moving."
+"""Said when nothing moves: nobody there, a still person, blank or frozen frames (state `idle`)."""
+NOBODY = "Nobody is in view."
+"""Said (state `idle`) when a model with a pose stream finds no person in the frames."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,21 @@ def _check_scores(top_k: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return sorted(top_k, key=lambda pair: -pair[1])  # stable: ties keep the model's order
 
 
-def caption_for(top_k: list[tuple[str, float]], captions: Captions | None = None,
-                policy: CaptionPolicy | None = None) -> str:
-    """The caption for a prediction; ``top_k`` holds (label, probability) pairs in any order."""
-    captions = _EMPTY if captions is None else captions
+def caption_of(state: str, top_k: list[tuple[str, float]], captions=None, policy: CaptionPolicy | None = None,
+               nobody: bool = False) -> str:
+    """The caption of an answer: what its state says (`unknown`, `idle`; `nobody`: a pose model saw no person),
+    else `caption_for` its top-k."""
+    fixed = NOBODY if nobody else {"idle": IDLE, "unknown": UNKNOWN}.get(state)
+    return fixed or caption_for(top_k, captions, policy)
+
+
+def caption_for(top_k: list[tuple[str, float]], captions=None, policy: CaptionPolicy | None = None) -> str:
+    """The caption for a prediction; ``top_k`` holds (label, probability) pairs in any order; `captions`: a
+    `Captions` (files.py; None: the built-in table)."""
+    if captions is None:
+        from actcap.caption.files import Captions  # here: files.py imports sentences.py, which imports this
+
+        captions = Captions()
     policy = CaptionPolicy() if policy is None else policy
     ranked = _check_scores(list(top_k))
     if not ranked:

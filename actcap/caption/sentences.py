@@ -10,14 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actcap.caption.grammar import derive_phrase, label_key
+from actcap.caption.policy import IDLE, NOBODY, UNCLEAR, UNKNOWN
 
-UNCLEAR = "The action is unclear."
-UNKNOWN = "I don't recognise this action."
-"""Said when something moves but matches none of the model's actions (state `unknown`)."""
-IDLE = "Nobody is moving."
-"""Said when nothing moves: nobody there, a still person, blank or frozen frames (state `idle`)."""
-NOBODY = "Nobody is in view."
-"""Said (state `idle`) when a model with a pose stream finds no person in the frames."""
+__all__ = ["HMDB51_CLASSES", "IDLE", "NOBODY", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT", "UTD_MHAD_CLASSES",
+           "Caption", "derive_caption", "get_builtin", "list_builtin"]
 UNKNOWN_PRESENT = "does something I don't recognise"
 """An unknown stretch in a timeline: "A person waves, then does something I don't recognise."."""
 

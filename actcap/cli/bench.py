@@ -60,6 +60,11 @@ def format_report(r: dict) -> str:
     lines += [f"extraction: {r['extract_fps']} frames/s vs CNN only {r['cnn_fps']} frames/s "
               f"({100 * r['extract_vs_cnn']:.0f}%)",
               "four clips: " + ", ".join(f"{k} {v} ms" for k, v in r["four_clips_ms"].items())]
+    if "pose_track_ms" in r:
+        ph, pw = r["pose_frame_size"]
+        lines.append(f"body pose at {pw}x{ph}, {r['pose_threads']} thread(s): {r['pose_track_ms']} ms a tracked frame, "
+                     f"{r['pose_detect_ms']} ms with detection; 16 frames through a pose model "
+                     f"({r['pose_clip_model']}): {r['pose_clip_ms']} ms")
     for key, what in (("serve", "the model"), ("serve_cnn", "a model with the frame CNN")):
         serve = r.get(key)
         if serve is None:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     records = split_from_args(args)[0].val if _has_split(args) else scan_data(args.data, args.classes)
     unknown = [r.path for r in scan_dataset(args.unknown)] if args.unknown else None
     m = evaluate(model, records, args.out, unknown=unknown, **kw)
-    print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips")}
+    print_json({k: m[k] for k in ("top1", "top5", "mean_class_accuracy", "num_clips", "answered")}
                | {"ece": round(m["calibration"]["ece"], 4),
                   "ece_interval": [round(v, 4) for v in m["calibration"]["ece_interval"]],
                   "ece_uncalibrated": round(m["calibration"]["ece_uncalibrated"], 4)}

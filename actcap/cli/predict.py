@@ -19,6 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--test-clips", type=int, default=1, help="clips averaged (test-time augmentation)")
     p.add_argument("--captions", type=Path, help="captions file overriding the model's sentences")
     add_open_set_arg(p, "use")
+    p.add_argument("--pose", action="store_true", help="add `pose`: the person's 13 joints in each frame the model "
+                                                        "looked at (x, y as fractions of the frame; docs/api.md)")
     t = p.add_argument_group("timeline (long videos)")
     t.add_argument("--timeline", action="store_true", help="segment a long video and narrate it")
     add_timeline_args(t)  # TimelineConfig: the same defaults as Predictor.predict_timeline
@@ -26,7 +28,9 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from actcap.inference.predictor import Predictor
+    from actcap.data.video import open_clip
+    from actcap.inference.keypoints import clip_keypoints
+    from actcap.inference.predictor import Predictor, open_inputs
 
     captions = None
     if args.captions:
@@ -38,12 +42,14 @@ def run(args: argparse.Namespace) -> int:
     if args.timeline:
         if len(args.inputs) != 1:
             raise ValueError("--timeline takes one video file or frame folder")
-        from actcap.data.video import open_clip
-
         t = timeline_config(args)
-        print_json(predictor.predict_timeline(open_clip(args.inputs[0]), window=t.window, stride=t.stride,
-                                              smooth=t.smooth, min_duration=t.min_duration,
-                                              min_confidence=t.min_confidence))
-        return 0
-    print_json(predictor.predict_paths(args.inputs))
+        clip = open_clip(args.inputs[0])
+        out = predictor.predict_timeline(clip, window=t.window, stride=t.stride, smooth=t.smooth,
+                                         min_duration=t.min_duration, min_confidence=t.min_confidence)
+    else:
+        clip = open_inputs(args.inputs)
+        out = predictor.predict_clip(clip)
+    if args.pose:
+        out["pose"] = clip_keypoints(clip, predictor.frames_to_read(len(clip)))
+    print_json(out)
     return 0

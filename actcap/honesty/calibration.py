@@ -16,15 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from actcap.fileio import atomic_path
+from actcap.honesty.verdict import softmax
 
+__all__ = ["ECE_BINS", "ece_interval", "expected_calibration_error", "fit_temperature", "plot_reliability",
+           "reliability_bins", "softmax"]
 ECE_BINS = 10
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, np.float64)
-    z = z - z.max(-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(-1, keepdims=True)
 
 
 def _nll(logits: np.ndarray, labels: np.ndarray, t: float) -> float:

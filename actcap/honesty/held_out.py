@@ -36,10 +36,9 @@ from actcap.honesty.openset import (
     KNOWN_QUANTILE,
     create_score,
     get_score_kwargs,
-    head_outputs,
     threshold_for,
 )
-from actcap.models.recognizer import Recognizer
+from actcap.models.recognizer import Recognizer, clip_outputs
 
 log = logging.getLogger(__name__)
 CLIP_FOLDS = 5
@@ -95,15 +94,9 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
 
 
 def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(N, C) logits and (N, E) embeddings of clips, from their deterministic test view."""
-    data = FeatureClips(features, [0] * len(features), model.config.num_slots, train=False,
-                        sampling=model.config.sampling)
-    logits, embs = [], []
-    for x, _ in DataLoader(data, batch_size=64):
-        lg, em = head_outputs(model.eval().head, x[:, 0])  # x: (B, 1, T, D)
-        logits.append(lg)
-        embs.append(em)
-    return torch.cat(logits).numpy(), torch.cat(embs).numpy()
+    """(N, C) logits and (N, E) embeddings of clips, from their deterministic test view (`clip_outputs`)."""
+    logits, emb = clip_outputs(model, features)  # (N, 1, C), (N, 1, E)
+    return logits[:, 0], emb[:, 0]
 
 
 def sliding_windows(f: np.ndarray, length: int, step: int = WINDOW_STEP) -> list[np.ndarray]:
@@ -210,7 +203,7 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                                      f"frames every {WINDOW_STEP}), each its best view (whole, first/middle/last "
                                      f"{SUB_WINDOW})",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows))}
-    model.extra_tensors = {f"open_set.{k}": v for k, v in score.tensors().items()}
+    model.extra_tensors = {f"open_set.{k}": torch.from_numpy(v) for k, v in score.tensors().items()}
     spec = model.config.open_set
     log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f (windows %.4f)",
              t, before, after, score_name, spec["threshold"], spec["window_threshold"])

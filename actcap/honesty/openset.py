@@ -4,7 +4,7 @@
     s.score(embeddings, logits)                                    # (N,) at prediction time
 
 Every score works on what any head gives: its logits and its embedding (the input of its last linear
-layer, see `head_outputs`). Candidates, all measured on the leave-one-action-out × leave-one-subject-out
+layer, see models/heads.py `head_outputs`). Candidates, all measured on the leave-one-action-out × leave-one-subject-out
 protocol (docs/model-card.md, "Open set"):
 
 - `msp`: 1 − the top softmax probability. Sees only the logits, which stay confident far from the data.
@@ -22,7 +22,6 @@ known clips that the scoring model never saw (held-out groups; see held_out.py).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from actcap.registry import Registry
 
@@ -39,20 +38,6 @@ KNOWN_QUANTILE = 0.95
 """The threshold rule: the score below which this fraction of held-out known clips falls."""
 
 
-@torch.no_grad()
-def head_outputs(head: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, D) features → (B, C) logits and (B, E) embedding: what the head's last linear layer `fc`
-    reads (averaged over time for heads that classify every frame)."""
-    seen = []
-    hook = head.fc.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
-    try:
-        logits = head(x)
-    finally:
-        hook.remove()
-    emb = seen[0]
-    return logits, (emb.mean(1) if emb.dim() == 3 else emb)  # (B, T, E) → (B, E) for the mean head
-
-
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
 
@@ -66,11 +51,11 @@ class Score:
     def score(self, emb: np.ndarray, logits: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """What the model file keeps to score later."""
+    def tensors(self) -> dict[str, np.ndarray]:
+        """What the model file keeps to score later (as `open_set.<name>` tensors)."""
         return {}
 
-    def load(self, tensors: dict[str, torch.Tensor]) -> "Score":
+    def load(self, tensors: dict[str, np.ndarray]) -> "Score":
         return self
 
 
@@ -115,10 +100,10 @@ class Prototype(Score):
         return 1.0 - sims.max(1)
 
     def tensors(self):
-        return {"means": torch.from_numpy(self.means.astype(np.float32))}
+        return {"means": self.means.astype(np.float32)}
 
     def load(self, tensors):
-        self.means = tensors["means"].numpy()
+        self.means = np.asarray(tensors["means"])
         return self
 
 
@@ -139,10 +124,10 @@ class NearestClips(Score):
         return 1.0 - np.sort(sims, axis=1)[:, -k]
 
     def tensors(self):
-        return {"bank": torch.from_numpy(self.bank)}
+        return {"bank": self.bank}
 
     def load(self, tensors):
-        self.bank = tensors["bank"].numpy()
+        self.bank = np.asarray(tensors["bank"])
         return self
 
 
@@ -169,10 +154,10 @@ class Mahalanobis(Score):
         return np.sqrt(np.einsum("bce,ef,bcf->bc", d, self.precision, d).min(1))
 
     def tensors(self):
-        return {"means": torch.from_numpy(self.means.astype(np.float32)), "precision": torch.from_numpy(self.precision)}
+        return {"means": self.means.astype(np.float32), "precision": self.precision}
 
     def load(self, tensors):
-        self.means, self.precision = tensors["means"].numpy(), tensors["precision"].numpy()
+        self.means, self.precision = np.asarray(tensors["means"]), np.asarray(tensors["precision"])
         return self
 
 
@@ -189,7 +174,7 @@ def get_score_kwargs(name: str) -> dict:
     return dict(DEFAULT_SCORE_KWARGS.get(name, {}))
 
 
-def load_score(spec: dict, tensors: dict[str, torch.Tensor]) -> Score:
+def load_score(spec: dict, tensors: dict[str, np.ndarray]) -> Score:
     """A model's fitted score from its `open_set` config and its `open_set.*` tensors (prefix removed).
     Configs without `score_kwargs` (saved before it existed) get the score's defaults, as they were fitted."""
     return create_score(spec["score"], **spec.get("score_kwargs", {})).load(tensors)

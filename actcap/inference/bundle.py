@@ -3,24 +3,35 @@
     from runner import BundlePredictor       # bundle/runner.py
     BundlePredictor("bundle/").predict_frames(frames)
 
-`actcap export` writes bundle/runner.py as one file generated from actcap's own modules: data/sampling.py and
-data/pooling.py (which frames, which slots: the very code the Predictor runs), then this module, with their
-`from actcap.…` imports dropped (export.py `runner_source`; tests/test_export.py proves the copies equal).
-So this module may import from actcap only those two modules, at the top level; everything else numpy,
-onnxruntime and the standard library (OpenCV if present, for bit-exact resizing; a flow stream needs actcap).
+`actcap export` writes bundle/runner.py as one file generated from actcap's own modules (export.py
+`RUNNER_MODULES`): which frames and slots (data/sampling.py, data/pooling.py), the motion level
+(honesty/motion.py), the open-set score and the rules that turn a head's output into a verdict
+(honesty/openset.py, honesty/verdict.py), the caption and the answer's fields (caption/policy.py,
+inference/answer.py), then this module, with their `from actcap.…` imports dropped. So the bundle answers with
+the code the Predictor answers with: `state`, calibrated `confidence`, `open_set_score`, `caption`
+(tests/test_export.py compares them clip by clip). This module may import from actcap only those modules, at
+the top level; everything else numpy, onnxruntime and the standard library (OpenCV if present, for bit-exact
+resizing; a flow stream needs actcap).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
+from actcap.caption.policy import CaptionPolicy
 from actcap.data.pooling import slot_features
 from actcap.data.sampling import inference_indices, previous_indices
+from actcap.honesty.motion import motion_levels
+from actcap.honesty.verdict import Rules, softmax
+from actcap.inference.answer import answer, few_frames_warning
 
-BUNDLE_FORMAT = "actcap-onnx-bundle/1"
+BUNDLE_FORMAT = "actcap-onnx-bundle/2"
+OPEN_SET_FILE = "open_set.npz"
 
 
 def area_weights(n_in: int, n_out: int) -> np.ndarray:
@@ -45,27 +56,45 @@ def linear_weights(n_in: int, n_out: int) -> np.ndarray:
     return w
 
 
-def resize(frames: np.ndarray, size: int, use_cv2: bool = True) -> np.ndarray:
-    """uint8 (T, H, W, 3) → (T, size, size, 3) as actcap.data.frames.resize_frames: area when shrinking, else linear.
-
-    With OpenCV it is that very call; the numpy version agrees to ±1 grey level (rounding)."""
-    t, h, w, _ = frames.shape
-    if (h, w) == (size, size):
+def resize(frames: np.ndarray, size: int | tuple[int, int], use_cv2: bool = True) -> np.ndarray:
+    """uint8 (T, H, W, C) → (T, h, w, C), (h, w) = size (an int: a square), as actcap.data.frames.resize_frames:
+    area when shrinking, else linear. With OpenCV it is that very call; the numpy version agrees to ±1 grey
+    level (rounding)."""
+    t, h, w, c = frames.shape
+    oh, ow = (size, size) if isinstance(size, int) else size
+    if (h, w) == (oh, ow):
         return frames
-    shrink = h * w > size * size
+    shrink = h * w > oh * ow
     if use_cv2:
         try:
             import cv2
 
             interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-            return np.stack([cv2.resize(f, (size, size), interpolation=interp) for f in frames])
+            return np.stack([cv2.resize(f, (ow, oh), interpolation=interp) for f in frames]).reshape(t, oh, ow, c)
         except ImportError:
             pass
     weights = area_weights if shrink else linear_weights
-    wy, wx = weights(h, size), weights(w, size)
-    x = frames.transpose(0, 3, 1, 2).astype(np.float64)  # (T, 3, H, W)
-    out = (wy @ x @ wx.T).transpose(0, 2, 3, 1)  # (T, 3, size, size) → (T, size, size, 3)
+    wy, wx = weights(h, oh), weights(w, ow)
+    x = frames.transpose(0, 3, 1, 2).astype(np.float64)  # (T, C, H, W)
+    out = (wy @ x @ wx.T).transpose(0, 2, 3, 1)  # (T, C, h, w) → (T, h, w, C)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def to_gray_small(frames: np.ndarray, width: int, use_cv2: bool = True) -> np.ndarray:
+    """uint8 (T, H, W, 3) RGB → (T, h, width) grey, as actcap.data.frames.to_gray_small (aspect kept up to 4:1):
+    in bundle/runner.py, what motion.py's `motion_levels` measures on (OpenCV when present, else numpy)."""
+    h, w = frames.shape[1:3]
+    low, high = math.ceil(width / 4), width * 4  # frames.FLOW_MAX_ASPECT
+    small = resize(frames, (min(max(round(h * width / w), low), high), width), use_cv2)
+    if use_cv2:
+        try:
+            import cv2
+
+            return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in small])
+        except ImportError:
+            pass
+    grey = small.astype(np.float64) @ np.array([0.299, 0.587, 0.114])  # (T, h, w): OpenCV's weights
+    return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
 
 
 def to_model_input(frames: np.ndarray, pre: dict, use_cv2: bool = True) -> np.ndarray:
@@ -79,7 +108,8 @@ def to_model_input(frames: np.ndarray, pre: dict, use_cv2: bool = True) -> np.nd
 
 
 class BundlePredictor:
-    """Predict from frames with an exported bundle: same sampling, features and head as actcap's Predictor.
+    """Predict from frames with an exported bundle: the sampling, features, head, verdict and answer of actcap's
+    Predictor (`actcap predict`).
 
         from runner import BundlePredictor          # or: from actcap.inference.bundle import BundlePredictor
         p = BundlePredictor("bundle/")
@@ -95,12 +125,16 @@ class BundlePredictor:
             raise FileNotFoundError(f"{path} is missing (expected a folder written by `actcap export`)")
         self.config = json.loads(path.read_text())
         if self.config.get("format") != BUNDLE_FORMAT:
-            raise ValueError(f"{path}: format {self.config.get('format')!r} is not {BUNDLE_FORMAT!r}")
-        self.classes, self.num_slots = self.config["classes"], self.config["num_frames"]
-        # bundles written before dense sampling existed have neither key: one frame per slot
-        self.sampling = self.config.get("sampling", "frames")
-        self.cache_frames = self.config.get("max_frames", 64)
+            raise ValueError(f"{path}: format {self.config.get('format')!r} is not {BUNDLE_FORMAT!r}; export the "
+                             "model again with this actcap (`actcap export --model MODEL --out DIR`)")
+        self.classes, self.num_slots = self.config["classes"], self.config["num_slots"]
+        self.sampling, self.cache_frames = self.config["sampling"], self.config["cache_frames"]
         self.use_cv2 = use_cv2
+        tensors = dict(np.load(self.dir / OPEN_SET_FILE)) if self.config["open_set"] else {}
+        self.rules = Rules.from_config(self.config["calibration"], self.config["open_set"], tensors,
+                                       idle_level=self.config["idle_level"])
+        self.captions = CaptionTable(self.config["captions"])
+        self.policy = CaptionPolicy(**self.config["caption_policy"])
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -110,6 +144,7 @@ class BundlePredictor:
             return ort.InferenceSession(str(self.dir / name), opts, providers=["CPUExecutionProvider"])
 
         self.streams = []  # (config, callable(frames, previous) -> (T, D))
+        self.in_view = None  # (stream index, (T, D) its slot features → whether a person is in view): pose models
         for cfg in self.config["streams"]:
             if cfg["name"] == "appearance":
                 self.streams.append((cfg, self._appearance(session(cfg["file"]), cfg["preprocessing"])))
@@ -120,7 +155,9 @@ class BundlePredictor:
             elif cfg["name"] == "pose":
                 from actcap.features.streams.pose import PoseStream  # BlazePose: needs actcap and ai-edge-litert
 
-                self.streams.append((cfg, PoseStream(**{k: v for k, v in cfg.items() if k != "name"}).extract))
+                pose = PoseStream(**{k: v for k, v in cfg.items() if k != "name"})
+                self.streams.append((cfg, pose.extract))
+                self.in_view = self.in_view or (len(self.streams) - 1, pose.in_view)  # the judge's, as Pipeline's
             else:
                 raise ValueError(f"{path}: stream {cfg['name']!r} is not one this runner knows "
                                  "(appearance, flow, pose)")
@@ -135,20 +172,45 @@ class BundlePredictor:
         """(T, H, W, 3) uint8 → (T, ΣD) float32, each stream's features side by side."""
         return np.concatenate([run(frames, previous) for _, run in self.streams], axis=1).astype(np.float32)
 
+    def outputs(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, T, ΣD) slot features → (B, C) logits and (B, E) embeddings (what the open-set score reads)."""
+        logits, emb = self.head.run(None, {"features": slots.astype(np.float32)})
+        return logits, emb
+
     def scores(self, features: np.ndarray) -> np.ndarray:
-        """(T, ΣD) features → (C,) class probabilities."""
-        return self.head.run(None, {"features": features[None].astype(np.float32)})[0][0]
+        """(T, ΣD) features of the time slots → (C,) calibrated class probabilities (no state)."""
+        return softmax(self.outputs(features[None])[0][0] / self.rules.temperature)
 
     def predict_frames(self, frames: np.ndarray, top_k: int = 5) -> dict:
-        """Predict from uint8 (N, H, W, 3) RGB frames: the frames and slots actcap's Predictor would use."""
+        """Predict from uint8 (N, H, W, 3) RGB frames as `actcap predict` does: the same frames, slots, verdict
+        (state, calibrated confidence, open-set score) and caption, plus `probs` (C,) in the classes' order."""
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
             raise ValueError(f"frames must be a non-empty uint8 array (N, H, W, 3) RGB; got {frames.dtype} "
                              f"{frames.shape}")
-        idx = inference_indices(len(frames), self.num_slots, self.sampling, self.cache_frames)
-        feats = self.features(frames[idx], frames[previous_indices(idx)])  # the frame before each: motion streams
-        probs = self.scores(slot_features(feats, self.num_slots, self.sampling)[0])  # (T, ΣD) slots → (C,)
-        order = np.argsort(-probs)[:top_k]
-        return {"prediction": self.classes[order[0]], "confidence": float(probs[order[0]]),
-                "top_k": [{"label": self.classes[i], "confidence": float(probs[i])} for i in order],
-                "probs": probs}
+        n = len(frames)
+        idx = inference_indices(n, self.num_slots, self.sampling, self.cache_frames)
+        cur, prev = frames[idx], frames[previous_indices(idx)]  # the frame before each: motion and flow
+        parts = [run(cur, prev).astype(np.float32) for _, run in self.streams]  # each stream's (L, D_i)
+        inputs = np.concatenate(parts + [motion_levels(cur, prev)[:, None]], axis=1)  # (L, ΣD + 1)
+        slots = slot_features(inputs, self.num_slots, self.sampling)[0]  # (T, ΣD + 1), motion last
+        logits, emb = self.outputs(slots[None, :, :-1])
+        nobody = None
+        if self.in_view is not None:  # a pose model: is anybody in view in the slots?
+            i, in_view = self.in_view
+            start = sum(p.shape[1] for p in parts[:i])
+            nobody = [not in_view(slots[:, start:start + parts[i].shape[1]])]
+        verdict = self.rules.verdicts(logits, emb, np.max(slots[:, -1:], axis=0), nobody=nobody)[0]
+        few = few_frames_warning(n, self.num_slots)
+        return {**answer(verdict, self.classes, self.captions, self.policy, top_k), "frames_received": n,
+                "frames_used": len(set(idx)), "warnings": [few] if few else [], "probs": verdict.probs}
+
+
+class CaptionTable:
+    """The captions an export resolved for each class (config.json `captions`), looked up as `Captions.get`."""
+
+    def __init__(self, entries: dict[str, dict[str, str]]):
+        self.entries = entries
+
+    def get(self, label: str) -> SimpleNamespace:
+        return SimpleNamespace(**self.entries[label])

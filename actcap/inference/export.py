@@ -2,12 +2,13 @@
 
     actcap export --model runs/utd5 --format onnx --out bundle/ [--int8]
 
-    bundle/config.json       classes, frame count, streams (with preprocessing), files and their sha256,
-                             the verification this export measured against PyTorch
+    bundle/config.json       classes, time slots, streams (with preprocessing), calibration, open set, captions,
+                             files and their sha256, the verification this export measured against PyTorch
     bundle/appearance.onnx   frame CNN: frames (N, 3, S, S) float32 → features (N, D)    (fp32 or int8)
-    bundle/head.onnx         temporal head + softmax: features (B, T, ΣD) → probs (B, C)
-    bundle/runner.py         `BundlePredictor`, generated from actcap's own data/sampling.py, data/pooling.py and
-                             inference/bundle.py (`runner_source`): the bundle samples frames and pools slots
+    bundle/head.onnx         temporal head: features (B, T, ΣD) → logits (B, C), embedding (B, E)
+    bundle/open_set.npz      what the open-set score compares embeddings to (models with an open set)
+    bundle/runner.py         `BundlePredictor`, generated from actcap's own modules (`RUNNER_MODULES`,
+                             `runner_source`): the bundle samples frames, pools slots, judges and captions
                              with the very code the Predictor runs
     bundle/README.md         the three lines that run it
 
@@ -16,8 +17,10 @@ Agreement with PyTorch is measured at export (`verify_bundle`) against features/
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
+import io
 import logging
 import shutil
 from pathlib import Path
@@ -25,13 +28,16 @@ from pathlib import Path
 import numpy as np
 
 from actcap.data.sampling import previous_indices, uniform_indices
-from actcap.inference.bundle import BUNDLE_FORMAT, BundlePredictor, resize
+from actcap.fileio import atomic_write_bytes
+from actcap.inference.bundle import BUNDLE_FORMAT, OPEN_SET_FILE, BundlePredictor, resize
 
 __all__ = ["BUNDLE_FORMAT", "BundlePredictor", "export_bundle", "export_head", "resize", "runner_source",
            "verify_bundle"]
 log = logging.getLogger(__name__)
 # bundle/runner.py is these modules, in this order, as one file (later ones import from earlier ones)
-RUNNER_MODULES = ("actcap.data.sampling", "actcap.data.pooling", "actcap.inference.bundle")
+RUNNER_MODULES = ("actcap.registry", "actcap.data.sampling", "actcap.data.pooling", "actcap.honesty.motion",
+                  "actcap.honesty.openset", "actcap.honesty.verdict", "actcap.caption.policy",
+                  "actcap.inference.answer", "actcap.inference.bundle")
 
 
 def runner_source() -> str:
@@ -73,11 +79,21 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
             raise ValueError(f"stream '{scfg['name']}' cannot be exported yet (appearance, flow and pose can)")
     export_head(predictor.model, out / "head.onnx")
     files["head.onnx"] = out / "head.onnx"
-    config = {"format": BUNDLE_FORMAT, "classes": list(cfg.classes), "num_frames": cfg.num_slots,
-              "sampling": cfg.sampling, "max_frames": predictor.cache_frames,
+    judge = predictor.judge
+    open_set = dict(cfg.open_set) if judge.score is not None else {}
+    if open_set:  # the fitted score's reference (class means, nearest clips), as the model file keeps it
+        buf = io.BytesIO()
+        np.savez(buf, **judge.score.tensors())
+        atomic_write_bytes(out / OPEN_SET_FILE, buf.getvalue())
+        files[OPEN_SET_FILE] = out / OPEN_SET_FILE
+    config = {"format": BUNDLE_FORMAT, "classes": list(cfg.classes), "num_slots": cfg.num_slots,
+              "sampling": cfg.sampling, "cache_frames": predictor.cache_frames,
               "feature_dim": cfg.feature_dim, "streams": streams,
-              "head": {"file": "head.onnx", "name": cfg.head, "input": "features (B, T, ΣD)", "output": "probs (B, C)"},
-              "captions": dict(cfg.captions), "actcap_version": cfg.actcap_version,
+              "head": {"file": "head.onnx", "name": cfg.head, "input": "features (B, T, ΣD)",
+                       "output": "logits (B, C), embedding (B, E)"},
+              "calibration": {"temperature": judge.temperature}, "open_set": open_set, "idle_level": judge.idle_level,
+              "captions": {c: predictor.captions.get(c).to_dict() for c in cfg.classes},
+              "caption_policy": dataclasses.asdict(predictor.policy), "actcap_version": cfg.actcap_version,
               "files": {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}}
     atomic_write_json(out / "config.json", config)
     (out / "runner.py").write_text(runner_source())
@@ -94,27 +110,28 @@ def export_bundle(model_dir: str | Path | None, out: str | Path, int8: bool = Fa
 
 
 def export_head(model, path: Path) -> Path:
-    """Temporal head + softmax as ONNX: features (B, T, ΣD) → probs (B, C), batch axis dynamic; the logits
-    are divided by the model's calibration temperature first, so the bundle's confidences are actcap's."""
+    """The temporal head as ONNX: features (B, T, ΣD) → logits (B, C) and embedding (B, E) (models/heads.py
+    `head_outputs`), batch axis dynamic; the runner turns them into a verdict with honesty/verdict.py."""
     import torch
 
-    temperature = float(model.config.calibration.get("temperature", 1.0))
+    from actcap.models.heads import head_outputs
 
-    class Probs(torch.nn.Module):
-        def __init__(self, m):
+    class Outputs(torch.nn.Module):
+        def __init__(self, head):
             super().__init__()
-            self.m = m
+            self.head = head
 
-        def forward(self, x):
-            return (self.m(x) / temperature).softmax(-1)
+        def forward(self, x):  # head_outputs without its no_grad: under it, PyTorch's fused transformer
+            return head_outputs.__wrapped__(self.head, x)  # encoder runs, which ONNX cannot express
 
     from actcap.features.engine import OPSET, quiet_export
 
     cfg = model.config
     x = torch.zeros(1, cfg.num_slots, cfg.feature_dim)
     with quiet_export():
-        torch.onnx.export(Probs(model.eval()).eval(), x, str(path), input_names=["features"],
-                          output_names=["probs"], dynamic_axes={"features": {0: "b"}, "probs": {0: "b"}},
+        torch.onnx.export(Outputs(model.eval().head).eval(), x, str(path), input_names=["features"],
+                          output_names=["logits", "embedding"],
+                          dynamic_axes={"features": {0: "b"}, "logits": {0: "b"}, "embedding": {0: "b"}},
                           opset_version=OPSET, dynamo=False)
     return path
 
@@ -138,7 +155,8 @@ def verify_bundle(out: Path, predictor, seed: int = 0) -> dict:
 
 README = """# actcap ONNX bundle
 
-Classes: {classes}. The model {how}, with actcap's own sampling code (in runner.py).
+Classes: {classes}. The model {how}, with actcap's own sampling code (in runner.py), and answers as
+`actcap predict` does: `state` (action, unknown or idle), calibrated `confidence`, `open_set_score`, `caption`.
 
 ```python
 from runner import BundlePredictor   # needs numpy and onnxruntime{flow_note}

@@ -3,6 +3,7 @@
     live = predictor.new_stream()          # window: a typical training clip's length
     live.push_many(frames)                 # consecutive (H, W, 3) uint8 frames, batched through the streams
     live.predict()                         # the answer dict over the window, or None before any frame
+    live.keypoints()                       # the person's skeleton in the newest frame (`pose` of an answer)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class LiveStream:
         self.window: deque[np.ndarray] = deque(maxlen=window)
         self.last_frame: np.ndarray | None = None
         self.frames_seen = 0
+        self._tracker = None  # follows the person for keypoints() when the model has no pose stream
 
     def push(self, frame: np.ndarray) -> None:
         """Add one (H, W, 3) uint8 frame."""
@@ -56,3 +58,22 @@ class LiveStream:
                                     frames_used=len(self.window), warnings=[])
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out
+
+    def keypoints(self):
+        """The `pose` field for the newest frame (inference/keypoints.py), or None before any frame. A model with a
+        pose stream found it already (remembered by the stream); otherwise this stream's own tracker finds it."""
+        from actcap.inference.keypoints import landmark_keypoints
+
+        if self.last_frame is None:
+            return None
+        landmarks = None
+        for stream in self.predictor.streams:
+            known = stream.recall(self.last_frame) if hasattr(stream, "recall") else None
+            if known is not None:
+                landmarks = known[0]
+        if landmarks is None:
+            from actcap.pose.tracker import PoseTracker
+
+            self._tracker = self._tracker or PoseTracker()
+            landmarks, _flag = self._tracker(self.last_frame)
+        return landmark_keypoints(landmarks[None], self.last_frame.shape[:2], [self.frames_seen - 1])

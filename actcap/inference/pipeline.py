@@ -4,7 +4,7 @@
     idx = pipeline.frames_to_read(len(clip))             # which source frames (data/sampling.py)
     inputs = pipeline.inputs(frames, previous)          # (T, D + 1): stream features + motion level
     verdict = pipeline.verdict(inputs)                  # slots (data/pooling.py) → head → calibrated probs, state
-    probs = pipeline.clip_probs(cached_features)        # evaluate: (N, C), the same slots and head, batched
+    verdicts = pipeline.clip_verdicts(cached_features)  # evaluate: the same slots, head and rules, batched
 
 `Predictor` (predictor.py: captions and the answer dict), `evaluate` (training/evaluate.py), the live stream
 (live.py) and the timeline (timeline.py) all run through one of these; the export bundle ships the same
@@ -23,11 +23,10 @@ from actcap.data.sampling import inference_indices
 from actcap.features.engine import resolve_engine
 from actcap.features.streams import create_streams
 from actcap.features.threads import use_head_threads
-from actcap.honesty.calibration import softmax
 from actcap.honesty.held_out import window_views
 from actcap.honesty.judge import Judge, Verdict
 from actcap.honesty.motion import motion_levels
-from actcap.models.recognizer import Recognizer
+from actcap.models.recognizer import Recognizer, clip_outputs
 
 
 class Pipeline:
@@ -96,15 +95,16 @@ class Pipeline:
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None]  # (1, T, D)
         return (self.model(x) / self.judge.temperature).softmax(-1)[0].numpy()
 
-    @torch.no_grad()
+    def clip_verdicts(self, features: list[np.ndarray], num_clips: int = 1, batch_size: int = 64) -> list[Verdict]:
+        """(L, D) features of each clip's kept frames (the feature cache's) → a Verdict per clip, its `num_clips`
+        views combined as `Predictor.predict_clip` combines them: the same slots, head and rules (judge.py) as
+        `verdict`, in batches (models/recognizer.py `clip_outputs`). Cached features carry no motion, so no
+        clip is idle here."""
+        logits, emb = clip_outputs(self.model, features, num_clips, batch_size)  # (N, K, C), (N, K, E)
+        views = [self.judge.verdicts(lg, em) for lg, em in zip(logits, emb)]
+        return [v[0] if len(v) == 1 else self.judge.combine(v) for v in views]
+
     def clip_probs(self, features: list[np.ndarray], num_clips: int = 1, batch_size: int = 64) -> np.ndarray:
-        """(L, D) features of each clip's kept frames (the feature cache's) → (N, C) calibrated probabilities,
-        each clip's `num_clips` views averaged: the same slots, head and temperature as `verdict`, in batches."""
-        out = []
-        for a in range(0, len(features), batch_size):
-            views = np.stack([slot_features(f, self.num_slots, self.sampling, num_clips=num_clips)
-                              for f in features[a:a + batch_size]])  # (B, K, T, D)
-            b, k, t, d = views.shape
-            logits = self.model(torch.from_numpy(views).float().view(b * k, t, d)).numpy()  # (B·K, C)
-            out.append(softmax(logits / self.judge.temperature).reshape(b, k, -1).mean(1))  # (B, C)
-        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
+        """(L, D) features of each clip's kept frames → (N, C) calibrated probabilities (`clip_verdicts`)."""
+        verdicts = self.clip_verdicts(features, num_clips, batch_size)
+        return np.stack([v.probs for v in verdicts]) if verdicts else np.zeros((0, len(self.classes)), np.float32)

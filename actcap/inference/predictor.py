@@ -18,21 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from actcap.caption import IDLE, NOBODY, UNKNOWN, CaptionPolicy, Captions, caption_for, resolve_captions
+from actcap.caption import CaptionPolicy, Captions, resolve_captions
 from actcap.config import TimelineConfig
 from actcap.data.frames import check_thwc
 from actcap.data.sampling import multi_clip_indices, previous_indices
 from actcap.data.video import IMAGE_EXTENSIONS, ImageListClip, is_animated_image, open_clip
 from actcap.features.cache import read_for
 from actcap.honesty.judge import Verdict
+from actcap.inference.answer import answer, few_frames_warning
 from actcap.inference.live import LiveStream
 from actcap.inference.model_dir import DEFAULT_MODEL, resolve_model_dir
 from actcap.inference.pipeline import Pipeline
 from actcap.inference.result import Prediction
 from actcap.inference.timeline import predict_timeline
 from actcap.models.recognizer import Recognizer
+from actcap.models.store import model_name
 
-__all__ = ["DEFAULT_MODEL", "LiveStream", "Prediction", "Predictor", "resolve_model_dir"]
+__all__ = ["DEFAULT_MODEL", "LiveStream", "Prediction", "Predictor", "open_inputs", "resolve_model_dir"]
 
 
 class Predictor(Pipeline):
@@ -53,21 +55,14 @@ class Predictor(Pipeline):
 
     @classmethod
     def from_dir(cls, path: Path, **kwargs) -> "Predictor":
-        """The model in the directory `path`, already resolved (named after the folder unless `name` is given)."""
-        return cls(Recognizer.load(path), name=kwargs.pop("name", None) or Path(path).name, **kwargs)
+        """The model in the directory `path`, already resolved, answering as `name` if given, else its store name
+        (`default` for the shipped model, as GET /models and `--model default` call it), else its folder's."""
+        return cls(Recognizer.load(path), name=kwargs.pop("name", None) or model_name(path), **kwargs)
 
     def result(self, verdict: Verdict, **extra) -> Prediction:
-        """Verdict → the answer dict (result.py `Prediction`); `extra`: frame counts, warnings, timing."""
-        probs = verdict.probs
-        order = np.argsort(-probs)[: self.top_k]
-        top = [(self.classes[i], float(probs[i])) for i in order]
-        fixed = NOBODY if verdict.nobody else {"idle": IDLE, "unknown": UNKNOWN}.get(verdict.state)
-        caption = fixed or caption_for(top, self.captions, self.policy)
-        score = None if verdict.open_set_score is None else round(verdict.open_set_score, 4)
-        return {"prediction": top[0][0], "confidence": round(top[0][1], 4), "caption": caption,
-                "state": verdict.state, "open_set_score": score, "motion": round(verdict.motion, 4),
-                "top_k": [{"label": lab, "confidence": round(p, 4)} for lab, p in top],
-                "model": self.name, **extra}
+        """Verdict → the answer dict (result.py `Prediction`, its first fields answer.py's, as the exported
+        bundle's); `extra`: frame counts, warnings, timing."""
+        return {**answer(verdict, self.classes, self.captions, self.policy, self.top_k), "model": self.name, **extra}
 
     # --- whole clips -----------------------------------------------------------------------------
     def predict_frames(self, frames: np.ndarray, warnings: list[str] | None = None) -> Prediction:
@@ -76,9 +71,8 @@ class Predictor(Pipeline):
         check_thwc(frames)
         warnings = list(warnings or [])
         n = len(frames)
-        if n < self.num_slots:
-            warnings.append(f"{n} frame{'s' if n != 1 else ''} given; {self.num_slots} expected; "
-                            "frames were repeated")
+        if few := few_frames_warning(n, self.num_slots):
+            warnings.append(few)
         idx = self.frames_to_read(n)
         if idx == list(range(n)):  # every frame in order (dense sampling, up to 64): each one's predecessor is
             inputs = self.inputs(frames)  # the frame before it, so no (T, H, W, 3) copies are made
@@ -92,9 +86,8 @@ class Predictor(Pipeline):
         t0 = time.perf_counter()
         n = len(clip)
         warnings = list(clip.warnings)
-        if n < self.num_slots:
-            warnings.append(f"{n} frame{'s' if n != 1 else ''} in {clip.name}; {self.num_slots} expected; "
-                            "frames were repeated")
+        if few := few_frames_warning(n, self.num_slots, f"in {clip.name}"):
+            warnings.append(few)
         if self.sampling == "dense" or self.num_clips == 1:
             views = [self.frames_to_read(n)]
         else:
@@ -107,21 +100,7 @@ class Predictor(Pipeline):
 
     def predict_paths(self, inputs: list[str | Path]) -> Prediction:
         """One video file (an animated GIF, WebP or PNG too), one frame folder, or image files (in the order given)."""
-        paths = [Path(p) for p in inputs]
-        if not paths:
-            raise ValueError("no input given: pass a video file, a frame folder, or image files")
-        missing = [str(p) for p in paths if not p.exists()]
-        if missing:
-            raise FileNotFoundError(f"input not found: {', '.join(missing)}")
-        one = paths[0]  # a folder, a video, or an animated image: a clip of many frames
-        if len(paths) == 1 and (one.is_dir() or one.suffix.lower() not in IMAGE_EXTENSIONS
-                                or is_animated_image(one)):
-            return self.predict_clip(open_clip(paths[0]))
-        not_images = [str(p) for p in paths if p.suffix.lower() not in IMAGE_EXTENSIONS]
-        if not_images:
-            raise ValueError(f"several inputs must all be image files ({', '.join(IMAGE_EXTENSIONS)}); "
-                             f"not images: {', '.join(not_images)}")
-        return self.predict_clip(ImageListClip(paths))
+        return self.predict_clip(open_inputs(inputs))
 
     def predict_timeline(self, clip, window: float = TimelineConfig.window, stride: float = TimelineConfig.stride,
                          smooth: int = TimelineConfig.smooth, min_duration: float = TimelineConfig.min_duration,
@@ -132,3 +111,22 @@ class Predictor(Pipeline):
     def new_stream(self, window: int | None = None) -> LiveStream:
         """Live-video state (live.py); the window spans as many frames as a typical training clip."""
         return LiveStream(self, window or self.config.clip_frames or self.num_slots)
+
+
+def open_inputs(inputs: list[str | Path]):
+    """The Clip that `predict_paths` reads: one video file or frame folder, or image files (in the order given)."""
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise ValueError("no input given: pass a video file, a frame folder, or image files")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"input not found: {', '.join(missing)}")
+    one = paths[0]  # a folder, a video, or an animated image: a clip of many frames
+    if len(paths) == 1 and (one.is_dir() or one.suffix.lower() not in IMAGE_EXTENSIONS
+                            or is_animated_image(one)):
+        return open_clip(paths[0])
+    not_images = [str(p) for p in paths if p.suffix.lower() not in IMAGE_EXTENSIONS]
+    if not_images:
+        raise ValueError(f"several inputs must all be image files ({', '.join(IMAGE_EXTENSIONS)}); "
+                         f"not images: {', '.join(not_images)}")
+    return ImageListClip(paths)

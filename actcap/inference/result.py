@@ -34,6 +34,17 @@ class Segment(TypedDict):
                                               "moves)")]
 
 
+class Keypoints(TypedDict):
+    """The tracked person's skeleton in the frames the model looked at (inference/keypoints.py), when asked."""
+
+    joints: Annotated[list[str], Field(description="the joint names, in the order of each frame's points",
+                                       examples=[["head", "left_shoulder", "right_shoulder"]])]
+    frames: Annotated[list[int], Field(description="index of each frame (in the frames sent, or the video)")]
+    points: Annotated[list[list[list[float]]], Field(
+        description="per frame, per joint: [x, y, confidence], x and y as fractions of the frame's width and "
+                    "height (y down); [0, 0, 0] where no person was found")]
+
+
 class Prediction(TypedDict):
     """A Predictor's answer for a clip, a set of frames, a live window or (with `segments`) a timeline."""
 
@@ -59,3 +70,4 @@ class Prediction(TypedDict):
     warnings: Annotated[list[str], Field(examples=[["3 frames given; 16 expected; frames were repeated"]])]
     segments: NotRequired[Annotated[list[Segment], Field(description="timeline of a longer video, when computed")]]
     narrative: NotRequired[Annotated[str, Field(description="the timeline told as one sentence, when computed")]]
+    pose: NotRequired[Annotated[Keypoints, Field(description="the person's keypoints, when asked (pose=true)")]]

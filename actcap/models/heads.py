@@ -110,6 +110,20 @@ class SegmentHead(TemporalHead):
         return self.fc(self.drop(z.flatten(1)))  # (B, K·D) → (B, C)
 
 
+@torch.no_grad()
+def head_outputs(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, D) features → (B, C) logits and (B, E) embedding: what the head's last linear layer `fc`
+    reads (averaged over time for heads that classify every frame); the open-set scores compare embeddings."""
+    seen = []
+    hook = head.fc.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        logits = head(x)
+    finally:
+        hook.remove()
+    emb = seen[0]
+    return logits, (emb.mean(1) if emb.dim() == 3 else emb)  # (B, T, E) → (B, E) for the mean head
+
+
 def list_heads() -> list[str]:
     return HEADS.list()
 

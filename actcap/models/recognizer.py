@@ -12,14 +12,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from actcap import __version__
 from actcap.config import DEFAULT_CACHE_FRAMES, DEFAULT_HEAD, DEFAULT_NUM_SLOTS, upgrade_train_record
+from actcap.data.pooling import slot_features
 from actcap.fileio import atomic_write_bytes, atomic_write_json
-from actcap.models.heads import TemporalHead, create_head
+from actcap.models.heads import TemporalHead, create_head, head_outputs
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -144,3 +146,24 @@ class Recognizer(torch.nn.Module):
                                  f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
         model.model_dir = d
         return model.eval()
+
+
+@torch.no_grad()
+def clip_outputs(model: Recognizer, features: list[np.ndarray], num_clips: int = 1, batch_size: int = 64
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(L, D) features of each clip's frames → (N, K, C) logits and (N, K, E) embeddings of its K deterministic
+    test views (data/pooling.py `slot_features`, the model's slots and sampling), in batches: the one batched
+    head runner (evaluate, training's validation, held-out calibration, teaching's check)."""
+    cfg, head = model.config, model.eval().head
+    device = next(model.parameters()).device
+    logits, embs = [], []
+    for a in range(0, len(features), batch_size):
+        views = np.stack([slot_features(f, cfg.num_slots, cfg.sampling, num_clips=num_clips)
+                          for f in features[a:a + batch_size]])  # (B, K, T, D)
+        b, k, t, d = views.shape
+        lg, em = head_outputs(head, torch.from_numpy(views).float().view(b * k, t, d).to(device))  # (B·K, ·)
+        logits.append(lg.cpu().numpy().reshape(b, k, -1))
+        embs.append(em.cpu().numpy().reshape(b, k, -1))
+    if not logits:
+        return np.zeros((0, num_clips, len(cfg.classes)), np.float32), np.zeros((0, num_clips, 0), np.float32)
+    return np.concatenate(logits), np.concatenate(embs)

@@ -249,6 +249,13 @@ def _owner_alive(root: Path, token: str) -> bool:
     return False
 
 
+def model_name(path: str | Path) -> str:
+    """What answers call the model in `path`: `default` for the shipped one (its one name everywhere: the store,
+    `--model default`, GET /models and every answer), else its folder's name."""
+    path = Path(path)
+    return SHIPPED if path.resolve() == SHIPPED_DIR else path.name
+
+
 def resolve_model(model: str | Path | None, store: ModelStore | None = None) -> tuple[Path, str | None]:
     """The one answer to "which model does `--model` name?" for the CLI and the service: (its folder, its store
     name). An existing path, or text that cannot be a name, is a run directory (name None); otherwise a name in

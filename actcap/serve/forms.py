@@ -49,9 +49,13 @@ TIMELINE = FormField("timeline", {"type": "boolean", "default": False},
                      "true: segments and a narrative for a long video",
                      f"with a video: slide a {TimelineConfig().window:g} s window over it and answer with "
                      "`segments` and a `narrative` too (every frame is decoded: slower)")
+POSE = FormField("pose", {"type": "boolean", "default": False}, "true: the person's keypoints too",
+                 "true: the answer carries `pose`, the tracked person's 13 joints in each frame the model looked "
+                 "at (x, y as fractions of the frame, confidence; docs/api.md). Costs about one body-pose run "
+                 "per frame")
 MODEL = FormField("model", {"type": "string"}, "a model name from GET /models",
                   "a model name from GET /models (default: the active one; also accepted as a query parameter)")
-PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, MODEL)
+PREDICT_FORM = (FRAMES, VIDEO, ORDER, TIMELINE, POSE, MODEL)
 
 TEXTS = {"type": "array", "items": {"type": "string"}}
 NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"  # models/store.py's rule; 'default' is refused as well

@@ -30,6 +30,7 @@ from actcap.data.frames import shrink_to_working
 from actcap.data.video import ImageDecodeError, decode_image_bytes
 from actcap.inference.predictor import Predictor
 from actcap.serve.errors import ServiceError
+from actcap.serve.forms import FALSE, TRUE
 from actcap.serve.schemas import LIVE_PREDICTION
 from actcap.serve.served import get_model
 from actcap.serve.service import Service
@@ -70,7 +71,12 @@ async def serve(websocket: WebSocket, service: Service) -> None:
             await websocket.send_json({"type": "error", "detail": e.detail})
             await websocket.close(code=POLICY_VIOLATION, reason="unknown model")
             return
-        await Session(websocket, service, predictor).run()
+        pose = websocket.query_params.get("pose", "").strip().lower()
+        if pose not in TRUE + FALSE:  # ?pose=true: each update carries the newest frame's keypoints
+            await websocket.send_json({"type": "error", "detail": f"pose must be true or false; got {pose[:40]!r}"})
+            await websocket.close(code=POLICY_VIOLATION, reason="bad pose parameter")
+            return
+        await Session(websocket, service, predictor, pose=pose in TRUE).run()
     except* WebSocketDisconnect:
         pass  # the client left while we were sending
     except* Exception as group:  # last line of defence: log it, tell the client in one line, keep serving
@@ -82,9 +88,9 @@ async def serve(websocket: WebSocket, service: Service) -> None:
 
 
 class Session:
-    def __init__(self, websocket: WebSocket, service: Service, predictor: Predictor):
+    def __init__(self, websocket: WebSocket, service: Service, predictor: Predictor, pose: bool = False):
         self.ws, self.service, self.settings = websocket, service, service.settings
-        self.predictor = predictor
+        self.predictor, self.pose = predictor, pose
         self.live = predictor.new_stream()
         self.queue: deque[tuple[bytes | str, float, int]] = deque()  # (frame or command, time received, frame no.)
         self.wake = anyio.Event()
@@ -142,7 +148,7 @@ class Session:
                 with anyio.move_on_after(None if held_ms is None else max(0.0, held_ms) / 1000):
                     await self.wake.wait()
                 if held_ms is not None and not self.queue:  # no newer frame came: predict on what there is
-                    result = await self.service.run(self.live.predict)
+                    result = await self.service.run(self._predict)
                     if result is not None:
                         await self._send(result, newest)
                     new, last_sent = 0, time.perf_counter()
@@ -181,7 +187,7 @@ class Session:
         elif command == "reset":
             self.live = self.predictor.new_stream()
         elif command == "flush":
-            result = await self.service.run(self.live.predict)
+            result = await self.service.run(self._predict)
             if result is None:
                 await self._error("flush: no frames received yet")
             else:
@@ -220,7 +226,14 @@ class Session:
         s, waited_ms = self.settings, (time.perf_counter() - last_sent) * 1000
         due = ((new + len(frames) >= s.stream_every or waited_ms >= s.stream_interval_ms)
                and waited_ms >= s.stream_min_interval_ms and len(self.live.window) >= MIN_UPDATE_FRAMES)
-        return (self.live.predict() if due else None), errors, len(frames)
+        return (self._predict() if due else None), errors, len(frames)
+
+    def _predict(self) -> dict | None:
+        """The window's answer, with the newest frame's keypoints when the client asked (`?pose=true`)."""
+        out = self.live.predict()
+        if out is not None and self.pose:
+            out["pose"] = self.live.keypoints()
+        return out
 
     def _tick(self, frames: int) -> None:
         now = time.perf_counter()

@@ -140,9 +140,8 @@ def load_startup_models(settings: ServeSettings) -> Startup:
 
 def load_predictor(path: Path, name: str | None, settings: ServeSettings) -> Predictor:
     """The model in `path` on the service's engine and open-set setting, answering as `name` (the store's name;
-    the shipped one and a run directory keep their folder's name, e.g. default_model)."""
-    return Predictor.from_dir(path, engine=settings.engine, open_set=settings.open_set,
-                              name=name if name != SHIPPED else None)
+    a run directory: its folder's)."""
+    return Predictor.from_dir(path, engine=settings.engine, open_set=settings.open_set, name=name)
 
 
 def get_model(models: ServedModels, name: str | None) -> Predictor:

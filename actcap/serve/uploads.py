@@ -42,6 +42,7 @@ from actcap.serve.forms import (
     MODEL,
     ORDER,
     ORDERS,
+    POSE,
     PREDICT_FORM,
     TIMELINE,
     TRUE,
@@ -71,6 +72,8 @@ class Upload:
     """Segment the video over time and narrate it (Predictor.predict_timeline)."""
     model: str | None = None
     """The model to use (a name from GET /models); None: the active one."""
+    pose: bool = False
+    """Add the person's keypoints to the answer (inference/keypoints.py)."""
 
 
 def too_large(settings: ServeSettings, size: int | None = None, setting: str = "max_upload_mb") -> ServiceError:
@@ -153,13 +156,17 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
         raise ServiceError(400, f"timeline must be true or false; got {timeline[:40]!r}")
     if timeline in TRUE and not videos:
         raise ServiceError(400, "timeline=true needs a video in field 'video'; frames are one short clip")
+    pose = str(by_field.get(POSE.name, [""])[-1]).strip().lower()
+    if pose not in TRUE + FALSE:
+        raise ServiceError(400, f"pose must be true or false; got {pose[:40]!r}")
     model = str(by_field[MODEL.name][-1]) if MODEL.name in by_field else None
     if videos:
-        return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE, model=model)
+        return Upload(video=_named(videos[0], 1), order=order, timeline=timeline in TRUE, model=model,
+                      pose=pose in TRUE)
     files = [_named(f, i) for i, f in enumerate(frames, start=1)]
     if order == "name":
         files.sort(key=lambda f: natural_key(f.name))  # stable: equal names keep the order sent
-    return Upload(files=files, order=order, model=model)
+    return Upload(files=files, order=order, model=model, pose=pose in TRUE)
 
 
 def _named(upload: UploadFile, index: int) -> NamedFile:

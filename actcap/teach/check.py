@@ -22,7 +22,6 @@ from typing import Callable
 
 import numpy as np
 
-from actcap.data.dataset import FeatureClips
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.metrics import classification_metrics
 
@@ -74,9 +73,7 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
         train_feats = [feats[i] for i in kept] + base_feats
         train_labels = [classes.index(examples[i].label) for i in kept] + base_labels
         model = fit_head(template, train_feats, train_labels, cfg)
-        data = FeatureClips([feats[i] for i in held], [classes.index(examples[i].label) for i in held],
-                            cfg.num_slots, train=False, sampling=cfg.sampling)
-        probs[held] = predict_probs(model, data)
+        probs[held] = predict_probs(model, [feats[i] for i in held])
         lg, em = outputs(model, train_feats)
         score = create_score(score_name, **get_score_kwargs(score_name)).fit(em, lg, np.array(train_labels))
         lg_held, em_held = outputs(model, [feats[i] for i in held])

@@ -2,11 +2,14 @@
 
     actcap evaluate --model runs/lstm --data DATA --group-by '_s(\\d+)_' --val-groups 5,6 --out runs/lstm/eval
 
-Writes metrics.json (top1, top5, mean_class_accuracy, num_clips, per_class, confusion matrix),
-confusion_matrix.png and confusion_matrix.csv. Features come from the same cache as training; slots, head,
-temperature and engine from the model's `Pipeline` (inference/pipeline.py), the one predict and serve use.
-A clip's answer is predict's (tests/test_inference.py), except that with `frames` sampling a clip longer than
-the cache's frames (`cache_frames`) is sampled from the frames the cache kept, as in training.
+Writes metrics.json (top1, top5, mean_class_accuracy, num_clips, per_class, confusion matrix; `answered`:
+accuracy as a user meets it, a clip counting only when its state is `action` and its label right, with the
+shares answered `unknown`), confusion_matrix.png and confusion_matrix.csv. Features come from the same cache
+as training; slots, head, temperature, open-set rules and engine from the model's `Pipeline`
+(inference/pipeline.py `clip_verdicts`), the one predict and serve use. A clip's answer is predict's
+(tests/test_inference.py), except that cached features carry no motion (no clip is `idle` here) and with
+`frames` sampling a clip longer than the cache's frames (`cache_frames`) is sampled from the frames the cache
+kept, as in training.
 """
 
 from __future__ import annotations
@@ -47,8 +50,10 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     data = load_features(records, classes, cache, pipeline.num_slots, progress)
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")
-    probs = pipeline.clip_probs(data.features, num_clips=num_clips)  # (N, C): Predictor's slots, head, temperature
+    verdicts = pipeline.clip_verdicts(data.features, num_clips=num_clips)  # Predictor's slots, head and rules
+    probs = np.stack([v.probs for v in verdicts])  # (N, C) calibrated
     metrics = classification_metrics(probs, np.array(data.labels), classes)
+    metrics["answered"] = answered_accuracy(verdicts, data.labels)
     strange = []
     if unknown:
         found, skipped = cache.extract([Path(p) for p in unknown], progress=progress)
@@ -60,12 +65,21 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
     metrics["skipped"] = [{"path": p, "reason": r} for p, r in data.skipped]
     metrics["short_clips"] = data.short
     metrics["predictions"] = [{"clip": str(r.path), "label": r.label, "predicted": classes[int(i)],
-                               "confidence": round(float(p[i]), 4)}  # as `actcap predict` says it
-                              for r, p, i in zip(data.records, probs, probs.argmax(1))]
+                               "confidence": round(float(v.probs[i]), 4), "state": v.state}  # as `actcap predict`
+                              for r, v, i in zip(data.records, verdicts, probs.argmax(1))]
     if out is not None:
         atomic_write_json(out / "metrics.json", metrics)
         write_confusion(metrics, out)
     return metrics
+
+
+def answered_accuracy(verdicts: list, labels: list[int]) -> dict:
+    """`top1`: the share of clips answered `action` with the right label (top-1 of the argmax counts the clips
+    answered `unknown` too); `unknown`: the share answered `unknown`; `action_top1`: top-1 among those answered."""
+    action = np.array([v.state == "action" for v in verdicts])
+    right = np.array([int(v.probs.argmax()) == y for v, y in zip(verdicts, labels)])
+    return {"top1": float((action & right).mean()), "unknown": float(np.mean([v.state == "unknown" for v in verdicts])),
+            "action_top1": float(right[action].mean()) if action.any() else None}
 
 
 def summarize_splits(per_split: dict[str, dict]) -> dict:

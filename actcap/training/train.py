@@ -20,7 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
 from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
@@ -30,8 +30,9 @@ from actcap.features.engine import cache_root
 from actcap.features.streams import create_stream
 from actcap.features.streams.base import Stream
 from actcap.fileio import atomic_write_bytes, atomic_write_json
+from actcap.honesty.calibration import softmax
 from actcap.honesty.held_out import calibrate_run
-from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs
 from actcap.training.distributed import Context, GlobalBatchLoss, check_global_batch, current
 from actcap.training.extract import extract_shards
 from actcap.training.metrics import classification_metrics, plot_curve, write_confusion
@@ -101,25 +102,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-@torch.no_grad()
-def predict_probs(model: Recognizer, data: FeatureClips, batch_size: int = 64) -> np.ndarray:
-    """Softmax scores (N, C), averaged over each clip's K test clips."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for x, _ in DataLoader(data, batch_size=batch_size):
-        b, k, t, d = x.shape
-        p = model(x.view(b * k, t, d).to(device)).softmax(-1).view(b, k, -1).mean(1)  # (B, C)
-        out.append(p.cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, len(model.config.classes)), np.float32)
+def predict_probs(model: Recognizer, features: list[np.ndarray], num_clips: int = 1) -> np.ndarray:
+    """(N, C) softmax scores of the head's logits (no temperature: training has not fitted one yet), averaged
+    over each clip's `num_clips` test views (models/recognizer.py `clip_outputs`)."""
+    logits, _ = clip_outputs(model, features, num_clips)  # (N, K, C)
+    return softmax(logits).mean(1) if len(logits) else np.zeros((0, len(model.config.classes)), np.float32)
 
 
-def gathered_probs(model: Recognizer, data: FeatureClips, ctx: Context) -> np.ndarray:
+def gathered_probs(model: Recognizer, features: list[np.ndarray], num_clips: int, ctx: Context) -> np.ndarray:
     """predict_probs over the whole set, each rank scoring its shard (all ranks get every row)."""
     if not ctx.enabled:
-        return predict_probs(model, data)
-    rows = predict_probs(model, Subset(data, ctx.shard(list(range(len(data))))))
-    return ctx.gather_rows(rows, len(data))
+        return predict_probs(model, features, num_clips)
+    rows = predict_probs(model, [features[i] for i in ctx.shard(list(range(len(features))))], num_clips)
+    return ctx.gather_rows(rows, len(features))
 
 
 def input_stats(features: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -207,8 +202,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     net = ctx.wrap(model)  # DDP under torchrun: gradients averaged over the ranks
     train_data = FeatureClips(tr.features, tr.labels, cfg.num_slots, train=True, seed=cfg.seed + state["epoch"],
                               sampling=cfg.sampling, augment=cfg.augment)
-    val_data = FeatureClips(va.features, va.labels, cfg.num_slots, train=False, num_clips=cfg.num_clips,
-                            sampling=cfg.sampling) if va and va.features else None
+    val_features = va.features if va and va.features else None
     gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
 
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
@@ -223,13 +217,13 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
             losses.append(part)
         row = {"epoch": epoch, "train_loss": float(np.mean(ctx.all_sum(losses))), "val_top1": None}
         score = -row["train_loss"]  # with no validation set, the last epoch is kept
-        if val_data is not None:
-            probs = gathered_probs(model, val_data, ctx)
+        if val_features is not None:
+            probs = gathered_probs(model, val_features, cfg.num_clips, ctx)
             row["val_top1"] = float((probs.argmax(1) == np.array(va.labels)).mean())
             score = row["val_top1"]
         state["history"].append(row)
         log.info("epoch %d/%d  loss %.4f  val top-1 %s", epoch, cfg.epochs, row["train_loss"], row["val_top1"])
-        if val_data is None or cfg.keep == "last" or score > state["best"]:
+        if val_features is None or cfg.keep == "last" or score > state["best"]:
             state["best"] = score
             state["best_epoch"] = epoch
             if ctx.is_main:
@@ -253,8 +247,7 @@ def _finish(out: Path, state: dict, va: LabelledFeatures | None, classes: list[s
                      "train_clips": len(tr.features), "skipped": [{"path": p, "reason": r} for p, r in
                                                                   tr.skipped + (va.skipped if va else [])]}
     if va and va.features:
-        probs = predict_probs(best, FeatureClips(va.features, va.labels, cfg.num_slots, False,
-                                                 num_clips=cfg.num_clips, sampling=cfg.sampling))
+        probs = predict_probs(best, va.features, cfg.num_clips)
         metrics["validation"] = classification_metrics(probs, np.array(va.labels), classes)
         write_confusion(metrics["validation"], out)
         best.config.metrics = {k: metrics["validation"][k] for k in

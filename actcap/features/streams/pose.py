@@ -66,7 +66,7 @@ class PoseStream(Stream):
         tracker = PoseTracker()
         lead = []
         if previous is not None and len(frames) and not np.array_equal(previous[0], frames[0]):
-            known = self._recall(previous[0])
+            known = self.recall(previous[0])
             if known is not None:
                 lead, tracker.roi = [known[0]], known[1]
             else:
@@ -91,7 +91,8 @@ class PoseStream(Stream):
     def _key(frame: np.ndarray) -> bytes:
         return repr(frame.shape).encode() + np.ascontiguousarray(frame[::16, ::16]).tobytes()
 
-    def _recall(self, frame: np.ndarray):
+    def recall(self, frame: np.ndarray):
+        """(landmarks (33, 4), next region) of `frame` if it was the last frame of a recent call, else None."""
         with self._lock:
             hit = self._memory.get(self._key(frame))
         if hit is not None and np.array_equal(hit[2], frame):

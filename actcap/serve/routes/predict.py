@@ -12,6 +12,7 @@ import time
 from fastapi import APIRouter, Request
 
 from actcap.data.images import animated_frame_count
+from actcap.inference.keypoints import clip_keypoints, frame_keypoints
 from actcap.inference.predictor import Predictor
 from actcap.serve import uploads
 from actcap.serve.forms import PREDICT_FORM, openapi_body
@@ -38,6 +39,7 @@ async def predict(request: Request, service: ServiceDep) -> dict:
     Frames are ordered by file name with a natural sort unless `order=as_sent`; any count from 1 to the
     limit is accepted and the model samples its own frame count from them (repeating frames when fewer).
     With a video, `timeline=true` adds `segments` and a `narrative` (the same as `actcap predict --timeline`).
+    `pose=true` adds `pose`: the person's 13 joints in each frame the model looked at (docs/api.md).
     `model=NAME` (a form field or query parameter) uses that model from GET /models instead of the active one.
     """
     t0 = time.perf_counter()
@@ -46,21 +48,30 @@ async def predict(request: Request, service: ServiceDep) -> dict:
         model = request.query_params.get("model") or upload.model
         predictor = await service.run(get_model, service.models, model)
         if upload.video is not None:
-            result = await service.run(predict_video, predictor, upload.video, service.settings, upload.timeline)
+            result = await service.run(predict_video, predictor, upload.video, service.settings, upload.timeline,
+                                       upload.pose)
         else:
-            result = await service.run(predict_images, predictor, upload.files, service.settings)
+            result = await service.run(predict_images, predictor, upload.files, service.settings, upload.pose)
     result["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return result
 
 
-def predict_images(predictor: Predictor, files: list[uploads.NamedFile], settings: ServeSettings) -> dict:
+def predict_images(predictor: Predictor, files: list[uploads.NamedFile], settings: ServeSettings,
+                   pose: bool = False) -> dict:
     if len(files) == 1 and animated_frame_count(files[0].data) > 1:  # one animated GIF, WebP or PNG: a clip
-        return predict_video(predictor, files[0], settings)
+        return predict_video(predictor, files[0], settings, pose=pose)
     frames, warnings = uploads.decode_frames(files, settings)
-    return predictor.predict_frames(frames, warnings)
+    out = predictor.predict_frames(frames, warnings)
+    if pose:
+        idx = sorted(set(predictor.frames_to_read(len(frames))))
+        out["pose"] = frame_keypoints(frames[idx], idx)
+    return out
 
 
 def predict_video(predictor: Predictor, video: uploads.NamedFile, settings: ServeSettings,
-                  timeline: bool = False) -> dict:
+                  timeline: bool = False, pose: bool = False) -> dict:
     with uploads.open_video(video, settings) as clip:  # the clip carries the client's file name for warnings
-        return predictor.predict_timeline(clip) if timeline else predictor.predict_clip(clip)
+        out = predictor.predict_timeline(clip) if timeline else predictor.predict_clip(clip)
+        if pose:
+            out["pose"] = clip_keypoints(clip, predictor.frames_to_read(len(clip)))
+        return out
