@@ -6,7 +6,7 @@ Both sources are 2D joints annotated on real footage (the pose stream's domain).
 the same motion and are merged under HMDB51's names (golf, pullup, swing_baseball); Kinect sets stay out, since
 their clap, wave and throw are other motions under the same words (issue 23). The split `official` is
 JHMDB's split 1 and Penn Action's own train/test. Clips are written on the shared skeleton (13 joints, x, y,
-visible), so the file trains like any keypoint file: `actcap train --data OUT.npz --split npz:official`.
+confidence), so the file trains like any keypoint file: `actcap train --data OUT.npz --split npz:official`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main(root: Path, out: Path) -> int:
             labels.append(RENAME[name].get(label, label))
             ids.append(f"{name}_{kset.clips[i]}")
             sides.append(int(column[i]))
-    kset = save_keypoints(out, clips, labels, JOINTS, ("x", "y", "visible"), clip_ids=ids,
+    kset = save_keypoints(out, clips, labels, JOINTS, ("x", "y", "confidence"), clip_ids=ids,
                           splits={"official": sides})
     counts = np.bincount(kset.labels, minlength=len(kset.classes))
     print(f"{out}: {len(kset)} clips, {len(kset.classes)} words: " +
