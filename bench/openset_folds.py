@@ -6,7 +6,7 @@ For the shipped configuration (flow, dense sampling, segments head, weight decay
 leave-one-subject-out fold (no action left out; `actcap cv`'s folds) and every fold of the open-set protocol
 (one action × one subject left out; `actcap cv --open-set-protocol`'s folds). Per fold: the head trained on its
 training clips, and the heads of its inner folds (one per training subject left out), which is what training
-fits the temperature and the open-set threshold on (honesty/held_out.py). All heads are trained by
+fits the temperature and the open-set threshold on (training/held_out.py). All heads are trained by
 `held_out.fit_head` (`actcap cv` trains its outer heads with train.py's loop instead, so its figures differ a
 little). The file holds the heads' state dicts and the clip indices; bench/openset_rules.py reads it.
 216 heads: about 10 minutes on one free core.
@@ -25,8 +25,8 @@ from actcap.data.folders import class_names, scan_dataset
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
-from actcap.honesty.held_out import fit_head, one_thread
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training.held_out import fit_head, one_thread
 from actcap.training.train import build_streams, load_features
 
 log = logging.getLogger("openset_folds")

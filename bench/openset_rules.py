@@ -21,9 +21,10 @@ import torch
 from actcap.data.pooling import slot_features
 from actcap.features.engine import cache_root
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
-from actcap.honesty.held_out import outputs, window_views
 from actcap.honesty.openset import auroc
+from actcap.honesty.windows import window_views
 from actcap.models.recognizer import Recognizer
+from actcap.training.held_out import outputs
 from actcap.training.protocol import negative_features
 from actcap.training.train import build_streams
 
@@ -46,7 +47,7 @@ def slot_inputs(feats, model) -> np.ndarray:
 
 
 def answers(model, feats, labels=None) -> dict:
-    """Logits and embeddings of whole clips, and of each clip's views (held_out.window_views: the clip, its
+    """Logits and embeddings of whole clips, and of each clip's views (windows.window_views: the clip, its
     first, middle and last 60%) for the rules that take a clip's most familiar view."""
     lg, em = outputs(model, feats) if feats else (np.zeros((0, 1)), np.zeros((0, 1)))
     views = [window_views(f, model.config.num_slots) for f in feats]

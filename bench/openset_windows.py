@@ -24,8 +24,8 @@ from actcap.data.pooling import slot_features
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
-from actcap.honesty.held_out import sliding_windows, window_views
 from actcap.honesty.openset import KNOWN_QUANTILE
+from actcap.honesty.windows import sliding_windows, window_views
 from actcap.training.train import build_streams, load_features
 
 
@@ -75,7 +75,7 @@ def main(root: str) -> None:
             mu, sd = allf.mean(0), np.maximum(allf.std(0), 1e-3)
             length = int(np.median([len(feats[i]) for i in tr]))  # the model's clip_frames
 
-            def best(f, p, mu=mu, sd=sd):  # the lowest score of a window's views (held_out.window_views), as live
+            def best(f, p, mu=mu, sd=sd):  # the lowest score of a window's views (windows.window_views), as live
                 return min(score(v, p, mu, sd) for v in window_views(f, 16))  # windows are judged
 
             held, held_w, held_b = [], [], []

@@ -42,3 +42,11 @@ def test_no_module_over_300_lines():
     long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "actcap").rglob("*.py"))
             if (n := len(p.read_text().splitlines())) > 300}
     assert long == {}
+
+
+def test_one_training_loop():
+    """Training, the held-out heads, teaching and fine-tuning all step through training/loop.py `run_epochs`:
+    no other module runs a backward pass."""
+    stepping = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "actcap").rglob("*.py"))
+                if ".backward()" in p.read_text()]
+    assert stepping == ["actcap/training/loop.py"]

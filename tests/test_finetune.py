@@ -22,6 +22,9 @@ def test_finetune_saves_backbone_and_predictor_uses_it(motion_dataset, tmp_path,
     stream = config["streams"][0]
     assert stream["weights_file"] == "backbone.safetensors" and len(stream["weights_sha1"]) == 40
     assert config["train"]["finetune_backbone"] is True
+    # calibrated, with the open set, like every other model (held_out.calibrate_run on the tuned CNN's features)
+    assert config["calibration"]["temperature"] > 0 and config["calibration"]["held_out_folds"] == 2
+    assert config["open_set"]["score"] == "prototype" and "threshold" in config["open_set"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["validation"]["num_clips"] == 4 and len(metrics["history"]) == 1
 
@@ -49,3 +52,12 @@ def test_missing_finetuned_weights_is_a_clear_error(motion_dataset, tmp_path):
     s = AppearanceStream(weights_file="backbone.safetensors", model_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match="fine-tuned backbone weights .*backbone.safetensors are missing"):
         s.load_backbone()
+
+
+def test_finetune_refuses_the_flags_it_cannot_honour_by_name(motion_dataset, tmp_path, capsys):
+    assert main(["train", "--data", str(motion_dataset), "--finetune-backbone", "--streams", "appearance",
+                 "--sampling", "dense", "--mirror", "move_left:move_right", "--test-clips", "3", "--resume",
+                 "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    for flag in ("`--sampling dense`", "`--mirror`", "`--test-clips 3`", "`--resume`"):
+        assert flag in err, flag

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from actcap.config import TrainConfig
-from actcap.honesty.held_out import fit_honesty, fold_ids
 from actcap.honesty.judge import Judge
 from actcap.honesty.openset import auroc, create_score, list_scores, threshold_for
 from actcap.models.heads import head_outputs, list_heads
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training.held_out import fit_honesty, fold_ids
 
 CLASSES = ["a", "b", "c"]
 T, D = 8, 12
@@ -41,7 +41,7 @@ def _trained(tmp_path: Path, open_set: bool = True) -> Recognizer:
     feats, labels = _clips(12, seed=0)
     cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set=open_set,
                       progress=False)
-    from actcap.honesty.held_out import fit_head
+    from actcap.training.held_out import fit_head
 
     template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
     model = fit_head(template, feats, labels, cfg)
@@ -151,7 +151,7 @@ def test_one_clip_per_class_is_saved_uncalibrated_with_a_warning(tmp_path, caplo
 
 def test_clips_the_group_regex_does_not_match_fall_back_to_clip_folds(tmp_path, caplog):
     from actcap.data.folders import ClipRecord
-    from actcap.honesty.held_out import calibrate_run
+    from actcap.training.held_out import calibrate_run
 
     feats, labels = _clips(4, seed=0)
     records = [ClipRecord(Path(f"{CLASSES[y]}_{i}.avi"), CLASSES[y], f"{CLASSES[y]}_{i}")  # no _s<k>_ in names

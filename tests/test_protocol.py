@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from actcap.honesty.motion import IDLE_LEVEL, motion_levels
-from actcap.honesty.negatives import blend, list_negatives, make_negative
+from actcap.training.negatives import blend, list_negatives, make_negative
 from actcap.training.protocol import summarize
 
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from actcap.config import TrainConfig
-from actcap.honesty.held_out import fit_head, fit_honesty
 from actcap.honesty.judge import Judge
 from actcap.honesty.openset import create_score, get_score_kwargs, load_score
 from actcap.models.heads import head_outputs
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training.held_out import fit_head, fit_honesty
 
 MEANS = np.eye(2, 4)  # class 0 along the first axis, class 1 along the second
 

@@ -7,6 +7,7 @@ import pytest
 
 from actcap.data.folders import ClipRecord, DatasetError, scan_dataset
 from actcap.data.splits import (
+    get_groups,
     leave_groups_out_folds,
     resolve_split,
     split_by_fraction,
@@ -169,3 +170,11 @@ def test_real_utd_subject_split(utd_root):
     result = resolve_split(scan_dataset(utd_root), split="groups", group_by=SUBJECT, val_groups=["5", "6"])
     assert (len(result.train), len(result.val)) == (80, 40)
     assert {r.name.split("_")[1] for r in result.val} == {"s5", "s6"}
+
+
+def test_a_record_s_own_group_comes_before_the_pattern():
+    records = [ClipRecord(Path("a.avi"), "wave", "a_s1_t1", group="ann"), ClipRecord(Path("b.avi"), "wave", "b_s2_t1")]
+    assert get_groups(records, r"_s(\d+)_") == ["ann", "2"]
+    assert get_groups(records[:1], None) == ["ann"]  # a taught example says who is in it; no pattern needed
+    with pytest.raises(DatasetError, match=r"clip 'b_s2_t1' \(wave\) has no group and no `--group-by` was given"):
+        get_groups(records, None)

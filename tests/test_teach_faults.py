@@ -274,6 +274,9 @@ def test_two_servers_on_one_store_follow_each_other(make_client, tmp_path, video
     assert one.post("/models/arrows/activate").status_code == 200
     assert two.get("/health").json()["model"] == "arrows"  # the other server follows active.json
     assert two.get("/labels").json()["labels"] == ["left", "right"]
+    renamed = [("west" if lab == "left" else "east", n, b) for lab, n, b in videos]  # re-taught by the other one
+    assert wait_job(one, one.post("/teach", **form(renamed)).json()["job"])["state"] == "done"
+    assert two.get("/labels").json()["labels"] == ["east", "west"]
     assert one.delete("/models/arrows").status_code == 200
     assert two.get("/health").json()["model"] == "default"  # never a deleted model
     r = two.post("/predict?model=arrows", files=frame_files(moving_frames(4, seed=1)))
@@ -383,3 +386,67 @@ def test_the_schema_documents_every_status_and_required_field(teach_client):
     assert {404} <= documented["DELETE", "/jobs/{job_id}"] and {404} <= documented["GET", "/jobs/{job_id}"]
     body = spec["paths"]["/teach"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["required"] == ["name", "labels[]", "videos[]"]
+
+
+SERVER = """
+import shutil, socket, sys, time
+import uvicorn
+import actcap.serve.teaching as teaching
+from actcap.serve import ServeSettings, create_app
+
+def blocking(req, store, base_dir, progress):  # runs until stopped; like teach(), removes its work when stopped
+    work = store.staging()
+    try:
+        (work / "half.bin").write_bytes(b"x" * 1000)
+        while True:
+            progress("training", 0.5)
+            time.sleep(0.05)
+    finally:
+        shutil.rmtree(work)
+
+teaching.teach = blocking
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+print(port, flush=True)
+uvicorn.run(create_app(ServeSettings(model=sys.argv[1], home=sys.argv[2])), host="127.0.0.1", port=port,
+            log_level="warning")
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_real_server_stopped_or_killed_mid_job_leaves_nothing_once_restarted(how, tiny_model_dir, tmp_path, videos,
+                                                                               make_client):
+    import signal
+
+    import httpx
+
+    home = tmp_path / "home"
+    p = subprocess.Popen([sys.executable, "-c", SERVER, str(tiny_model_dir), str(home)], stdout=subprocess.PIPE,
+                         text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        url = f"http://127.0.0.1:{p.stdout.readline().strip()}"
+        for _ in range(1200):  # bounded wait for the model to load
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            threading.Event().wait(0.1)
+        f = form(videos)
+        files = [(k, v) for k, v in f["files"]]
+        ids = [httpx.post(f"{url}/teach", data={**f["data"], "name": f"m{i}"}, files=files).json()["job"]
+               for i in range(3)]
+        for _ in range(1200):
+            if httpx.get(f"{url}/jobs/{ids[0]}").json()["state"] == "running":
+                break
+            threading.Event().wait(0.05)
+        assert len(files_under(home / "uploads")) == 3 * len(videos) and len(files_under(home / "staging")) >= 1
+        p.send_signal(getattr(signal, how))
+        p.wait(60)
+    finally:
+        p.kill()
+    if how == "SIGTERM":  # a clean stop removes its own work at once
+        assert files_under(home / "uploads") == files_under(home / "staging") == []
+    make_client(home=home)  # a restart on the store
+    assert files_under(home / "uploads") == files_under(home / "staging") == []

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from actcap.config import TrainConfig
-from actcap.honesty.held_out import fit_head, fit_honesty, sliding_windows, window_views
 from actcap.honesty.judge import Judge
+from actcap.honesty.windows import sliding_windows, window_views
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training.held_out import fit_head, fit_honesty
 
 CLASSES = ["a", "b", "c"]
 L, D, WINDOW = 24, 12, 10

@@ -10,7 +10,7 @@ The rules themselves (temperature, open-set threshold, window threshold, idle) a
 column to the stream features, so the motion travels through the same slot pooling, live window and timeline
 as the features do. For a model with a pose stream, `in_view` (set by the pipeline from the stream) says
 whether the slots show a person; nobody in view is `idle` too, with the verdict's `nobody` true ("Nobody is in
-view."). A window's views are held_out.window_views: the whole window, then its first, middle and last parts;
+view."). A window's views are windows.window_views: the whole window, then its first, middle and last parts;
 models saved before the window threshold existed judge the whole window by `threshold`.
 """
 

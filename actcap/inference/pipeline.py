@@ -23,9 +23,9 @@ from actcap.data.sampling import inference_indices
 from actcap.features.engine import resolve_engine
 from actcap.features.streams import create_streams
 from actcap.features.threads import use_head_threads
-from actcap.honesty.held_out import window_views
 from actcap.honesty.judge import Judge, Verdict
 from actcap.honesty.motion import motion_levels
+from actcap.honesty.windows import window_views
 from actcap.models.recognizer import Recognizer, clip_outputs
 
 

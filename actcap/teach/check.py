@@ -51,8 +51,8 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
                    score_name: str, progress: Callable[[str, float], None]) -> dict:
     """Held-out answers for every example → the check's figures (module docstring); `scores` is kept for
     `with_threshold` and dropped from what the job reports."""
-    from actcap.honesty.held_out import fit_head, outputs
     from actcap.honesty.openset import create_score, get_score_kwargs
+    from actcap.training.held_out import fit_head, outputs
     from actcap.training.train import predict_probs
 
     folds, method = fold_of(examples)

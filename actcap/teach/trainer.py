@@ -30,12 +30,12 @@ import numpy as np
 
 from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
-from actcap.honesty.held_out import ThresholdRule
 from actcap.models.recognizer import ModelConfig
 from actcap.models.store import ModelStore, name_problem
 from actcap.teach.check import check_examples, with_threshold
 from actcap.teach.duplicates import find_duplicates
 from actcap.teach.examples import EXAMPLES_FILE, Examples, load_examples
+from actcap.training.held_out import ThresholdRule
 
 log = logging.getLogger(__name__)
 BASES = ("default", "none")

@@ -25,10 +25,10 @@ from actcap.data.splits import get_groups
 from actcap.data.video import open_clip
 from actcap.features.cache import FeatureCache, kept_indices
 from actcap.honesty.calibration import ece_interval, expected_calibration_error, fit_temperature, softmax
-from actcap.honesty.held_out import fit_head, held_out_answers, one_thread, outputs
-from actcap.honesty.negatives import blend, make_negative
 from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, get_score_kwargs, list_scores, threshold_for
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training.held_out import fit_head, held_out_answers, one_thread, outputs
+from actcap.training.negatives import blend, make_negative
 from actcap.training.train import build_streams, load_features
 
 log = logging.getLogger(__name__)

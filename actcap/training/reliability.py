@@ -26,9 +26,9 @@ from actcap.honesty.calibration import (
     reliability_bins,
     softmax,
 )
-from actcap.honesty.held_out import outputs
 from actcap.honesty.openset import auroc, load_score
 from actcap.models.recognizer import Recognizer
+from actcap.training.held_out import outputs
 
 
 def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[int], out: Path | None = None,

@@ -20,10 +20,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
-from torch.utils.data import DataLoader
 
 from actcap.config import TrainConfig
-from actcap.data.dataset import FeatureClips
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
 from actcap.features.engine import cache_root
@@ -31,10 +29,11 @@ from actcap.features.streams import create_stream
 from actcap.features.streams.base import Stream
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.honesty.calibration import softmax
-from actcap.honesty.held_out import calibrate_run
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs
-from actcap.training.distributed import Context, GlobalBatchLoss, check_global_batch, current
+from actcap.training.distributed import Context, check_global_batch, current
 from actcap.training.extract import extract_shards
+from actcap.training.held_out import calibrate_run
+from actcap.training.loop import create_loss, create_optimizer, feature_batches, run_epochs
 from actcap.training.metrics import classification_metrics, plot_curve, write_confusion
 
 log = logging.getLogger(__name__)
@@ -122,12 +121,6 @@ def input_stats(features: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]
     return torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float()
 
 
-def _class_weights(labels: list[int], num_classes: int) -> torch.Tensor:
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    w = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(w, dtype=torch.float32)
-
-
 def _save_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer, state: dict) -> None:
     tensors = {f"model.{k}": v.detach().clone() for k, v in model.head.state_dict().items()}
     for pid, s in opt.state_dict()["state"].items():
@@ -191,30 +184,19 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         tr = mirrored(tr, streams, classes, cfg.mirror)
     model.head.set_input_stats(*input_stats(tr.features))
     model.to(ctx.device)  # before the optimizer, so its state (and a resumed one) lives there too
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    weights = _class_weights(tr.labels, len(classes)) if cfg.class_weights else None
-    loss_fn = GlobalBatchLoss(ctx, weights, cfg.label_smoothing)
+    opt = create_optimizer(model.parameters(), cfg)
+    # every rank draws the same global batch; the loss runs this rank's share of it (distributed.py)
+    loss_fn = create_loss(cfg, tr.labels, len(classes), ctx)
 
     state = {"epoch": 0, "best": -1.0, "history": []}
     if cfg.resume:
         state = _load_checkpoint(out, model, opt)
         log.info("resuming %s after epoch %d", out, state["epoch"])
     net = ctx.wrap(model)  # DDP under torchrun: gradients averaged over the ranks
-    train_data = FeatureClips(tr.features, tr.labels, cfg.num_slots, train=True, seed=cfg.seed + state["epoch"],
-                              sampling=cfg.sampling, augment=cfg.augment)
     val_features = va.features if va and va.features else None
-    gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
 
-    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
-        net.train()
-        losses = []
-        # every rank draws the same global batch; GlobalBatchLoss runs this rank's share of it
-        for x, y in DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True, generator=gen):
-            loss, part = loss_fn(net, x[:, 0], y)  # x: (B, 1, T, D)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(part)
+    def after_epoch(epoch: int, losses: list[float]) -> None:
+        """Validate, keep the best (or last) epoch's model, write the checkpoint `--resume` continues from."""
         row = {"epoch": epoch, "train_loss": float(np.mean(ctx.all_sum(losses))), "val_top1": None}
         score = -row["train_loss"]  # with no validation set, the last epoch is kept
         if val_features is not None:
@@ -231,6 +213,9 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         state["epoch"] = epoch
         if ctx.is_main:
             _save_checkpoint(out, model, opt, state)
+
+    run_epochs(net, opt, loss_fn, feature_batches(tr.features, tr.labels, cfg, cfg.seed + state["epoch"]),
+               first=state["epoch"] + 1, last=cfg.epochs, after_epoch=after_epoch)  # the one loop (loop.py)
 
     if not ctx.is_main:  # rank 0 writes the one model and the metrics
         return {"best_epoch": state.get("best_epoch"), "history": state["history"], "train_clips": len(tr.features),

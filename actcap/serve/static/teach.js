@@ -86,7 +86,7 @@ function renderLabels() {
     const caption = el("input");
     caption.type = "text";
     caption.maxLength = 200;
-    caption.value = label.caption;
+    caption.value = label.caption || "";
     caption.placeholder = `A person is … (optional; e.g. “A person is waving hello.”)`;
     caption.setAttribute("aria-label", `Sentence for ${label.name}`);
     caption.addEventListener("input", () => { label.caption = caption.value; });
@@ -204,7 +204,8 @@ async function train(allowDuplicates = false) {
     form.append("videos[]", ex.blob, ex.name);
     if (named) form.append("people[]", ex.person);
   }));
-  teach.labels.filter((l) => l.caption.trim()).forEach((l) => form.append("captions[]", `${l.name}=${l.caption.trim()}`));
+  teach.labels.filter((l) => (l.caption || "").trim())
+    .forEach((l) => form.append("captions[]", `${l.name}=${l.caption.trim()}`));
   if (allowDuplicates) form.append("allow_duplicates", "true");
   $("teach-train").disabled = true;
   $("teach-result").hidden = true;

@@ -1,6 +1,6 @@
 """Calibration and the open-set threshold, fitted on clips of people the scoring model never saw.
 
-    fit_honesty(model, features, labels, groups, cfg)     # train.py calls this once, after training
+    fit_honesty(model, features, labels, groups, cfg)     # train.py calls this once, after training (calibrate_run)
 
 A model's answers on its own training clips are overconfident and its open-set scores too low. So the
 training clips are split by group (`--group-by`: people, source videos; without groups, 5 folds of clips,
@@ -26,10 +26,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from actcap.config import TrainConfig
-from actcap.data.dataset import FeatureClips
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.openset import (
     DEFAULT_SCORE,
@@ -38,15 +36,14 @@ from actcap.honesty.openset import (
     get_score_kwargs,
     threshold_for,
 )
+from actcap.honesty.windows import SUB_WINDOW, WINDOW_STEP, sliding_windows, window_views
 from actcap.models.recognizer import Recognizer, clip_outputs
+from actcap.training.distributed import Context
+from actcap.training.loop import create_loss, create_optimizer, feature_batches, run_epochs
 
 log = logging.getLogger(__name__)
 CLIP_FOLDS = 5
 """Folds of clips when the data has no groups."""
-WINDOW_STEP = 5
-"""Frames between the starts of the sliding windows the window threshold is fitted on."""
-SUB_WINDOW = 0.6
-"""Length of a window's sub-views, as a fraction of the window."""
 
 
 @dataclass(frozen=True)
@@ -73,23 +70,15 @@ def one_thread():
 
 
 def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int], cfg: TrainConfig) -> Recognizer:
-    """A fresh head like `template`'s, trained with cfg's settings for cfg.epochs (the last epoch kept)."""
+    """A fresh head like `template`'s, trained in this process with cfg's settings (label smoothing, class
+    weights, sampling) for cfg.epochs through the one training loop (loop.py), the last epoch kept."""
     torch.manual_seed(cfg.seed)
     model = Recognizer(replace(template.config))
     allf = np.concatenate(features)  # (ΣL, D)
     model.head.set_input_stats(torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float())
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    data = FeatureClips(features, labels, cfg.num_slots, train=True, seed=cfg.seed, sampling=cfg.sampling,
-                        augment=cfg.augment)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    for _ in range(cfg.epochs):
-        model.train()
-        for x, y in DataLoader(data, batch_size=cfg.batch_size, shuffle=True, generator=gen):
-            loss = loss_fn(model(x[:, 0]), y)  # x: (B, 1, T, D)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    run_epochs(model, create_optimizer(model.parameters(), cfg), create_loss(cfg, labels, len(model.config.classes),
+                                                                              Context()),
+               feature_batches(features, labels, cfg, cfg.seed), first=1, last=cfg.epochs)
     return model.eval()
 
 
@@ -97,29 +86,6 @@ def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, 
     """(N, C) logits and (N, E) embeddings of clips, from their deterministic test view (`clip_outputs`)."""
     logits, emb = clip_outputs(model, features)  # (N, 1, C), (N, 1, E)
     return logits[:, 0], emb[:, 0]
-
-
-def sliding_windows(f: np.ndarray, length: int, step: int = WINDOW_STEP) -> list[np.ndarray]:
-    """(L, D) features of a clip → windows of `length` rows every `step`, the last one ending on the clip's end
-    (a clip no longer than `length` is its own one window)."""
-    if len(f) <= length:
-        return [f]
-    starts = list(range(0, len(f) - length + 1, step))
-    if starts[-1] != len(f) - length:
-        starts.append(len(f) - length)
-    return [f[a:a + length] for a in starts]  # each (length, D)
-
-
-def window_views(f: np.ndarray, min_len: int) -> list[np.ndarray]:
-    """(L, D) window → the window itself, then its first, middle and last SUB_WINDOW part (at least `min_len`
-    rows; none when that is the whole window). A window's open-set score is its views' lowest: a known gesture
-    anywhere in it is enough."""
-    n = len(f)
-    k = max(min_len, round(SUB_WINDOW * n))
-    if k >= n:
-        return [f]
-    mid = (n - k) // 2
-    return [f, f[:k], f[mid:mid + k], f[n - k:]]  # each (·, D)
 
 
 def fold_ids(labels: list[int], groups: list[str] | None) -> np.ndarray:
