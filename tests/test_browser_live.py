@@ -7,6 +7,7 @@ camera frame once, unmirrored), what it says when the server closes the stream, 
 from __future__ import annotations
 
 import itertools
+import re
 from contextlib import ExitStack
 
 import cv2
@@ -150,3 +151,14 @@ def test_a_camera_pan_is_unknown_live(camera, real_server, utd_root):
         assert set(states) == {"Unknown action"}, states
         assert (page.text_content("#caption"), page.get_attribute("#result", "data-state")) == (
             "I don't recognise this action.", "unknown")
+
+
+def test_the_page_measures_its_caption_updates_a_second(camera, tiny_server):
+    """The stats line says how many caption updates a second this page receives, over the last 3 s (the figure
+    the docs quote); the server sends at most one per 100 ms (stream_min_interval_ms), so never above about 10."""
+    with open_page(camera(marked_frames(40), fps=15), tiny_server) as page:
+        page.get_by_role("button", name="Start webcam").click()
+        page.wait_for_function("() => live && (live.updates || []).length >= 6", timeout=TIMEOUT_MS, polling=100)
+        stats = page.text_content("#live-stats")
+        rate = re.search(r" · (\d+\.\d) updates/s · \d+ ms latency", stats)
+        assert rate and 0 < float(rate.group(1)) <= 11, stats

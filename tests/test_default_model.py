@@ -85,6 +85,46 @@ def test_timeline_narrates_two_real_actions_in_order(tmp_path):
     assert out["narrative"].index("waves") < out["narrative"].index("claps")
 
 
+def join_packets(sources: list[Path], out: Path) -> Path:
+    """Concatenate MJPEG AVIs packet for packet (no re-encoding, so every frame is the original's): one video
+    of several real clips, as a person filmed doing one action after another."""
+    import av
+
+    with av.open(str(sources[0])) as first, av.open(str(out), "w") as joined:
+        stream = joined.add_stream_from_template(first.streams.video[0])
+        n = 0
+        for source in sources:
+            with av.open(str(source)) as clip:
+                for packet in clip.demux(clip.streams.video[0]):
+                    if packet.size:  # not the end-of-stream marker
+                        packet.stream, packet.pts, packet.dts, packet.time_base = stream, n, n, stream.time_base
+                        joined.mux(packet)
+                        n += 1
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", [5, 6])
+def test_timeline_of_wave_then_clap_narrates_both_in_order(subject, utd_root, tmp_path):
+    """Issue 19: windows straddling two actions look like neither, and read "unknown" between every action
+    ("A person waves, does something I don't recognise, then claps their hands.") while the whole video's
+    answer named a third action. Each segment is now judged on its own frames: the narrative names wave then
+    clap and nothing else, and the headline is one of the two (subjects 5 and 6, each of their 4 trials)."""
+    from actcap.data.video import open_clip
+
+    predictor = Predictor.load()
+    wave, clap = (predictor.captions.get(label).present for label in ("wave", "clap"))
+    for trial in range(1, 5):
+        joined = join_packets([utd_root / "wave" / f"a3_s{subject}_t{trial}_color.avi",
+                               utd_root / "clap" / f"a4_s{subject}_t{trial}_color.avi"], tmp_path / f"{trial}.avi")
+        out = predictor.predict_timeline(open_clip(joined))
+        where = f"subject {subject}, trial {trial}: {out['segments']}"
+        assert [(s["label"], s["state"]) for s in out["segments"]] == [("wave", "action"), ("clap", "action")], where
+        assert out["narrative"] == f"A person {wave}, then {clap}.", where
+        assert out["state"] == "action" and out["prediction"] in ("wave", "clap"), where
+        assert predictor.captions.get(out["prediction"]).short in out["caption"], where  # not a third action
+
+
 def test_blank_and_frozen_frames_are_idle_not_an_action():
     p = Predictor.load()
     blank = np.full((16, 480, 640, 3), 128, np.uint8)  # once "swiping left" at 0.94

@@ -17,7 +17,7 @@ from actcap.features.quantize import synthetic_frames
 from actcap.features.streams import create_stream
 from actcap.inference.export import BundlePredictor, export_bundle, export_head, resize
 from actcap.inference.predictor import Predictor
-from actcap.models.heads import head_outputs, list_heads
+from actcap.models.heads import HEADS, head_outputs, list_heads
 from actcap.models.recognizer import ModelConfig, Recognizer
 
 
@@ -103,11 +103,12 @@ def test_calibration_needs_int8(appearance_model_dir, tmp_path, capsys):
 @pytest.mark.parametrize("head", list_heads())
 def test_every_head_exports(head, tmp_path):
     torch.manual_seed(0)
-    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=12, num_slots=8, head=head)).eval()
+    dim = max(12, HEADS.get(head).min_in_dim)  # a pose head reads the pose stream's values
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=dim, num_slots=8, head=head)).eval()
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(export_head(model, tmp_path / "head.onnx")), providers=["CPUExecutionProvider"])
-    x = torch.randn(3, 8, 12)
+    x = torch.randn(3, 8, dim)
     logits, emb = head_outputs(model.head, x)
     got = sess.run(None, {"features": x.numpy()})
     np.testing.assert_allclose(got[0], logits.numpy(), atol=1e-5)

@@ -6,13 +6,14 @@ import torch
 
 from actcap.models import create_backbone, create_head, list_backbones, list_heads
 from actcap.models.backbones import BackboneUnavailableError, get_backbone_spec, list_available_backbones
+from actcap.models.heads import HEADS
 from actcap.registry import UnknownNameError
 
 
 @pytest.mark.parametrize("name", list_heads())
 def test_head_shapes_and_gradients(name):
     torch.manual_seed(0)
-    dim = 67 if name == "tcn" else 12  # tcn reads pose-stream features (actcap/pose/skeleton.py FEATURE_DIM)
+    dim = max(12, HEADS.get(name).min_in_dim)  # tcn reads pose-stream features (skeleton.FEATURE_DIM of them)
     head = create_head(name, in_dim=dim, num_classes=5, num_frames=8)
     x = torch.randn(3, 8, dim)
     y = head(x)

@@ -10,7 +10,7 @@ import torch
 from actcap.config import TrainConfig
 from actcap.honesty.judge import Judge
 from actcap.honesty.openset import auroc, create_score, list_scores, threshold_for
-from actcap.models.heads import head_outputs, list_heads
+from actcap.models.heads import HEADS, head_outputs, list_heads
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.held_out import fit_honesty, fold_ids
 
@@ -87,8 +87,9 @@ def test_unknown_score_lists_the_choices():
 @pytest.mark.parametrize("head", list_heads())
 def test_every_head_gives_an_embedding(head):
     torch.manual_seed(0)
-    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head=head))
-    logits, emb = head_outputs(model.eval().head, torch.randn(2, T, D))
+    dim = max(D, HEADS.get(head).min_in_dim)  # a pose head reads the pose stream's values
+    model = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=dim, num_slots=T, head=head))
+    logits, emb = head_outputs(model.eval().head, torch.randn(2, T, dim))
     assert logits.shape == (2, 3) and emb.dim() == 2 and emb.shape[0] == 2
     assert torch.isfinite(emb).all()
 

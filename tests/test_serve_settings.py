@@ -68,5 +68,6 @@ def test_the_forms_are_declared_once():
         "'as_sent'), 'timeline' (true: segments and a narrative for a long video), 'pose' (true: the person's "
         "keypoints too), 'model' (a model name from GET /models)")
     body = openapi_body(TEACH_FORM)["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert list(body["properties"]) == ["name", "base", "labels[]", "videos[]", "people[]"]
+    assert list(body["properties"]) == ["name", "base", "labels[]", "videos[]", "people[]", "captions[]",
+                                        "allow_duplicates"]
     assert body["properties"]["base"]["enum"] == ["default", "none"]

@@ -229,6 +229,18 @@ def test_a_full_temp_folder_refuses_a_video_with_507(teach_client, videos, monke
     assert r.json()["detail"].startswith("no space left in the temporary folder (TMPDIR) (")
 
 
+def test_a_full_temp_folder_refuses_a_teach_upload_with_507(teach_client, videos, monkeypatch):
+    from starlette.requests import Request
+
+    async def spooling_fails(self, **limits):  # the multipart parser spools big parts to TMPDIR
+        no_space()
+
+    monkeypatch.setattr(Request, "form", spooling_fails)
+    r = teach_client.post("/teach", **form(videos))
+    assert (r.status_code, r.json()["detail"]) == (
+        507, "no space left in the temporary folder (TMPDIR); free some space there or choose another folder")
+
+
 def test_a_job_that_fills_the_disk_says_so(teach_client, videos):
     teach_client.app.state.service.teaching.jobs.run = no_space
     job = wait_job(teach_client, teach_client.post("/teach", **form(videos)).json()["job"])
@@ -386,6 +398,9 @@ def test_the_schema_documents_every_status_and_required_field(teach_client):
     assert {404} <= documented["DELETE", "/jobs/{job_id}"] and {404} <= documented["GET", "/jobs/{job_id}"]
     body = spec["paths"]["/teach"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["required"] == ["name", "labels[]", "videos[]"]
+    r = teach_client.options("/jobs/3f2a")  # GET and DELETE /jobs/{id} are two routes; Allow names both
+    assert (r.status_code, r.headers["allow"]) == (405, "DELETE, GET")
+    assert teach_client.put("/models/x/activate").headers["allow"] == "POST"
 
 
 SERVER = """

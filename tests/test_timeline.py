@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from actcap.caption import UNCLEAR, Captions, Segment, build_timeline, narrate, smooth_scores
+from actcap.caption import (
+    UNCLEAR,
+    Captions,
+    Segment,
+    build_timeline,
+    merge_segments,
+    narrate,
+    narrate_segments,
+    smooth_scores,
+)
 
 CLASSES = ["swipe_left", "wave", "clap"]
 
@@ -139,3 +148,65 @@ def test_only_idle_or_only_unknown_windows():
     with pytest.raises(ValueError, match="states must be one of action, unknown, idle per window; got 3 states "
                                          "for 4 windows; not a state: asleep"):
         build_timeline(scores, times, ["a", "b"], states=["idle", "asleep", "idle"])
+
+
+def test_build_timeline_leaves_the_callers_scores_alone():
+    scores = np.tile([[0.1, 0.9]], (4, 1))
+    build_timeline(scores, [(i, i + 1) for i in range(4)], ["clap", "wave"], states=["unknown"] * 4)
+    np.testing.assert_array_equal(scores, np.tile([[0.1, 0.9]], (4, 1)))
+
+
+def test_merge_segments_joins_alike_neighbours_weighting_confidence_by_time():
+    segments = [Segment(0.0, 1.0, "wave", 0.9), Segment(1.0, 4.0, "wave", 0.5), Segment(4.5, 5.0, "", 0.7, "unknown"),
+                Segment(5.0, 6.0, "", 0.3, "unknown"), Segment(6.0, 7.0, "clap", 0.8), Segment(7.5, 8.0, "clap", 0.8)]
+    assert merge_segments(segments) == [Segment(0.0, 4.0, "wave", pytest.approx(0.6)),
+                                        Segment(4.5, 6.0, "", pytest.approx((0.35 + 0.3) / 1.5), "unknown"),
+                                        Segment(6.0, 8.0, "clap", pytest.approx(0.8))]
+    assert merge_segments([]) == []
+    assert narrate_segments(merge_segments(segments)) == ("A person waves, does something I don't recognise, then "
+                                                          "claps their hands.")
+
+
+class StubPredictor:
+    """Judges frames by a kind written in them: 0 wave, 1 clap (familiar), 2 unfamiliar; the majority decides."""
+
+    classes = ["wave", "clap"]
+
+    def verdict_of_frames(self, inputs, windowed=False):
+        from actcap.honesty.judge import Verdict
+
+        kind = int(np.bincount(inputs[:, 0].astype(int), minlength=3).argmax())
+        probs = np.array([0.8, 0.2]) if kind == 0 else np.array([0.1, 0.9])
+        return Verdict(probs, 0.3 if kind < 2 else 1.5, 0.5, "action" if kind < 2 else "unknown")
+
+
+def test_segments_are_judged_on_their_own_frames_and_the_headline_is_the_longest_action():
+    """The windows cut the video (their labels may be wrong or their states unknown where they straddle two
+    actions); each segment's own frames decide its label and state, alike neighbours merge, and the whole
+    video's answer is the longest action segment's verdict."""
+    from actcap.inference.timeline import headline, judge_segments
+
+    kinds = np.array([0] * 4 + [1] * 2 + [1] * 4 + [2] * 3, dtype=float)  # 13 frames at 1 fps
+    inputs = np.stack([kinds, np.ones_like(kinds)], axis=1)  # (13, 2): a kind, then the motion column
+    cut = [Segment(0, 4, "clap", 0.6), Segment(4, 6, "wave", 0.5), Segment(6, 10, "clap", 0.7),
+           Segment(10, 13, "wave", 0.9)]
+    segments, own = judge_segments(StubPredictor(), inputs, 1.0, cut)
+    assert segments == [Segment(0, 4, "wave", pytest.approx(0.8)), Segment(4, 10, "clap", pytest.approx(0.9)),
+                        Segment(10, 13, "", 0.9, "unknown")]
+    assert sorted(own) == [0, 1] and own[1].probs.tolist() == [0.1, 0.9]
+    assert headline(None, [], segments, own) is own[1]
+
+
+def test_without_action_segments_the_headline_takes_the_segments_state():
+    from actcap.honesty.judge import Verdict
+    from actcap.inference.timeline import headline
+
+    class Judge:
+        def combine(self, verdicts, windowed=False):
+            return Verdict(np.array([0.3, 0.7]), 0.5, 0.2, "action")  # the windows' mean reads as an action
+
+    stub = type("P", (), {"judge": Judge()})()
+    unknown, idle = Segment(0, 2, "", 1.0, "unknown"), Segment(2, 4, "", 1.0, "idle")
+    assert headline(stub, [], [idle, unknown], {}).state == "unknown"
+    assert headline(stub, [], [idle], {}).state == "idle"
+    assert headline(stub, [], [], {}).state == "action"  # nothing narrated: the windows' own verdict

@@ -23,12 +23,20 @@ from actcap.caption.sentences import (
     get_builtin,
     list_builtin,
 )
-from actcap.caption.timeline import Segment, Timeline, build_timeline, narrate, smooth_scores
+from actcap.caption.timeline import (
+    Segment,
+    Timeline,
+    build_timeline,
+    merge_segments,
+    narrate,
+    narrate_segments,
+    smooth_scores,
+)
 
 __all__ = [
     "HMDB51_CLASSES", "IDLE", "NOBODY", "UNCLEAR", "UNKNOWN", "UNKNOWN_PRESENT",
     "UTD_MHAD_CLASSES", "Caption", "CaptionFileError", "CaptionPolicy", "Captions",
     "Segment", "Timeline", "build_timeline", "caption_for", "caption_of", "derive_caption", "derive_phrase",
-    "get_builtin", "ing_form", "list_builtin", "load_captions", "narrate", "resolve_captions", "smooth_scores",
-    "split_words", "third_person",
+    "get_builtin", "ing_form", "list_builtin", "load_captions", "merge_segments", "narrate", "narrate_segments",
+    "resolve_captions", "smooth_scores", "split_words", "third_person",
 ]

@@ -95,6 +95,27 @@ def narrate(labels: Sequence[str], captions: Captions | None = None, states: Seq
     return f"A person {', '.join(phrases[:-1])}, then {phrases[-1]}."
 
 
+def merge_segments(segments: Sequence[Segment]) -> list[Segment]:
+    """Neighbours of one label and state become one segment (across a gap between them, as build_timeline's
+    step 3 merges), its confidence their mean weighted by duration."""
+    out: list[Segment] = []
+    for seg in segments:
+        last = out[-1] if out else None
+        if last is not None and (last.label, last.state) == (seg.label, seg.state):
+            weight = last.duration + seg.duration
+            confidence = (last.confidence * last.duration + seg.confidence * seg.duration) / weight if weight else \
+                max(last.confidence, seg.confidence)
+            out[-1] = Segment(last.start, seg.end, seg.label, confidence, seg.state)
+        else:
+            out.append(seg)
+    return out
+
+
+def narrate_segments(segments: Sequence[Segment], captions: Captions | None = None) -> str:
+    """narrate() of segments that carry their states."""
+    return narrate([s.label for s in segments], captions, [s.state for s in segments])
+
+
 def _check_inputs(scores: np.ndarray, times, classes, smooth, min_duration, min_confidence) -> None:
     issues = []
     if scores.ndim != 2:
@@ -136,7 +157,7 @@ def build_timeline(scores: np.ndarray, times: Sequence[tuple[float, float]], cla
                    min_confidence: float = TimelineConfig.min_confidence,
                    captions: Captions | None = None, states: Sequence[str] | None = None) -> Timeline:
     """Segments and a narrative from (W, C) window probabilities and each window's (start, end) seconds."""
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.array(scores, dtype=np.float64)  # a copy: states overwrite rows below, not the caller's array
     times = [tuple(map(float, t)) for t in times]
     _check_inputs(scores, times, classes, smooth, min_duration, min_confidence)
     if states is not None:

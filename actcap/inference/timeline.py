@@ -5,20 +5,30 @@
 
 Each frame goes through the streams once (in chunks, so a long video never sits in memory); every window
 then pools the model's slots from the inputs it covers (Pipeline.verdict_of_frames, windowed).
+
+Windows say *where* each action is; each segment is then judged on its own frames. A window that straddles
+two actions (most do, when actions last about as long as a window) looks like neither and used to read
+"unknown", so known actions were narrated "…, does something I don't recognise, then …" and the whole
+video's answer, the mean over windows, named a third action. Now the windows' labels (idle windows kept as
+such) cut the video into segments, each segment's frames get one verdict (action, with its label, or
+unknown), and the whole video's answer is its longest action segment's verdict: the headline never
+contradicts the narrative. Footage unlike the training clips stays unknown: its segments are judged too.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from actcap.caption import build_timeline
+from actcap.caption import Segment, build_timeline, merge_segments, narrate_segments
 from actcap.config import TimelineConfig
 from actcap.inference.result import Prediction
 
 if TYPE_CHECKING:
+    from actcap.honesty.judge import Verdict
     from actcap.inference.pipeline import Pipeline
     from actcap.inference.predictor import Predictor
 
@@ -70,11 +80,54 @@ def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.
     verdicts = [predictor.verdict_of_frames(allf[a:a + win], windowed=True) for a in starts]
     scores = np.stack([v.probs for v in verdicts])  # (W, C)
     times = [(a / fps, min(a + win, n) / fps) for a in starts]
-    timeline = build_timeline(scores, times, predictor.classes, smooth=smooth, min_duration=min_duration,
-                              min_confidence=min_confidence, captions=predictor.captions,
-                              states=[v.state for v in verdicts])
-    out = predictor.result(predictor.judge.combine(verdicts, windowed=True), frames_received=n, frames_used=n,
+    found = build_timeline(scores, times, predictor.classes, smooth=smooth, min_duration=min_duration,
+                           min_confidence=min_confidence,
+                           states=["idle" if v.state == "idle" else "action" for v in verdicts])
+    segments, own = judge_segments(predictor, allf, fps, found.segments)
+    out = predictor.result(headline(predictor, verdicts, segments, own), frames_received=n, frames_used=n,
                            warnings=warnings)
-    out.update(timeline.to_dict())
+    out.update(segments=[seg.to_dict() for seg in segments], narrative=narrate_segments(segments, predictor.captions))
     out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return out
+
+
+def judge_segments(predictor: Predictor, inputs: np.ndarray, fps: float,
+                   segments: list[Segment]) -> tuple[list[Segment], dict[int, Verdict]]:
+    """Each action segment judged on the (L, D + 1) `inputs` of its own frames, as a window of the stream: an
+    action (its label the verdict's) or unknown; idle segments stay. Neighbours that end up alike merge.
+    Returns the segments and, by index into them, the verdict of each action segment."""
+    judged: list[tuple[Segment, Verdict | None]] = []
+    for seg in segments:
+        a, b = round(seg.start * fps), max(round(seg.start * fps) + 1, round(seg.end * fps))
+        if seg.state != "action":
+            judged.append((seg, None))
+            continue
+        verdict = predictor.verdict_of_frames(inputs[a:b], windowed=True)
+        if verdict.state == "action":
+            best = int(np.argmax(verdict.probs))
+            judged.append((replace(seg, label=predictor.classes[best], confidence=float(verdict.probs[best])),
+                           verdict))
+        else:  # its own frames are unfamiliar (or still): not an action, whatever the windows' labels said
+            judged.append((replace(seg, label="", state=verdict.state), None))
+    merged = merge_segments([seg for seg, _ in judged])
+    longest: dict[int, tuple[float, Verdict]] = {}
+    for seg, verdict in judged:  # the verdict of a merged action segment: that of its longest part
+        if verdict is not None:
+            i = next(k for k, m in enumerate(merged) if m.start <= seg.start and seg.end <= m.end)
+            if i not in longest or seg.duration > longest[i][0]:
+                longest[i] = (seg.duration, verdict)
+    return merged, {i: verdict for i, (_, verdict) in longest.items()}
+
+
+def headline(predictor: Predictor, windows: list[Verdict], segments: list[Segment],
+             own: dict[int, Verdict]) -> Verdict:
+    """The whole video's verdict, told as the narrative tells it: the longest action segment's; with none, the
+    windows' mean probabilities in the state the segments have (unknown before idle)."""
+    if own:
+        return own[max(own, key=lambda i: segments[i].duration)]
+    combined = predictor.judge.combine(windows, windowed=True)
+    states = {seg.state for seg in segments}
+    for state in ("unknown", "idle"):
+        if state in states:
+            return replace(combined, state=state)
+    return combined

@@ -34,6 +34,9 @@ class InputNorm(nn.Module):
 
 
 class TemporalHead(nn.Module):
+    min_in_dim: int = 1
+    """The fewest feature values per time slot this head can read (a pose head needs the pose stream's)."""
+
     def __init__(self, in_dim: int, num_classes: int, dropout: float):
         super().__init__()
         self.norm = InputNorm(in_dim)

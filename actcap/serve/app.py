@@ -15,13 +15,13 @@ answered with a 500 that carries no traceback.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -79,9 +79,14 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     of the first route that matched it (GET and DELETE /jobs/{id} are two routes)."""
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(sorted({m for r in request.app.routes if isinstance(r, APIRoute)
-                                             and r.path_regex.match(request.url.path) for m in r.methods}))
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods /openapi.json declares for `path` ('/jobs/3f2a' → DELETE, GET)."""
+    return sorted(m.upper() for template, ops in app.openapi()["paths"].items()
+                  if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path) for m in ops)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

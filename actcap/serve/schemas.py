@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from actcap.inference.result import LabelScore, Prediction, Segment, State
 
 __all__ = ["Error", "Health", "LabelScore", "Labels", "Limits", "LivePrediction", "LIVE_PREDICTION", "Prediction",
-           "Segment", "State"]
+           "Preview", "Segment", "State"]
 
 class LivePrediction(Prediction):
     """A /stream update: a prediction over the last frames plus how fast the stream runs."""
@@ -51,3 +51,14 @@ class Labels(BaseModel):
 class Error(BaseModel):
     detail: str = Field(examples=["3 of 16 files could not be used: notes.txt: not an image (Pillow could not "
                                   "identify the format)"])
+
+
+class Preview(BaseModel):
+    """POST /preview: what the page shows of an upload the browser may not play itself."""
+
+    name: str = Field(description="the uploaded file's name")
+    frames: int = Field(description="frames the model would read from it (an animated GIF's too)")
+    fps: float | None = Field(description="frames per second, when the file states or implies it")
+    thumbnails: list[str] = Field(description="up to 8 evenly spaced frames as JPEG data URLs, 160 px wide at most; "
+                                              "empty for a still image, which the browser shows itself")
+    warnings: list[str] = Field(description="what the decoder recovered from, as a prediction would say")

@@ -141,7 +141,7 @@ def _check_form(items: list, settings: ServeSettings) -> Upload:
         raise ServiceError(400, "send either images in 'frames[]' or one video in 'video', not both")
     if len(videos) > 1:
         raise ServiceError(400, f"one video per request; got {len(videos)} files in field 'video'")
-    twice = [k for k in (ORDER.name, TIMELINE.name, MODEL.name) if len(by_field.get(k, [])) > 1]
+    twice = [k for k in (ORDER.name, TIMELINE.name, POSE.name, MODEL.name) if len(by_field.get(k, [])) > 1]
     if twice:
         raise ServiceError(400, f"field '{twice[0]}' sent {len(by_field[twice[0]])} times; send it once")
     if len(frames) > settings.max_frames:

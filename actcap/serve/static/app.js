@@ -4,6 +4,7 @@
 "use strict";
 
 const VIDEO_EXT = /\.(avi|mp4|mkv|webm|mov)$/i;
+const ANIMATABLE = /^image\/(gif|webp|png|apng)$/; // image types that may hold many frames
 const PALETTE = ["#0b63c5", "#d1495b", "#2e933c", "#edae49", "#7b4fb0", "#00798c", "#c05299", "#6b5a3a"];
 
 const $ = (id) => document.getElementById(id);
@@ -88,8 +89,10 @@ function renderStrip() {
     const li = el("li");
     const media = el(chosen.video ? "video" : "img");
     media.src = url;
-    if (chosen.video) { media.controls = true; media.muted = true; media.setAttribute("aria-label", file.name); }
-    else { media.alt = `frame ${i + 1}: ${file.name}`; media.loading = "lazy"; }
+    if (chosen.video) {
+      media.controls = true; media.muted = true; media.setAttribute("aria-label", file.name);
+      media.addEventListener("error", () => li.remove()); // a file this browser cannot play: thumbnails instead
+    } else { media.alt = `frame ${i + 1}: ${file.name}`; media.loading = "lazy"; }
     li.append(media, el("span", chosen.video ? file.name : i + 1));
     li.title = file.name;
     strip.append(li);
@@ -99,6 +102,51 @@ function renderStrip() {
     : n ? `${n} frame${n > 1 ? "s" : ""}, in this order:` : "";
   $("predict").disabled = $("clear").disabled = !items.length;
   $("timeline-option").hidden = !chosen.video;
+  if (chosen.video || (n === 1 && ANIMATABLE.test(chosen.frames[0].type))) showPreview(items[0]);
+}
+
+// The middle one of the server's thumbnails of `file` (POST /preview), or an empty image when it has none.
+async function middleThumbnail(file) {
+  const form = new FormData();
+  form.append("video", file, file.name);
+  try {
+    const response = await fetch("/preview", { method: "POST", body: form });
+    const thumbs = response.ok ? (await response.json()).thumbnails : [];
+    return thumbs.length ? thumbs[Math.floor(thumbs.length / 2)] : "data:,";
+  } catch (_) {
+    return "data:,";
+  }
+}
+
+// The server's view of a video or a possibly animated image (POST /preview): its frame count, as the model
+// will read it, and thumbnails it decoded itself, shown after the player (which Chromium leaves black for an
+// AVI, the datasets' format). Frames of an animated GIF, WebP or PNG replace its single image.
+async function showPreview(file) {
+  const asked = chosen;
+  const form = new FormData();
+  form.append(chosen.video ? "video" : "frames[]", file, file.name);
+  let p;
+  try {
+    const response = await fetch("/preview", { method: "POST", body: form });
+    if (!response.ok) return; // Predict says what is wrong with the file
+    p = await response.json();
+  } catch (_) {
+    return;
+  }
+  if (chosen !== asked || p.frames < 2) return; // another choice since, or a still image
+  const seconds = p.fps ? `, ${(p.frames / p.fps).toFixed(1)} s` : "";
+  $("selection").textContent = `${chosen.video ? "Video" : "Animation"}: ${file.name} (${p.frames} frames${seconds})`;
+  if (!chosen.video) $("strip").replaceChildren();
+  const step = (p.frames - 1) / Math.max(1, p.thumbnails.length - 1);
+  p.thumbnails.forEach((src, i) => {
+    const img = el("img");
+    img.src = src;
+    img.alt = `frame ${Math.round(i * step) + 1} of ${p.frames}: ${file.name}`;
+    const li = el("li");
+    li.className = "thumbnail";
+    li.append(img, el("span", Math.round(i * step) + 1));
+    $("strip").append(li);
+  });
 }
 
 function clearChoice() {
@@ -140,9 +188,15 @@ function render(r) {
   $("result").dataset.state = stateOf(r);
   $("state").textContent = STATES[stateOf(r)];
   $("caption").textContent = r.caption;
-  $("label").textContent = pretty(r.prediction);
-  $("confidence").textContent = percent(r.confidence);
-  $("confidence-bar").style.width = percent(r.confidence);
+  // an unknown or idle answer's best label is only the closest of the known actions: its probability among
+  // them says nothing about how sure the model is, so no percentage is shown for it
+  const sure = stateOf(r) === "action";
+  $("label").textContent = sure ? pretty(r.prediction) : `closest: ${pretty(r.prediction)}`;
+  $("label").classList.toggle("closest", !sure);
+  $("confidence").textContent = sure ? percent(r.confidence) : "";
+  $("confidence-bar").style.width = sure ? percent(r.confidence) : "0%";
+  $("confidence-bar").parentElement.hidden = !sure;
+  $("topk-title").hidden = $("topk").hidden = !sure;
   $("topk").replaceChildren(...r.top_k.slice(0, 5).map(({ label, confidence }) => {
     const bar = el("div", undefined, "bar");
     const fill = el("div", undefined, "fill");
@@ -173,7 +227,8 @@ function renderTimeline(segments, narrative) {
     part.style.width = `${(100 * (s.end - s.start)) / span}%`;
     part.style.backgroundColor = colourOfSegment(s);
     part.dataset.state = stateOf(s);
-    part.title = `${nameOf(s)}: ${s.start.toFixed(1)}–${s.end.toFixed(1)} s (${percent(s.confidence)})`;
+    const sure = stateOf(s) === "action" ? ` (${percent(s.confidence)})` : "";
+    part.title = `${nameOf(s)}: ${s.start.toFixed(1)}–${s.end.toFixed(1)} s${sure}`;
     return part;
   }));
   bar.setAttribute("aria-label", "Timeline: " + segments.map((s) =>

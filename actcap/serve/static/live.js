@@ -32,8 +32,8 @@ async function startWebcam() {
     if (live && live.socket === socket) live.lastError = msg.type === "error";
     if (msg.type === "prediction") {
       render(msg);
-      $("live-stats").textContent = `${msg.fps.toFixed(1)} frames/s processed · ${Math.round(msg.latency_ms)} ms ` +
-        `latency${msg.frames_dropped ? ` · ${msg.frames_dropped} frames dropped` : ""}`;
+      $("live-stats").textContent = `${msg.fps.toFixed(1)} frames/s processed · ${updateRate(live)} updates/s · ` +
+        `${Math.round(msg.latency_ms)} ms latency${msg.frames_dropped ? ` · ${msg.frames_dropped} frames dropped` : ""}`;
     } else if (msg.type === "error") {
       showError(`Live stream: ${msg.detail}`);
     } else if (msg.type === "ready") {
@@ -49,6 +49,14 @@ async function startWebcam() {
     }
     stopWebcam();
   };
+}
+
+// Caption updates a second as this page receives them, over the last 3 s (the figure the docs quote).
+function updateRate(session) {
+  const now = performance.now();
+  session.updates = (session.updates || []).filter((t) => now - t <= 3000).concat(now);
+  const span = now - session.updates[0];
+  return span > 0 ? ((1000 * (session.updates.length - 1)) / span).toFixed(1) : "–";
 }
 
 // Each camera frame is sent once, as the camera delivers it, at most LIVE_FPS a second. On a clock instead, a

@@ -109,7 +109,7 @@ async function addFiles(label, fileList) {
 }
 
 function videoThumb(file) {
-  // a frame from the middle of the video (or an empty image if the browser cannot play it)
+  // a frame from the middle of the video; one the server decodes where the browser cannot play it (an AVI)
   return new Promise((resolve) => {
     const v = document.createElement("video");
     const url = URL.createObjectURL(file);
@@ -117,7 +117,7 @@ function videoThumb(file) {
     v.muted = true;
     v.onloadeddata = () => { v.currentTime = Number.isFinite(v.duration) ? v.duration / 2 : 0; };
     v.onseeked = () => done(snapshot(v));
-    v.onerror = () => done("data:,");
+    v.onerror = () => middleThumbnail(file).then(done);
     v.src = url;
   });
 }
