@@ -10,7 +10,7 @@ from actcap.features.streams import create_stream, create_streams, parse_streams
 from actcap.features.streams.pose import PoseStream
 from actcap.inference.predictor import Predictor
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, POSITIONS
+from actcap.pose.skeleton import CENTRE, CONFIDENCES, FEATURE_DIM, POSITIONS
 
 
 def test_pose_is_a_stream_that_fuses_with_the_others():
@@ -22,6 +22,8 @@ def test_pose_is_a_stream_that_fuses_with_the_others():
     assert stream.cache_config()["models"] != ""  # the model files' hash keys the feature cache
     with pytest.raises(ValueError, match="uses method 'old'.*retrain"):
         create_stream("pose", method="old")
+    still = create_stream("pose", centre=False)  # without the body centre's motion (what a tilt or zoom moves)
+    assert still.config() == {**stream.config(), "centre": False} and still.cache_config() != stream.cache_config()
 
 
 def test_empty_frames_have_nobody_in_view():
@@ -40,7 +42,9 @@ def wave(utd_root):
 def test_a_person_is_in_view_and_mirroring_swaps_joints(wave):
     stream = PoseStream()
     feats = stream.extract(wave)
-    assert stream.in_view(feats) and feats[:, CONFIDENCES].min() > 0.5
+    assert stream.in_view(feats) and feats[:, CONFIDENCES].min() > 0.5 and np.abs(feats[1:, CENTRE]).max() > 0
+    np.testing.assert_array_equal(PoseStream(centre=False).extract(wave), np.where(
+        np.isin(np.arange(FEATURE_DIM), np.arange(FEATURE_DIM)[CENTRE]), 0.0, feats))
     flipped = stream.extract(np.ascontiguousarray(wave[:, :, ::-1]))
     mirrored = stream.mirror(feats)
     # features of the flipped frames ≈ the mirrored features (positions in torso units)

@@ -22,7 +22,14 @@ from collections import OrderedDict
 import numpy as np
 
 from actcap.features.streams.base import STREAMS, Stream
-from actcap.pose.skeleton import BLAZEPOSE_JOINTS, CONFIDENCES, FEATURE_DIM, features_from_points, mirror_features
+from actcap.pose.skeleton import (
+    BLAZEPOSE_JOINTS,
+    CENTRE,
+    CONFIDENCES,
+    FEATURE_DIM,
+    features_from_points,
+    mirror_features,
+)
 
 MEMORY = 8
 """Frames whose landmarks are remembered for the next call (the last frames of a few live streams)."""
@@ -38,15 +45,18 @@ class PoseStream(Stream):
 
     METHOD = "blazepose-full-skeleton13-v1"
 
-    def __init__(self, method: str = METHOD, **_ignored):
+    def __init__(self, method: str = METHOD, centre: bool = True, **_ignored):
         if method != self.METHOD:
             raise ValueError(f"this model's pose stream uses method {method!r}, but this actcap computes "
                              f"{self.METHOD!r}; retrain the model with this version")
+        # centre=False zeroes the body centre's motion (skeleton.CENTRE): the only feature a moving camera changes
+        # (a tilt or a zoom moves the hips in the image; docs/model-card.md, "Body pose")
+        self.centre = bool(centre)
         self._memory: OrderedDict[bytes, tuple[np.ndarray, np.ndarray, object]] = OrderedDict()
         self._lock = threading.Lock()
 
     def config(self) -> dict:
-        return {"name": self.name, "method": self.METHOD}
+        return {"name": self.name, "method": self.METHOD, **({} if self.centre else {"centre": False})}
 
     def cache_config(self) -> dict:
         from actcap.pose.runtime import model_digest  # the models load only when frames are seen
@@ -56,6 +66,8 @@ class PoseStream(Stream):
     def extract(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
         landmarks = self.landmarks(frames, previous)  # (T or T + 1, 33, 4)
         feats = features_from_points(landmarks, BLAZEPOSE_JOINTS)  # (·, FEATURE_DIM)
+        if not self.centre:
+            feats[:, CENTRE] = 0.0
         return feats[len(feats) - len(frames):]  # without the predecessor's row
 
     def landmarks(self, frames: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
