@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
@@ -23,6 +24,15 @@ DEFAULT_NUM_SLOTS = 16
 DEFAULT_CACHE_FRAMES = 64
 """Frames per clip kept in the feature cache; training and dense sampling choose from these."""
 SAMPLINGS = ("frames", "dense")
+
+
+def cache_root() -> Path:
+    """Where feature caches and exported frame CNNs live unless told otherwise (`ACTCAP_CACHE`;
+    default ~/.cache/actcap)."""
+    return Path(os.environ.get("ACTCAP_CACHE", Path.home() / ".cache" / "actcap"))
+
+
+
 KEEPS = ("best", "last")
 RENAMED_TRAIN_KEYS = {"max_frames": "cache_frames", "num_frames": "num_slots"}
 """Keys of the training record in model files written before a rename (old → new)."""

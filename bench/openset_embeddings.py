@@ -21,7 +21,7 @@ from actcap.data.folders import class_names, scan_dataset
 from actcap.data.pooling import slot_features
 from actcap.features.cache import FeatureCache
 from actcap.honesty.openset import auroc
-from actcap.training.train import build_streams, load_features
+from actcap.features.labelled import build_streams, load_features
 
 
 def embed(features: np.ndarray, mean: np.ndarray, std: np.ndarray, k: int) -> np.ndarray:

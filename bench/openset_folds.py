@@ -20,14 +20,13 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from actcap.config import TrainConfig
+from actcap.config import TrainConfig, cache_root
 from actcap.data.folders import class_names, scan_dataset
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
-from actcap.features.engine import cache_root
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.held_out import fit_head, one_thread
-from actcap.training.train import build_streams, load_features
+from actcap.features.labelled import build_streams, load_features
 
 log = logging.getLogger("openset_folds")
 CONFIG = dict(streams=["flow"], head="segments", sampling="dense", weight_decay=0.1, epochs=30, seed=0,

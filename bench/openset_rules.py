@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from actcap.config import cache_root
 from actcap.data.pooling import slot_features
-from actcap.features.engine import cache_root
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.openset import auroc
 from actcap.honesty.windows import window_views
 from actcap.models.recognizer import Recognizer
 from actcap.training.held_out import outputs
 from actcap.training.protocol import negative_features
-from actcap.training.train import build_streams
+from actcap.features.labelled import build_streams
 
 sys.path.insert(0, str(Path(__file__).parent))
 import openset_candidates as R  # noqa: E402

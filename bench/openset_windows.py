@@ -19,14 +19,14 @@ import sys
 
 import numpy as np
 
+from actcap.config import cache_root
 from actcap.data.folders import class_names, scan_dataset
 from actcap.data.pooling import slot_features
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
-from actcap.features.engine import cache_root
 from actcap.honesty.openset import KNOWN_QUANTILE
 from actcap.honesty.windows import sliding_windows, window_views
-from actcap.training.train import build_streams, load_features
+from actcap.features.labelled import build_streams, load_features
 
 
 def embedding(f: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:

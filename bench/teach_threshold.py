@@ -31,14 +31,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from actcap.config import cache_root  # noqa: E402
 from actcap.features.cache import FeatureCache  # noqa: E402
-from actcap.features.engine import cache_root  # noqa: E402
 from actcap.honesty.openset import KNOWN_QUANTILE, create_score, get_score_kwargs  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer  # noqa: E402
 from actcap.models.store import SHIPPED_DIR  # noqa: E402
 from actcap.teach.trainer import base_settings  # noqa: E402
 from actcap.training.held_out import fit_head, held_out_answers, one_thread, outputs  # noqa: E402
-from actcap.training.train import build_streams  # noqa: E402
+from actcap.features.labelled import build_streams  # noqa: E402
 
 SUBJECT = re.compile(r"_s(\d+)_")
 SCORES = ("prototype", "mahalanobis")

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from actcap.config import cache_root  # noqa: E402
 from actcap.data.folders import scan_dataset  # noqa: E402
 from actcap.features.cache import FeatureCache  # noqa: E402
-from actcap.features.engine import cache_root  # noqa: E402
 from actcap.features.streams import create_streams  # noqa: E402
 from actcap.inference.predictor import DEFAULT_MODEL  # noqa: E402
 from actcap.models.recognizer import Recognizer  # noqa: E402

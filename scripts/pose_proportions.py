@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from actcap.config import cache_root  # noqa: E402
 from actcap.data.folders import scan_dataset  # noqa: E402
 from actcap.data.keypoints import read_keypoints  # noqa: E402
 from actcap.features.cache import FeatureCache  # noqa: E402
-from actcap.features.engine import cache_root  # noqa: E402
 from actcap.features.streams import create_stream  # noqa: E402
 from actcap.pose.bridge import bone_lengths  # noqa: E402
 from actcap.pose.skeleton import CONFIDENCES, JOINTS, POSITIONS  # noqa: E402

@@ -36,6 +36,19 @@ def actcap_home(tmp_path_factory):
         os.environ["ACTCAP_HOME"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_bundled_models(tmp_path_factory):
+    """The store lists only the shipped `default` and what a test teaches: models shipped by name in the package
+    (actcap/assets/models/, e.g. `everyday`) are hidden, so listings stay what each test made; tests of bundled
+    models point BUNDLED_DIR where they want (tests/test_bundled_models.py)."""
+    from actcap.models import store
+
+    old = store.BUNDLED_DIR
+    store.BUNDLED_DIR = tmp_path_factory.mktemp("no-bundled-models")
+    yield
+    store.BUNDLED_DIR = old
+
+
 # --- synthetic frames, frame folders and videos -------------------------------------------------------
 
 def _make_frames(t: int, h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:

@@ -45,3 +45,31 @@ def test_models_are_listed_switched_back_and_deleted(launch, tiny_model_dir, tmp
         page.locator("#models-table button[data-delete=arrows]").click()
         expect(rows).to_have_count(1, timeout=TIMEOUT_MS)
         assert ModelStore(home).names() == ["default"]
+
+
+LOCAL_NETWORK_CHECKS = ("LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,"
+                        "PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults")
+
+
+def test_a_page_on_another_site_cannot_switch_models(launch, tiny_model_dir, tmp_path):
+    """An attacker's page (http://evil.test, served by Playwright's router) makes the visitor's browser POST to
+    the service: a "simple" request, no preflight, so it is sent; the browser marks it cross-site and the
+    service refuses it, nothing changes. The service's own page, same request, is answered."""
+    home = tmp_path / "home"
+    taught(home, tiny_model_dir, "arrows")
+    post = """async (url) => { await fetch(url, { method: "POST", mode: "no-cors" }); return true; }"""
+    with serve(ServeSettings(home=home)) as url:
+        # recent Chromium also blocks public pages from reaching loopback (Local Network Access); off here, as
+        # in other browsers, so that the request arrives and the service's own guard is what refuses it
+        browser = launch(f"--disable-features={LOCAL_NETWORK_CHECKS}")
+        evil = browser.new_context()
+        evil.route("http://evil.test/**", lambda route: route.fulfill(body="<p>cute cats</p>",
+                                                                       content_type="text/html"))
+        page = evil.new_page()
+        page.goto("http://evil.test/")
+        assert page.evaluate(post, f"{url}/models/arrows/activate")  # sent: the answer is opaque to the page
+        evil.close()
+        assert ModelStore(home).get_active() == "default"
+        with open_page(browser, url) as own:
+            own.evaluate(post, f"{url}/models/arrows/activate")
+        assert ModelStore(home).get_active() == "arrows"

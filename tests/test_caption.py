@@ -28,7 +28,7 @@ from actcap.caption import (
 )
 from actcap.caption.files import markdown_table
 from actcap.caption.grammar import base_form, present_from_ing
-from actcap.caption.sentences import BUILTIN
+from actcap.caption.sentences import BUILTIN, KEYPOINT_CLASSES
 from actcap.cli import caption as caption_cli
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "captions.md"
@@ -58,7 +58,7 @@ def test_builtin_sentence(label, expected):
 
 
 def test_every_class_has_a_distinct_handwritten_caption():
-    labels = set(HMDB51_CLASSES) | set(UTD_MHAD_CLASSES)
+    labels = set(HMDB51_CLASSES) | set(UTD_MHAD_CLASSES) | set(KEYPOINT_CLASSES)
     assert len(HMDB51_CLASSES) == 51 and labels == set(BUILTIN)
     captions = [BUILTIN[label] for label in sorted(labels)]
     for field in ("sentence", "short"):

@@ -175,8 +175,8 @@ def test_appearance_stream_shape(tmp_path):
 def test_mirror_matches_mirrored_frames_and_swaps_labels():
     from conftest import _moving_square
 
+    from actcap.features.labelled import LabelledFeatures, mirrored
     from actcap.features.streams.appearance import AppearanceStream
-    from actcap.training.train import LabelledFeatures, mirrored
 
     s = FlowStream(grid=2, width=64)
     right = _moving_square(8, +1, h=96, w=128, start=20, row=40)

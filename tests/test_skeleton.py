@@ -174,3 +174,14 @@ def test_mirror_features_equals_features_of_the_mirrored_points():
                                atol=1e-5)
     with pytest.raises(ValueError, match=r"mirror_features takes \(T, 67\) pose features, got \(5, 66\)"):
         mirror_features(np.zeros((5, 66)))
+
+
+def test_a_visible_flag_of_0_keeps_the_joint_at_lower_confidence():
+    from actcap.pose.skeleton import OCCLUDED
+    points = canonical(2)
+    points[0, 3, 2] = 0             # occluded but annotated (Penn Action)
+    points[1, 4] = (0, 0, 0)        # not annotated at all
+    out = map_joints(points, JOINTS)
+    assert out[0, 3].tolist() == [*points[0, 3, :2].tolist(), OCCLUDED] and out[1, 4].tolist() == [0, 0, 0]
+    scores = map_joints(points, JOINTS, channels=("x", "y", "score"))
+    assert scores[0, 3, 2] == 0  # a detector's score of 0 means missing

@@ -44,7 +44,14 @@ HMDB51_CLASSES: tuple[str, ...] = (
 # The shipped model's classes, from UTD-MHAD: "right arm swipe to the left", "right arm swipe to the right",
 # "right hand wave", "two hand front clap", "right arm throw".
 UTD_MHAD_CLASSES: tuple[str, ...] = ("swipe_left", "swipe_right", "wave", "clap", "throw")
-DATASETS = {"hmdb51": HMDB51_CLASSES, "utd_mhad": UTD_MHAD_CLASSES}
+# The keypoint datasets' other classes (Penn Action, UTD-MHAD's 27, UTKinect; docs/data-formats.md).
+KEYPOINT_CLASSES: tuple[str, ...] = (
+    "jumping_jacks", "golf_swing", "baseball_swing", "baseball_pitch", "bench_press", "bowl", "clean_and_jerk",
+    "jump_rope", "squat", "strum_guitar", "tennis_forehand", "tennis_serve", "tennis_swing", "pick_up", "sit_down",
+    "stand_up", "arm_cross", "basketball_shoot", "draw_x", "draw_circle_cw", "draw_circle_ccw", "draw_triangle",
+    "bowling", "boxing", "arm_curl", "knock", "pickup_throw", "jog", "sit_to_stand", "stand_to_sit", "lunge",
+    "carry", "pull")
+DATASETS = {"hmdb51": HMDB51_CLASSES, "utd_mhad": UTD_MHAD_CLASSES, "keypoints": KEYPOINT_CLASSES}
 
 # label: (-ing verb phrase, short -ing form, present phrase). The sentence is "A person is <verb>." unless
 # _SENTENCES says otherwise. Short forms are unique, so "either X or Y" never repeats itself.
@@ -102,6 +109,42 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "wave": ("waving their hand", "waving", "waves"),
     "swipe_left": ("swiping to the left", "swiping left", "swipes to the left"),
     "swipe_right": ("swiping to the right", "swiping right", "swipes to the right"),
+    # keypoint datasets (docs/data-formats.md): Penn Action, UTD-MHAD's 27, UTKinect, the everyday vocabulary
+    "jumping_jacks": ("doing jumping jacks", "doing jumping jacks", "does jumping jacks"),
+    "golf_swing": ("hitting a golf shot", "hitting a golf shot", "hits a golf shot"),
+    "baseball_swing": ("hitting a baseball with a bat", "batting", "hits a baseball with a bat"),
+    "baseball_pitch": ("pitching a baseball", "pitching", "pitches a baseball"),
+    "bench_press": ("doing a bench press", "bench pressing", "does a bench press"),
+    "bowl": ("bowling", "bowling", "bowls"),
+    "clean_and_jerk": ("lifting a barbell overhead", "lifting a barbell", "lifts a barbell overhead"),
+    "jump_rope": ("skipping rope", "skipping rope", "skips rope"),
+    "squat": ("doing squats", "squatting", "does squats"),
+    "strum_guitar": ("strumming a guitar", "strumming", "strums a guitar"),
+    "tennis_forehand": ("hitting a tennis forehand", "hitting a forehand", "hits a tennis forehand"),
+    "tennis_serve": ("serving a tennis ball", "serving", "serves a tennis ball"),
+    "tennis_swing": ("swinging a tennis racket", "swinging a racket", "swings a tennis racket"),
+    "pick_up": ("picking up an object", "picking up an object", "picks up an object"),
+    "sit_down": ("taking a seat", "taking a seat", "takes a seat"),
+    "stand_up": ("getting up from a seat", "getting up", "gets up from a seat"),
+    "arm_cross": ("crossing their arms", "crossing arms", "crosses their arms"),
+    "basketball_shoot": ("shooting a basketball at a hoop", "shooting hoops", "shoots a basketball at a hoop"),
+    "draw_x": ("drawing an X in the air", "drawing an X", "draws an X in the air"),
+    "draw_circle_cw": ("drawing a circle clockwise", "drawing a clockwise circle", "draws a circle clockwise"),
+    "draw_circle_ccw": ("drawing a circle counter-clockwise", "drawing a counter-clockwise circle",
+                        "draws a circle counter-clockwise"),
+    "draw_triangle": ("drawing a triangle in the air", "drawing a triangle", "draws a triangle in the air"),
+    "bowling": ("rolling a bowling ball", "rolling a ball", "rolls a bowling ball"),
+    "boxing": ("boxing", "boxing", "boxes"),
+    "arm_curl": ("doing arm curls", "curling", "does arm curls"),
+    "knock": ("knocking on a door", "knocking", "knocks on a door"),
+    "pickup_throw": ("picking something up and throwing it", "picking up and throwing",
+                     "picks something up and throws it"),
+    "jog": ("jogging", "jogging", "jogs"),
+    "sit_to_stand": ("rising from a chair", "rising from a chair", "rises from a chair"),
+    "stand_to_sit": ("sitting down on a chair", "sitting on a chair", "sits down on a chair"),
+    "lunge": ("doing lunges", "lunging", "does lunges"),
+    "carry": ("carrying something", "carrying", "carries something"),
+    "pull": ("pulling something", "pulling", "pulls something"),
 }
 _SENTENCES = {
     "swipe_left": "A person is swiping their right arm to the left.",

@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
                         "0.3–0.6 'appears to be', < 0.3 'The action is unclear.'")
     p.add_argument("--captions", type=Path, metavar="FILE",
                    help="JSON or YAML file of label → sentence overriding the built-in ones (docs/captions.md)")
-    p.add_argument("--table", choices=["hmdb51", "utd_mhad"],
+    p.add_argument("--table", choices=["hmdb51", "utd_mhad", "keypoints"],
                    help="print a Markdown table of every class of this dataset instead")
     p.set_defaults(run=run)
 

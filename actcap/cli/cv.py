@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _protocol(records, cfg: TrainConfig, group_by: str) -> int:
 
-    from actcap.features.engine import cache_root
+    from actcap.config import cache_root
     from actcap.training.protocol import open_set_protocol
 
     cfg = replace(cfg, cache_dir=cfg.cache_dir or cache_root(), keep="last")

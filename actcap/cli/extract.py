@@ -32,11 +32,11 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     records = scan_dataset(args.data, args.classes)
     streams = parse_streams(args.streams)
+    from actcap.config import cache_root
     from actcap.features.cache import FeatureCache
-    from actcap.features.engine import cache_root
+    from actcap.features.labelled import build_streams
+    from actcap.features.shards import extract_shards
     from actcap.training.distributed import session
-    from actcap.training.extract import extract_shards
-    from actcap.training.train import build_streams
 
     with session() as ctx:
         cache = FeatureCache(args.cache_dir or cache_root(), build_streams(streams, args.backbone, args.engine),

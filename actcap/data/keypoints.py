@@ -241,9 +241,11 @@ def official_split(records: Sequence[ClipRecord], split: str) -> SplitResult:
 
 def save_keypoints(path: str | Path, clips: Sequence[np.ndarray], labels: Sequence[str], joints: Sequence[str],
                    channels: Sequence[str] = ("x", "y"), subjects: Sequence[int] | None = None,
-                   clip_ids: Sequence[str] | None = None, coords: str = "pixels") -> KeypointSet:
+                   clip_ids: Sequence[str] | None = None, coords: str = "pixels",
+                   splits: dict[str, Sequence[int]] | None = None) -> KeypointSet:
     """Write clips ((T, J, C) arrays, one label each) as a keypoint file and read it back, checked: the
-    converter behind docs/data-formats.md's recipes for OpenPose, MMPose and MediaPipe exports."""
+    converter behind docs/data-formats.md's recipes for OpenPose, MMPose and MediaPipe exports. `splits`:
+    split name → per clip 1 (train), 2 (test) or 0."""
     if len(clips) != len(labels) or not clips:
         raise KeypointFileError(f"{path}: {len(clips)} clips but {len(labels)} labels; expected one label per clip")
     classes = sorted(set(labels))
@@ -254,5 +256,6 @@ def save_keypoints(path: str | Path, clips: Sequence[np.ndarray], labels: Sequen
         joints=np.array(list(joints)), channels=np.array(list(channels)),
         subject=np.array(subjects if subjects is not None else [-1] * len(clips), np.int16),
         clip=np.array(list(clip_ids) if clip_ids is not None else [f"clip{i:05d}" for i in range(len(clips))]),
-        coords=np.array(coords))
+        coords=np.array(coords), split_names=np.array(list(splits or {}), dtype=str),
+        split=np.array(list((splits or {}).values()), np.int8).T.reshape(len(clips), len(splits or {})))
     return read_keypoints(path)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from actcap.config import cache_root
 from actcap.data.frames import to_model_input
 from actcap.features.threads import physical_cores
 from actcap.fileio import atomic_write_bytes, atomic_write_json
@@ -42,11 +43,6 @@ OPSET = 17
 FP32_FEATURE_ATOL = 1e-4  # ONNX Runtime fp32: max |Δ| 5.5e-6 for features up to ~3 (relative L2 1.6e-6)
 PROB_ATOL = 1e-4  # class probabilities through the head from fp32 ONNX features
 INT8_FEATURE_REL = 0.25  # int8: median relative L2 error of a frame's features (measured ~0.15)
-
-
-def cache_root() -> Path:
-    """Where exported models and feature caches live unless told otherwise (ACTCAP_CACHE)."""
-    return Path(os.environ.get("ACTCAP_CACHE", Path.home() / ".cache" / "actcap"))
 
 
 def default_engine() -> str:

@@ -39,6 +39,9 @@ from actcap.fileio import atomic_write_json
 log = logging.getLogger(__name__)
 SHIPPED = "default"
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "default_model"
+BUNDLED_DIR = SHIPPED_DIR.parent / "models"
+"""Other models shipped in the package, by folder name (`everyday`): listed and used like taught ones, never
+deleted or replaced by teaching."""
 NAME_RULE = "letters, digits, '_' and '-', 1 to 40 characters, starting with a letter or digit"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 RESERVED = (SHIPPED, "default_model")  # the shipped model's names, in any case
@@ -65,6 +68,13 @@ def home_dir(env: dict | None = None) -> Path:
     return Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "actcap"
 
 
+def bundled_models() -> dict[str, Path]:
+    """The named models shipped in the package: name → folder."""
+    if not BUNDLED_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(BUNDLED_DIR.iterdir()) if (p / "config.json").is_file()}
+
+
 def is_model_name(text: str) -> bool:
     return bool(_NAME.fullmatch(text))
 
@@ -75,6 +85,8 @@ def name_problem(name: str) -> str | None:
         return f"name {name[:60]!r} is not allowed; use {NAME_RULE}"
     if name.lower() in RESERVED:
         return f"name {name!r} is the shipped model's; choose another"
+    if name.lower() in {b.lower() for b in bundled_models()}:
+        return f"name {name!r} is a model shipped with actcap; choose another"
     return None
 
 
@@ -150,11 +162,13 @@ class ModelStore:
     def names(self) -> list[str]:
         taught = sorted(p.name for p in self.models.iterdir()
                         if (p / TEACH_FILE).is_file()) if self.models.is_dir() else []
-        return [SHIPPED, *taught]
+        return [SHIPPED, *bundled_models(), *(t for t in taught if t not in bundled_models())]
 
     def get_path(self, name: str) -> Path:
         if name == SHIPPED:
             return self.shipped
+        if name in bundled_models():
+            return bundled_models()[name]
         if is_model_name(name) and (self.models / name / TEACH_FILE).is_file():
             return self.models / name
         raise UnknownModelError(f"unknown model {name[:60]!r}; choose one of: {', '.join(self.names())} "
@@ -163,8 +177,9 @@ class ModelStore:
     def get_info(self, name: str) -> dict:
         path = self.get_path(name)
         config = json.loads((path / "config.json").read_text())
-        info = json.loads((path / TEACH_FILE).read_text()) if name != SHIPPED else {
-            "name": SHIPPED, "created": None, "metrics": config.get("metrics") or {}, "base": None}
+        taught = name != SHIPPED and name not in bundled_models()
+        info = json.loads((path / TEACH_FILE).read_text()) if taught else {
+            "name": name, "created": None, "metrics": config.get("metrics") or {}, "base": None}
         return {**info, "name": name, "classes": config["classes"], "active": name == self.get_active(),
                 "path": str(path)}
 
@@ -208,8 +223,8 @@ class ModelStore:
 
     def delete(self, name: str) -> None:
         """Delete a taught model with everything in its folder (weights, its examples' features)."""
-        if name == SHIPPED:
-            raise ValueError(f"the shipped model '{SHIPPED}' cannot be deleted")
+        if name == SHIPPED or name in bundled_models():
+            raise ValueError(f"the shipped model '{name}' cannot be deleted")
         with self.lock():
             path = self.get_path(name)
             if self.get_active() == name:

@@ -76,6 +76,10 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
 converters and docs; `map_joints` needs only the names, so any other order works too."""
 
 CONFIDENCE_CHANNELS = ("visible", "visibility", "confidence", "score", "c")
+OCCLUDED = 0.5
+"""Confidence of a joint whose `visible` flag is 0 (Penn Action's occluded joints keep their annotated positions,
+as BlazePose still places joints it cannot see); `visibility`, `confidence`, `score` and `c` are taken as given,
+0 meaning missing."""
 COORD_CHANNELS = ("x", "y", "z")
 _DEFAULT_CHANNELS = {2: ("x", "y"), 3: ("x", "y", "visible"), 4: ("x", "y", "z", "visibility")}
 _MIRROR = [JOINTS.index(j.replace("left_", "#").replace("right_", "left_").replace("#", "right_")) for j in JOINTS]
@@ -111,7 +115,8 @@ def map_joints(points: np.ndarray, names: Sequence[str], channels: Sequence[str]
 
     `channels` names the C channels (default by C: x, y / x, y, visible / x, y, z, visibility — BlazePose's
     runtime output); z is dropped (project 3D camera-space points with `camera_to_image` first). Confidence is the
-    source's visible/visibility/confidence channel, 1 where it has none; NaN coordinates get confidence 0.
+    source's visibility/confidence channel (a `visible` flag of 0 gives OCCLUDED, unless x = y = 0), 1 where it
+    has none; NaN coordinates get confidence 0.
     A layout lacking canonical joints raises ValueError naming them (unless `allow_missing`: confidence 0 there)."""
     points = np.asarray(points, dtype=np.float32)
     if points.ndim != 3:
@@ -142,6 +147,8 @@ def map_joints(points: np.ndarray, names: Sequence[str], channels: Sequence[str]
                 raise ValueError(f"channel {channels[conf_channel]!r} of joint {names[s]!r} is outside [0, 1] "
                                  f"(max {float(np.nanmax(conf)):.3g}); 3D points? pass channels=('x', 'y', 'z') "
                                  "or project them with camera_to_image")
+            if channels[conf_channel] == "visible":  # an occlusion flag: the joint is annotated, only hidden
+                conf = np.where(conf > 0, 1.0, np.where((points[:, s, :2] == 0).all(-1), 0.0, OCCLUDED))
             out[:, j, 2] = np.nan_to_num(conf, nan=0.0)
     bad = ~np.isfinite(out[..., :2]).all(-1)
     out[bad] = 0.0

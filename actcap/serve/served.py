@@ -21,7 +21,7 @@ from pathlib import Path
 
 from actcap.inference.predictor import Predictor
 from actcap.models.recognizer import ModelFileError
-from actcap.models.store import SHIPPED, TEACH_FILE, ModelStore, UnknownModelError, resolve_model
+from actcap.models.store import SHIPPED, TEACH_FILE, ModelStore, UnknownModelError, bundled_models, resolve_model
 from actcap.serve.errors import ServiceError
 from actcap.serve.settings import ServeSettings
 
@@ -94,8 +94,8 @@ class ServedModels:
 
     def delete(self, name: str) -> None:
         self.store.get_path(name)  # 404 before 400: an unknown name is unknown, even 'default' spelt wrong
-        if name == SHIPPED:
-            raise ServiceError(400, f"the shipped model '{SHIPPED}' cannot be deleted")
+        if name == SHIPPED or name in bundled_models():
+            raise ServiceError(400, f"the shipped model '{name}' cannot be deleted")
         with self.lock:
             self.store.delete(name)
             self.loaded = {k: v for k, v in self.loaded.items() if k[0] != name}
@@ -110,7 +110,7 @@ class ServedModels:
                 for m in self.store.list_models()]
 
     def _key(self, name: str, path: Path) -> tuple:
-        if name == SHIPPED:
+        if name == SHIPPED or name in bundled_models():  # shipped in the package: changes only with actcap
             return (name, 0)
         st = (path / TEACH_FILE).stat()  # re-taught: teach.json is a new file (atomic replace)
         return (name, st.st_ino, st.st_mtime_ns)

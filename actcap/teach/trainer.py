@@ -201,7 +201,7 @@ def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progre
 def _extract(examples: list[TeachExample], cfg: TrainConfig, config: ModelConfig, work: Path,
              progress: Progress) -> list[np.ndarray]:
     from actcap.features.cache import FeatureCache
-    from actcap.training.train import build_streams
+    from actcap.features.labelled import build_streams
 
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     if [s.config() for s in streams] != config.streams:
@@ -226,7 +226,8 @@ def _train(cfg: TrainConfig, examples: list[TeachExample], feats: list[np.ndarra
     """Train through actcap.training.train.train with every clip's features given (nothing re-extracted). Each clip
     record carries its person when every example says who is in it (base examples their subjects); calibration and
     the open-set threshold follow TAUGHT_RULE."""
-    from actcap.training.train import LabelledFeatures, train
+    from actcap.features.labelled import LabelledFeatures
+    from actcap.training.train import train
 
     labels = [e.label for e in examples] + (base.labels if base else [])
     names = [e.name or e.path.name for e in examples] + ([f"base/{n}" for n in base.names] if base else [])

@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from actcap.config import cache_root
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
-from actcap.features.engine import cache_root
+from actcap.features.labelled import load_features
 from actcap.fileio import atomic_write_json
 from actcap.inference.pipeline import Pipeline
 from actcap.models.recognizer import Recognizer
+from actcap.training.distributed import current
 from actcap.training.metrics import classification_metrics, write_confusion
 from actcap.training.reliability import honesty_report
-from actcap.training.train import load_features
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def evaluate(model: Recognizer, records: list[ClipRecord], out: Path | None = No
         out.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(model, engine=engine)  # the engine predict and serve would use for this model
     cache = FeatureCache(cache_dir or cache_root(), pipeline.streams, cache_frames or pipeline.cache_frames)
-    data = load_features(records, classes, cache, pipeline.num_slots, progress)
+    data = load_features(records, classes, cache, pipeline.num_slots, progress, current())
     if not data.features:
         raise ValueError("no clip could be read; see the skipped list")
     verdicts = pipeline.clip_verdicts(data.features, num_clips=num_clips)  # Predictor's slots, head and rules

@@ -171,16 +171,16 @@ def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: lis
 def _calibrate(out: Path, cfg: TrainConfig, records: list[ClipRecord], classes: list[str]) -> None:
     """Calibration and (unless `--open-set off`) the open-set score, as every model gets them
     (held_out.calibrate_run), on the training clips' features through the saved, fine-tuned CNN."""
+    from actcap.config import cache_root
     from actcap.features.cache import FeatureCache
-    from actcap.features.engine import cache_root
+    from actcap.features.labelled import load_features
     from actcap.features.streams import create_streams
     from actcap.training.held_out import calibrate_run
-    from actcap.training.train import load_features
 
     saved = Recognizer.load(out)
     streams = create_streams(saved.config.streams, engine=cfg.engine, model_dir=out)
     data = load_features(records, classes, FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.cache_frames),
-                         cfg.num_slots, cfg.progress)
+                         cfg.num_slots, cfg.progress, current())  # alone(): this rank only
     calibrate_run(out, cfg, data.features, data.labels, data.records)
 
 

@@ -24,12 +24,13 @@ from actcap.data.folders import ClipRecord
 from actcap.data.splits import get_groups
 from actcap.data.video import open_clip
 from actcap.features.cache import FeatureCache, kept_indices
+from actcap.features.labelled import build_streams, load_features
 from actcap.honesty.calibration import ece_interval, expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, get_score_kwargs, list_scores, threshold_for
 from actcap.models.recognizer import ModelConfig, Recognizer
+from actcap.training.distributed import current
 from actcap.training.held_out import fit_head, held_out_answers, one_thread, outputs
 from actcap.training.negatives import blend, make_negative
-from actcap.training.train import build_streams, load_features
 
 log = logging.getLogger(__name__)
 NEGATIVE_KINDS = ("shuffle", "pan", "zoom", "half_out")
@@ -80,7 +81,7 @@ def open_set_protocol(records: list[ClipRecord], classes: list[str], cfg: TrainC
 def _protocol(records, classes, cfg, group_by, score_names, negatives) -> dict:
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     cache = FeatureCache(cfg.cache_dir, streams, cfg.cache_frames)
-    data = load_features(records, classes, cache, cfg.num_slots, cfg.progress)
+    data = load_features(records, classes, cache, cfg.num_slots, cfg.progress, current())
     groups = np.array(get_groups(data.records, group_by))
     labels = np.array(data.labels)
     negs = (negative_features(data.records, list(groups), streams, cfg.cache_frames, Path(cfg.cache_dir))

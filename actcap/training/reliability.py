@@ -78,15 +78,17 @@ def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.nda
 def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float], np.ndarray, np.ndarray]:
     """A cross-validation fold's model on its validation clips: ((logits, temperature), labels, accepted) where
     accepted says which clips the open-set score lets through as an action (all, without one)."""
+    from actcap.config import cache_root
     from actcap.features.cache import FeatureCache
-    from actcap.features.engine import cache_root
+    from actcap.features.labelled import load_features
     from actcap.features.streams import create_streams
-    from actcap.training.train import load_features
+    from actcap.training.distributed import current
 
     model = Recognizer.load(model_dir)
     streams = create_streams(model.config.streams, engine=cfg.engine, model_dir=model_dir)
     data = load_features(records, model.config.classes, FeatureCache(cfg.cache_dir or cache_root(), streams,
-                                                                     cfg.cache_frames), cfg.num_slots, False)
+                                                                     cfg.cache_frames), cfg.num_slots, False,
+                         current())
     logits, emb = outputs(model, data.features)
     accepted = np.ones(len(logits), bool)
     spec = model.config.open_set

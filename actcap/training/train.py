@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,78 +20,19 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
-from actcap.config import TrainConfig
+from actcap.config import TrainConfig, cache_root
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
-from actcap.features.engine import cache_root
-from actcap.features.streams import create_stream
-from actcap.features.streams.base import Stream
+from actcap.features.labelled import LabelledFeatures, build_streams, input_stats, load_features, mirrored
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.honesty.calibration import softmax
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs
 from actcap.training.distributed import Context, check_global_batch, current
-from actcap.training.extract import extract_shards
 from actcap.training.held_out import calibrate_run
 from actcap.training.loop import create_loss, create_optimizer, feature_batches, run_epochs
 from actcap.training.metrics import classification_metrics, plot_curve, write_confusion
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LabelledFeatures:
-    features: list[np.ndarray]  # one (L, D) array per clip
-    labels: list[int]
-    records: list[ClipRecord]
-    skipped: list[tuple[str, str]]
-    short: list[str]  # clips with fewer source frames than the model's frame count
-
-
-def build_streams(names: list[str], backbone: str, engine: str | None = None) -> list[Stream]:
-    return [create_stream(n, backbone=backbone, engine=engine) for n in names]
-
-
-def load_features(records: list[ClipRecord], classes: list[str], cache: FeatureCache, num_frames: int,
-                  progress: bool = True) -> LabelledFeatures:
-    """Cached features for labelled clips; undecodable clips are skipped and listed, never fatal.
-
-    Under torchrun each rank extracts its shard of the missing clips, then every rank loads them all.
-    """
-    feats, report = extract_shards(cache, [r.path for r in records], progress=progress)
-    out = LabelledFeatures([], [], [], report.skipped, [])
-    for r in records:
-        cf = feats.get(r.path)
-        if cf is None:
-            continue
-        out.features.append(cf.features)
-        out.labels.append(classes.index(r.label))
-        out.records.append(r)
-        if cf.num_source_frames < num_frames:
-            out.short.append(f"{r.path} ({cf.num_source_frames} frames)")
-    if out.short:
-        log.warning("%d clip(s) have fewer than %d frames; their frames are repeated in order, e.g. %s",
-                    len(out.short), num_frames, "; ".join(out.short[:3]))
-    return out
-
-
-def mirrored(data: LabelledFeatures, streams: list[Stream], classes: list[str],
-             swaps: list[tuple[str, str]]) -> LabelledFeatures:
-    """Add each clip mirrored left-right, its label swapped where a pair says so (swipe_left ↔ swipe_right)."""
-    unable = [s.name for s in streams if s.mirror(np.zeros((1, s.dim), np.float32)) is None]
-    if unable:
-        raise ValueError(f"`--mirror` needs streams whose features can be mirrored; {', '.join(unable)} cannot "
-                         "(use `--streams flow`, or train without `--mirror`)")
-    swap = {}
-    for a, b in swaps:
-        missing = [c for c in (a, b) if c not in classes]
-        if missing:
-            raise ValueError(f"`--mirror`: unknown class {', '.join(missing)}; classes: {', '.join(classes)}")
-        swap[classes.index(a)], swap[classes.index(b)] = classes.index(b), classes.index(a)
-    edges = np.cumsum([0] + [s.dim for s in streams])
-    feats = [np.concatenate([s.mirror(f[:, a:b]) for s, a, b in zip(streams, edges[:-1], edges[1:])], axis=1)
-             for f in data.features]
-    return LabelledFeatures(data.features + feats, data.labels + [swap.get(y, y) for y in data.labels],
-                            data.records + data.records, data.skipped, data.short)
 
 
 def seed_everything(seed: int) -> None:
@@ -114,11 +54,6 @@ def gathered_probs(model: Recognizer, features: list[np.ndarray], num_clips: int
         return predict_probs(model, features, num_clips)
     rows = predict_probs(model, [features[i] for i in ctx.shard(list(range(len(features))))], num_clips)
     return ctx.gather_rows(rows, len(features))
-
-
-def input_stats(features: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    allf = np.concatenate(features)  # (ΣL, D)
-    return torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float()
 
 
 def _save_checkpoint(out: Path, model: Recognizer, opt: torch.optim.Optimizer, state: dict) -> None:
@@ -166,8 +101,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     seed_everything(cfg.seed)
     streams = build_streams(cfg.streams, cfg.backbone, cfg.engine)
     cache = FeatureCache(cfg.cache_dir or cache_root(), streams, cfg.cache_frames)
-    tr = load_features(train_records, classes, cache, cfg.num_slots, cfg.progress)
-    va = load_features(val_records, classes, cache, cfg.num_slots, cfg.progress) if val_records else None
+    tr = load_features(train_records, classes, cache, cfg.num_slots, cfg.progress, ctx)
+    va = load_features(val_records, classes, cache, cfg.num_slots, cfg.progress, ctx) if val_records else None
     if extra is not None:
         tr = LabelledFeatures(tr.features + extra.features, tr.labels + extra.labels, tr.records + extra.records,
                               tr.skipped + extra.skipped, tr.short + extra.short)

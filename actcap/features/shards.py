@@ -17,9 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actcap.features.cache import ClipFeatures, FeatureCache
-from actcap.training.distributed import Context, current
 
 log = logging.getLogger(__name__)
+
+
+class OneProcess:
+    """The ranks of a run that is not under torchrun: this one process (what training/distributed.py's Context
+    is alone; a `ctx` here is any object with these members)."""
+
+    rank, world_size, enabled, is_main = 0, 1, False, True
+
+    def shard(self, items: list) -> list:
+        return items
+
+    def all_gather_object(self, obj) -> list:
+        return [obj]
 
 
 @dataclass
@@ -37,13 +49,14 @@ class ExtractReport:
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped], "ranks": self.per_rank}
 
 
-def extract_shards(cache: FeatureCache, paths: list[Path], progress: bool = True, ctx: Context | None = None,
+def extract_shards(cache: FeatureCache, paths: list[Path], progress: bool = True, ctx=None,
                    load_all: bool = True) -> tuple[dict[Path, ClipFeatures], ExtractReport]:
-    """Features of every clip (extracting this rank's missing shard), and what every rank did.
+    """Features of every clip (extracting this rank's missing shard), and what every rank did; `ctx`: the run's
+    ranks (training/distributed.py `current()`; None: one process).
 
     With `load_all=False` only this rank's shard is returned (`actcap extract` needs no features in memory).
     """
-    ctx = ctx or current()
+    ctx = ctx or OneProcess()
     paths = sorted(set(paths), key=str)
     before = Counter(cache.counts)
     t0 = time.perf_counter()

@@ -1,0 +1,39 @@
+"""Named models shipped in the package (actcap/assets/models/<name>): listed, used, never deleted or taught over."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from actcap.models import store as store_module
+from actcap.models.store import SHIPPED_DIR, ModelStore, bundled_models, name_problem
+
+
+@pytest.fixture
+def bundled(tmp_path, monkeypatch):
+    folder = tmp_path / "assets-models"
+    shutil.copytree(SHIPPED_DIR, folder / "everyday")
+    monkeypatch.setattr(store_module, "BUNDLED_DIR", folder)
+    return folder / "everyday"
+
+
+def test_bundled_models_are_listed_and_found(bundled, tmp_path):
+    store = ModelStore(tmp_path / "home")
+    assert bundled_models() == {"everyday": bundled}
+    assert store.names() == ["default", "everyday"]
+    assert store.get_path("everyday") == bundled
+    info = store.get_info("everyday")
+    assert info["name"] == "everyday" and info["classes"] == json.loads((bundled / "config.json").read_text())[
+        "classes"] and info["active"] is False
+    store.activate("everyday")
+    assert store.get_active() == "everyday"
+
+
+def test_bundled_models_are_never_deleted_or_taught_over(bundled, tmp_path):
+    store = ModelStore(tmp_path / "home")
+    with pytest.raises(ValueError, match="the shipped model 'everyday' cannot be deleted"):
+        store.delete("everyday")
+    assert name_problem("Everyday") == "name 'Everyday' is a model shipped with actcap; choose another"
+    assert bundled.is_dir()
