@@ -1,6 +1,8 @@
 """Does a moving camera hide the action? Held-out people's clips re-filmed by a synthetic pan, tilt or shake.
 
-    python bench/camera_motion.py ../shared/data/utd-mhad-5 runs/default-model-cv
+    python bench/camera_motion.py ../shared/data/utd-mhad-5 runs/default-model-cv [FOLDS]
+
+FOLDS (e.g. 1,2): only those folds, to share the work between processes; their tallies add up.
 
 For every fold of an `actcap cv --out` folder (fold1 … foldN, each trained without the subject it validates on),
 each of the held-out subject's clips is predicted as filmed, then cropped to 90% and the crop window moved every
@@ -47,13 +49,15 @@ def refilm(frames: np.ndarray, offsets: np.ndarray, zoom: float | np.ndarray = 0
     return out
 
 
-def main(data: str, cv_dir: str) -> None:
+def main(data: str, cv_dir: str, only: str | None = None) -> None:
     records = scan_dataset(data)
     folds = json.loads((Path(cv_dir) / "cv.json").read_text())["folds"]
     tally = {k: [0, 0, 0, 0] for k in MOTIONS}  # right, unknown, wrong, idle
     rng = np.random.default_rng(0)
     n = 0
     for k, fold in enumerate(folds, 1):
+        if only and str(k) not in only.split(","):
+            continue
         predictor = Predictor.from_dir(Path(cv_dir) / f"fold{k}")
         for r in records:
             if re.search(r"_s(\d+)_", r.path.name).group(1) not in fold["val_groups"]:
@@ -76,4 +80,4 @@ def main(data: str, cv_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

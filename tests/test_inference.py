@@ -166,7 +166,7 @@ def test_every_answer_is_a_prediction_and_the_api_schema_is_that_type(tiny_model
     check = TypeAdapter(result.Prediction)
     for where, out in answers.items():
         assert check.validate_python(out) == out, where
-        optional = {"segments", "narrative"} if where == "timeline" else set()
+        optional = {"segments", "narrative"} if where in ("timeline", "live") else set()
         assert set(out) == result.Prediction.__required_keys__ | optional, where
     assert (schemas.Prediction, schemas.Segment, schemas.LabelScore) == (result.Prediction, result.Segment,
                                                                          result.LabelScore)
@@ -248,3 +248,21 @@ def test_a_timeline_at_a_low_frame_rate_widens_its_windows_to_the_models_slots(t
     assert min(s["end"] - s["start"] for s in slow["segments"]) >= 0.5  # no 3-frame flicker segments
     fast = predictor.predict_timeline(open_clip(write_video(tmp_path / "fast.avi", frames, fps=15.0)))
     assert fast["warnings"] == []
+
+
+def test_live_narrative_is_bounded_to_its_history_and_told_like_a_timeline(tiny_model_dir):
+    """A live stream keeps the last HISTORY_S seconds (at 15 frames/s) of inputs and of its updates' verdicts, not
+    the whole stream; every answer carries `segments` (seconds into that history) and a `narrative`."""
+    from actcap.inference.live import HISTORY_S
+
+    predictor = Predictor.load(tiny_model_dir)
+    live, frames = predictor.new_stream(), moving_frames(40, seed=6)
+    keep = round(HISTORY_S * 15)
+    for k in range(keep // 10 + 5):  # 350 frames, 10 at a time
+        live.push_many(list(frames[(k * 10) % 30:(k * 10) % 30 + 10]))
+        out = live.predict()
+    assert len(live.history) == keep and live.frames_seen == 10 * (keep // 10 + 5)
+    first = live.frames_seen - keep
+    assert all(a >= first for a, _, _ in live.verdicts) and len(live.verdicts) == keep // 10  # windows of 8
+    assert isinstance(out["narrative"], str) and out["narrative"].endswith(".")
+    assert all(0 <= s["start"] < s["end"] <= keep / 15 for s in out["segments"])

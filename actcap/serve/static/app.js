@@ -164,6 +164,7 @@ async function predict() {
   if (chosen.video && $("want-timeline").checked) form.append("timeline", "true");
   chosen.frames.forEach((f) => form.append("frames[]", f, f.name));
   form.append("order", "as_sent");
+  form.append("pose", "true"); // the person's joints, drawn over the frames (pose.js)
   showError("");
   $("predict").disabled = true;
   $("predict").textContent = "Predicting…";
@@ -173,7 +174,9 @@ async function predict() {
       showError(`The server could not use this input: ${await errorText(response)}`);
       return;
     }
-    render(await response.json());
+    const answer = await response.json();
+    render(answer);
+    showUploadPose(answer.pose, answer.frames_received);
   } catch (e) {
     showError(`Could not reach the actcap server: ${e.message}`);
   } finally {

@@ -25,13 +25,17 @@ async function startWebcam() {
   $("webcam").textContent = "Stop webcam";
   $("webcam").setAttribute("aria-pressed", "true");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/stream`);
+  const socket = new WebSocket(`${scheme}://${location.host}/stream?pose=true`); // each update: the newest skeleton
   live = { stream, socket, timer: null, canvas: document.createElement("canvas"), busy: false };
   socket.onmessage = (event) => {
     const msg = JSON.parse(event.data);
     if (live && live.socket === socket) live.lastError = msg.type === "error";
     if (msg.type === "prediction") {
       render(msg);
+      const overlay = $("preview-skeleton"); // over the preview, mirrored with it by the CSS
+      overlay.width = preview.clientWidth || 640;
+      overlay.height = preview.clientHeight || 480;
+      drawPose(overlay, msg.pose ? msg.pose.joints : [], msg.pose ? msg.pose.points[0] : null);
       $("live-stats").textContent = `${msg.fps.toFixed(1)} frames/s processed · ${updateRate(live)} updates/s · ` +
         `${Math.round(msg.latency_ms)} ms latency${msg.frames_dropped ? ` · ${msg.frames_dropped} frames dropped` : ""}`;
     } else if (msg.type === "error") {
@@ -104,6 +108,7 @@ function stopWebcam() {
   stream.getTracks().forEach((t) => t.stop());
   if (socket.readyState <= WebSocket.OPEN) socket.close(1000, "stopped");
   $("preview").srcObject = null;
+  drawPose($("preview-skeleton"), [], null);
   $("live").hidden = true;
   $("webcam").textContent = "Start webcam";
   $("webcam").setAttribute("aria-pressed", "false");
