@@ -11,10 +11,11 @@ from actcap.features.streams.flow import FlowStream
 
 
 def test_stream_registry():
-    assert list_streams() == ["appearance", "flow"]
+    assert list_streams() == ["appearance", "flow", "pose"]
     assert parse_streams("appearance+flow") == ["appearance", "flow"]
-    with pytest.raises(KeyError, match="unknown stream 'pose'; choose one of: appearance, flow"):
-        parse_streams("appearance,pose")
+    assert parse_streams("pose+flow") == ["pose", "flow"]
+    with pytest.raises(KeyError, match="unknown stream 'depth'; choose one of: appearance, flow, pose"):
+        parse_streams("pose,depth")
 
 
 def test_flow_sees_direction(make_frames):
