@@ -47,7 +47,7 @@ def test_bundle_files_and_config(bundle, model_dir):
     assert cfg["streams"][0]["preprocessing"]["input_size"] == 224 and cfg["streams"][0]["precision"] == "fp32"
     assert set(cfg["files"]) == {"appearance.onnx", "head.onnx"}
     v = cfg["verification"]
-    assert v["same_top1"] and v["features_max_abs"] < 1e-3 and v["probs_max_abs"] < PROB_ATOL
+    assert v["same_top1"] and v["same_answer"] and v["features_max_abs"] < 1e-3 and v["probs_max_abs"] < PROB_ATOL
 
 
 def test_bundle_matches_predictor(bundle, model_dir):
