@@ -109,13 +109,14 @@ def shoot(data: Path, work: Path) -> list[Path]:
                 page.get_by_label("New label").fill(label)
                 page.get_by_role("button", name="Add label").click()
             files = page.locator("#teach-labels input[type=file]")
-            for person, subject in (("Ann", 1), ("Bob", 2)):
+            for n, (person, subject) in enumerate((("Ann", 1), ("Bob", 2)), start=1):
                 page.get_by_label("Who is in the next examples").fill(person)
                 page.get_by_label("Who is in the next examples").dispatch_event("change")
                 for k, (folder, code) in enumerate((("wave", "a3"), ("clap", "a4"))):
                     files.nth(k).set_input_files([str(data / folder / f"{code}_s{subject}_t{t}_color.avi")
                                                   for t in (1, 2)])
-            page.wait_for_function("() => document.querySelectorAll('#teach-labels img').length >= 8", timeout=120_000)
+                    page.wait_for_function(f"() => document.querySelectorAll('#teach-labels img').length >= "
+                                           f"{4 * (n - 1) + 2 * (k + 1)}", timeout=120_000)
             page.get_by_label("nothing: only my labels").check()
             page.wait_for_timeout(1000)
             shots.append(DOCS / "screenshot-teach.png")
@@ -131,6 +132,8 @@ def shoot(data: Path, work: Path) -> list[Path]:
             page.get_by_role("button", name="Start webcam").click()
             expect(page.locator("#live-stats")).to_contain_text("updates/s", timeout=120_000)
             page.wait_for_timeout(9000)  # the camera's clip (wave, then clap) played once
+            page.wait_for_function("() => document.querySelector('#state').textContent === 'Action'",
+                                   timeout=60_000, polling=100)  # not the instant the looped clip jumps back
             shots.append(DOCS / "screenshot-live.png")
             page.screenshot(path=str(shots[-1]), full_page=True)
             browser.close()

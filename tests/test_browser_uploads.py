@@ -136,3 +136,25 @@ def test_thumbnails_of_a_real_avi_carry_the_pose_of_their_own_frame(launch, tiny
     # the tiny model reads 8 of the 51 frames, about 7 apart: the nearest is at most 4 away
     assert drawn[-1][0] == 50 and all(abs(shown - frame) <= 4 and joints >= 11 for frame, shown, joints in drawn), drawn
     assert [shown for _, shown, _ in drawn] == sorted(shown for _, shown, _ in drawn)
+
+
+def test_examples_keep_the_person_named_when_they_were_chosen(launch, tiny_url, write_video, tmp_path):
+    """An AVI's thumbnail comes from the server, later than the file is chosen: examples added for Ann keep Ann
+    even when the person field says Bob by the time their thumbnails arrive."""
+    videos = [write_video(tmp_path / f"ex{i}.avi", moving_frames(20, seed=i)) for i in range(4)]
+    with open_page(launch(), tiny_url) as page:
+        page.get_by_role("button", name="Teach").click()
+        for label in ("left", "right"):
+            page.get_by_label("New label").fill(label)
+            page.get_by_role("button", name="Add label").click()
+        person = page.get_by_label("Who is in the next examples")
+        files = page.locator("#teach-labels input[type=file]")
+        person.fill("Ann")
+        person.dispatch_event("change")
+        files.nth(0).set_input_files([str(v) for v in videos[:2]])
+        person.fill("Bob")  # at once: Ann's thumbnails are still on their way
+        person.dispatch_event("change")
+        files.nth(1).set_input_files([str(v) for v in videos[2:]])
+        page.wait_for_function("() => document.querySelectorAll('#teach-labels img').length === 4", timeout=TIMEOUT_MS)
+        people = page.locator("#teach-labels .strip .person").all_text_contents()
+    assert people == ["Ann", "Ann", "Bob", "Bob"]

@@ -38,3 +38,27 @@ def test_the_architecture_page_names_every_registered_choice():
     names = list_backbones() + list_streams() + list_heads() + list_engines() + list_scores()
     missing = [n for n in names if f"`{n}`" not in sentence and f"`_{n.split('_')[-1]}`" not in sentence]
     assert missing == []
+
+
+def test_the_call_paths_name_functions_and_methods_that_exist():
+    """docs/architecture.md's `stage/module.function` and `Class.method` names are the code's, so a rename
+    cannot leave the page describing an older house."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    missing = []
+    for module, attr in sorted(set(re.findall(r"`((?:[a-z_]+/)+[a-z_]+)\.([A-Za-z_]\w*)", text))):
+        if attr != "py" and not hasattr(importlib.import_module("actcap." + module.replace("/", ".")), attr):
+            missing.append(f"{module}.{attr}")
+    classes = {}
+    for info in pkgutil.walk_packages(actcap.__path__, "actcap."):
+        if not info.name.endswith("__main__"):
+            for name, obj in vars(importlib.import_module(info.name)).items():
+                if inspect.isclass(obj) and obj.__module__.startswith("actcap"):
+                    classes[name] = obj
+    for cls, attr in sorted(set(re.findall(r"`([A-Z][A-Za-z]+)\.([a-z_]+)", text))):
+        if cls in classes and not hasattr(classes[cls], attr):
+            missing.append(f"{cls}.{attr}")
+    assert missing == []

@@ -73,6 +73,20 @@ def test_evaluate_judges_each_clip_as_predict_does():
                                               "action_top1": 1.0}
 
 
+def test_evaluate_says_idle_when_a_pose_model_sees_nobody():
+    """clip_verdicts asks the pipeline's in_view (a pose stream's) on each clip's slots, as `verdict` does."""
+    pipeline = Pipeline(features_model("dense", cache_frames=32))
+    pipeline.judge.in_view = lambda slots: bool(slots[:, 0].max() > 0)  # stands in for PoseStream.in_view
+    rng = np.random.default_rng(3)
+    clips = [np.abs(rng.normal(size=(12, D + 1))).astype(np.float32) for _ in range(3)]
+    clips[1][:, 0] = -1.0  # nobody in view
+    for c in clips:
+        c[:, -1] = 0.5  # everyone else moves
+    got = pipeline.clip_verdicts([c[:, :-1] for c in clips])
+    assert [v.state for v in got] == [pipeline.verdict(c).state for c in clips] == ["action", "idle", "action"]
+    assert [v.nobody for v in got] == [False, True, False]
+
+
 def test_clip_probs_average_the_views_like_predict_clip():
     pipeline = Pipeline(features_model("frames"))
     f = np.random.default_rng(1).normal(size=(30, D + 1)).astype(np.float32)
