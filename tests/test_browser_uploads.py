@@ -119,3 +119,42 @@ def test_a_still_png_keeps_its_own_image(launch, tiny_url, tmp_path):
         expect(page.locator("#selection")).to_have_text("1 frame, in this order:")
         page.wait_for_timeout(500)  # the preview answers "1 frame": nothing is replaced
         assert page.locator("#strip img").evaluate_all("els => els.map(e => e.alt)") == ["frame 1: one.png"]
+
+
+def test_thumbnails_of_a_real_avi_carry_the_pose_of_their_own_frame(launch, tiny_url, utd_root):
+    """After Predict, each server-made thumbnail gets the skeleton of the frame it shows (the nearest the answer's
+    pose has), not that of the strip position's frame number."""
+    with open_page(launch(), tiny_url) as page:
+        page.get_by_label("Frames or video").set_input_files([utd_root / "wave" / "a3_s1_t1_color.avi"])
+        assert len(loaded_thumbnails(page)) == 8
+        predict_and_wait(page)
+        page.wait_for_function("() => document.querySelectorAll('#strip li.thumbnail canvas.skeleton').length === 8",
+                               timeout=TIMEOUT_MS)
+        drawn = page.eval_on_selector_all("#strip li.thumbnail", """lis => lis.map((li) => {
+            const c = li.querySelector('canvas.skeleton');
+            return [Number(li.dataset.frame), Number(c.dataset.frame), Number(c.dataset.joints)]; })""")
+    # the tiny model reads 8 of the 51 frames, about 7 apart: the nearest is at most 4 away
+    assert drawn[-1][0] == 50 and all(abs(shown - frame) <= 4 and joints >= 11 for frame, shown, joints in drawn), drawn
+    assert [shown for _, shown, _ in drawn] == sorted(shown for _, shown, _ in drawn)
+
+
+def test_examples_keep_the_person_named_when_they_were_chosen(launch, tiny_url, write_video, tmp_path):
+    """An AVI's thumbnail comes from the server, later than the file is chosen: examples added for Ann keep Ann
+    even when the person field says Bob by the time their thumbnails arrive."""
+    videos = [write_video(tmp_path / f"ex{i}.avi", moving_frames(20, seed=i)) for i in range(4)]
+    with open_page(launch(), tiny_url) as page:
+        page.get_by_role("button", name="Teach").click()
+        for label in ("left", "right"):
+            page.get_by_label("New label").fill(label)
+            page.get_by_role("button", name="Add label").click()
+        person = page.get_by_label("Who is in the next examples")
+        files = page.locator("#teach-labels input[type=file]")
+        person.fill("Ann")
+        person.dispatch_event("change")
+        files.nth(0).set_input_files([str(v) for v in videos[:2]])
+        person.fill("Bob")  # at once: Ann's thumbnails are still on their way
+        person.dispatch_event("change")
+        files.nth(1).set_input_files([str(v) for v in videos[2:]])
+        page.wait_for_function("() => document.querySelectorAll('#teach-labels img').length === 4", timeout=TIMEOUT_MS)
+        people = page.locator("#teach-labels .strip .person").all_text_contents()
+    assert people == ["Ann", "Ann", "Bob", "Bob"]

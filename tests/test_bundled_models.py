@@ -37,3 +37,20 @@ def test_bundled_models_are_never_deleted_or_taught_over(bundled, tmp_path):
         store.delete("everyday")
     assert name_problem("Everyday") == "name 'Everyday' is a model shipped with actcap; choose another"
     assert bundled.is_dir()
+
+
+def test_the_everyday_model_ships_with_its_vocabulary_and_captions():
+    """`actcap predict --model everyday`: a pose model of ≥ 20 actions, the brief's clap, walk and run among them,
+    each with a hand-written caption."""
+    from actcap.caption.sentences import get_builtin
+    from actcap.models.recognizer import Recognizer
+
+    folder = SHIPPED_DIR.parent / "models" / "everyday"
+    model = Recognizer.load(folder)
+    classes = model.config.classes
+    assert len(classes) >= 20 and {"clap", "walk", "run", "jumping_jacks", "golf"} <= set(classes)
+    assert [s["name"] for s in model.config.streams] == ["pose"] and model.config.head == "tcn"
+    assert [c for c in classes if get_builtin(c) is None] == []
+    assert get_builtin("jumping_jacks").sentence == "A person is doing jumping jacks."
+    assert get_builtin("golf").sentence == "A person is swinging a golf club."
+    assert model.config.calibration["temperature"] > 0 and model.config.open_set["threshold"] is not None

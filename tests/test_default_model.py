@@ -125,6 +125,26 @@ def test_timeline_of_wave_then_clap_narrates_both_in_order(subject, utd_root, tm
         assert predictor.captions.get(out["prediction"]).short in out["caption"], where  # not a third action
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", [5, 6])
+def test_live_stream_of_wave_then_clap_narrates_both_in_order(subject, utd_root, tmp_path):
+    """The live stream tells its last 20 s as a timeline does (each segment judged on its own frames): a person
+    waving then clapping in front of the camera, 3 frames per update as the page's 15 frames/s give."""
+    from actcap.data.video import open_clip
+
+    predictor = Predictor.load()
+    wave, clap = (predictor.captions.get(label).present for label in ("wave", "clap"))
+    for trial in range(1, 5):
+        joined = join_packets([utd_root / "wave" / f"a3_s{subject}_t{trial}_color.avi",
+                               utd_root / "clap" / f"a4_s{subject}_t{trial}_color.avi"], tmp_path / f"{trial}.avi")
+        frames, live = open_clip(joined).read_all(), predictor.new_stream()
+        for a in range(0, len(frames), 3):
+            live.push_many(list(frames[a:a + 3]))
+            out = live.predict()
+        assert out["narrative"] == f"A person {wave}, then {clap}.", (subject, trial, out["segments"])
+        assert out["segments"][-1]["end"] == pytest.approx(len(frames) / 15)  # seconds into the history
+
+
 def test_blank_and_frozen_frames_are_idle_not_an_action():
     p = Predictor.load()
     blank = np.full((16, 480, 640, 3), 128, np.uint8)  # once "swiping left" at 0.94

@@ -47,7 +47,7 @@ def test_bundle_files_and_config(bundle, model_dir):
     assert cfg["streams"][0]["preprocessing"]["input_size"] == 224 and cfg["streams"][0]["precision"] == "fp32"
     assert set(cfg["files"]) == {"appearance.onnx", "head.onnx"}
     v = cfg["verification"]
-    assert v["same_top1"] and v["features_max_abs"] < 1e-3 and v["probs_max_abs"] < PROB_ATOL
+    assert v["same_top1"] and v["same_answer"] and v["features_max_abs"] < 1e-3 and v["probs_max_abs"] < PROB_ATOL
 
 
 def test_bundle_matches_predictor(bundle, model_dir):
@@ -248,3 +248,12 @@ def test_bundle_answers_as_predict_on_the_shared_clips(tmp_path):
         states.append(got["state"])
     assert states[-1] == "idle" and got["caption"] == "Nobody is moving."
     assert states.count("action") >= len(clips) - 2  # the shipped model knows these people's actions
+
+
+def test_a_bundle_of_the_first_format_is_refused_with_the_fix(tmp_path):
+    """Bundles written before the answer path moved into them (format /1: probabilities only, no open set or
+    captions) cannot answer as `actcap predict`; the runner says so and how to get a current one."""
+    (tmp_path / "config.json").write_text(json.dumps({"format": "actcap-onnx-bundle/1"}))
+    with pytest.raises(ValueError, match=r"format 'actcap-onnx-bundle/1' is not 'actcap-onnx-bundle/2'; export the "
+                                         r"model again with this actcap \(`actcap export --model MODEL --out DIR`\)"):
+        BundlePredictor(tmp_path)

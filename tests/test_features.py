@@ -11,10 +11,11 @@ from actcap.features.streams.flow import FlowStream
 
 
 def test_stream_registry():
-    assert list_streams() == ["appearance", "flow"]
+    assert list_streams() == ["appearance", "flow", "pose"]
     assert parse_streams("appearance+flow") == ["appearance", "flow"]
-    with pytest.raises(KeyError, match="unknown stream 'pose'; choose one of: appearance, flow"):
-        parse_streams("appearance,pose")
+    assert parse_streams("pose+flow") == ["pose", "flow"]
+    with pytest.raises(KeyError, match="unknown stream 'depth'; choose one of: appearance, flow, pose"):
+        parse_streams("pose,depth")
 
 
 def test_flow_sees_direction(make_frames):
@@ -79,15 +80,15 @@ def test_previous_frames_are_decoded_only_for_streams_that_compare_frames(tmp_pa
             self.previous_given.append(previous is not None)
             return frames.mean(axis=(1, 2, 3))[:, None].astype(np.float32)
 
-    frames = make_frames(70, seed=3)  # longer than max_frames: sampled, so predecessors are extra frames
+    frames = make_frames(70, seed=3)  # longer than cache_frames: sampled, so predecessors are extra frames
     path = write_video(tmp_path / "v" / "c.avi", frames)
     alone, flow = Brightness(), FlowStream(grid=2, width=32)
-    got, _ = FeatureCache(tmp_path / "a", [alone], max_frames=16).extract([path], progress=False)
+    got, _ = FeatureCache(tmp_path / "a", [alone], cache_frames=16).extract([path], progress=False)
     assert alone.previous_given == [False]
     idx = kept_indices(70, 16)
     np.testing.assert_allclose(got[path].features[:, 0], frames[idx].mean(axis=(1, 2, 3)), rtol=1e-3)
     both = Brightness()
-    FeatureCache(tmp_path / "b", [both, flow], max_frames=16).extract([path], progress=False)
+    FeatureCache(tmp_path / "b", [both, flow], cache_frames=16).extract([path], progress=False)
     assert both.previous_given == [True]  # decoded once for flow, handed to every stream
 
 
@@ -104,7 +105,7 @@ def test_cache_reuses_entries_and_survives_interruption(tmp_path, write_video, m
         return real(frames, previous)
 
     stream.extract = flaky
-    cache = FeatureCache(tmp_path / "cache", [stream], max_frames=64)
+    cache = FeatureCache(tmp_path / "cache", [stream], cache_frames=64)
     with pytest.raises(KeyboardInterrupt):
         cache.extract(paths, progress=False)
     entries = sorted((tmp_path / "cache" / "features").glob("flow-*/*.npz"))

@@ -52,6 +52,8 @@ def make_stream(name: str):
         return tiny_appearance()
     if name == "flow":
         return FlowStream(cut=100.0)  # the shipped geometry (grid 4, 160 px); fast test motion is no cut
+    if name == "pose":
+        return create_stream("pose")  # the real BlazePose models behind the real letterboxing
     raise AssertionError(f"stream {name!r} has no size-sweep setup here; add one")
 
 

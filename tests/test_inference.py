@@ -73,6 +73,20 @@ def test_evaluate_judges_each_clip_as_predict_does():
                                               "action_top1": 1.0}
 
 
+def test_evaluate_says_idle_when_a_pose_model_sees_nobody():
+    """clip_verdicts asks the pipeline's in_view (a pose stream's) on each clip's slots, as `verdict` does."""
+    pipeline = Pipeline(features_model("dense", cache_frames=32))
+    pipeline.judge.in_view = lambda slots: bool(slots[:, 0].max() > 0)  # stands in for PoseStream.in_view
+    rng = np.random.default_rng(3)
+    clips = [np.abs(rng.normal(size=(12, D + 1))).astype(np.float32) for _ in range(3)]
+    clips[1][:, 0] = -1.0  # nobody in view
+    for c in clips:
+        c[:, -1] = 0.5  # everyone else moves
+    got = pipeline.clip_verdicts([c[:, :-1] for c in clips])
+    assert [v.state for v in got] == [pipeline.verdict(c).state for c in clips] == ["action", "idle", "action"]
+    assert [v.nobody for v in got] == [False, True, False]
+
+
 def test_clip_probs_average_the_views_like_predict_clip():
     pipeline = Pipeline(features_model("frames"))
     f = np.random.default_rng(1).normal(size=(30, D + 1)).astype(np.float32)
@@ -166,7 +180,7 @@ def test_every_answer_is_a_prediction_and_the_api_schema_is_that_type(tiny_model
     check = TypeAdapter(result.Prediction)
     for where, out in answers.items():
         assert check.validate_python(out) == out, where
-        optional = {"segments", "narrative"} if where == "timeline" else set()
+        optional = {"segments", "narrative"} if where in ("timeline", "live") else set()
         assert set(out) == result.Prediction.__required_keys__ | optional, where
     assert (schemas.Prediction, schemas.Segment, schemas.LabelScore) == (result.Prediction, result.Segment,
                                                                          result.LabelScore)
@@ -248,3 +262,21 @@ def test_a_timeline_at_a_low_frame_rate_widens_its_windows_to_the_models_slots(t
     assert min(s["end"] - s["start"] for s in slow["segments"]) >= 0.5  # no 3-frame flicker segments
     fast = predictor.predict_timeline(open_clip(write_video(tmp_path / "fast.avi", frames, fps=15.0)))
     assert fast["warnings"] == []
+
+
+def test_live_narrative_is_bounded_to_its_history_and_told_like_a_timeline(tiny_model_dir):
+    """A live stream keeps the last HISTORY_S seconds (at 15 frames/s) of inputs and of its updates' verdicts, not
+    the whole stream; every answer carries `segments` (seconds into that history) and a `narrative`."""
+    from actcap.inference.live import HISTORY_S
+
+    predictor = Predictor.load(tiny_model_dir)
+    live, frames = predictor.new_stream(), moving_frames(40, seed=6)
+    keep = round(HISTORY_S * 15)
+    for k in range(keep // 10 + 5):  # 350 frames, 10 at a time
+        live.push_many(list(frames[(k * 10) % 30:(k * 10) % 30 + 10]))
+        out = live.predict()
+    assert len(live.history) == keep and live.frames_seen == 10 * (keep // 10 + 5)
+    first = live.frames_seen - keep
+    assert all(a >= first for a, _, _ in live.verdicts) and len(live.verdicts) == keep // 10  # windows of 8
+    assert isinstance(out["narrative"], str) and out["narrative"].endswith(".")
+    assert all(0 <= s["start"] < s["end"] <= keep / 15 for s in out["segments"])

@@ -106,13 +106,13 @@ def test_clips_give_pose_features_without_video(tmp_path, pose_stream):
 
     path = write_keypoints(tmp_path / "ok.npz")
     records = keypoint_records(path)
-    cache = FeatureCache(tmp_path / "cache", [create_stream("pose")], max_frames=16)
+    cache = FeatureCache(tmp_path / "cache", [create_stream("pose")], cache_frames=16)
     found, skipped = cache.extract([r.path for r in records[:3]], progress=False)
     assert skipped == []
     n = read_keypoints(path).offsets[1]
     f = found[records[0].path]
     assert f.features.shape == (min(n, 16), FEATURE_DIM) and f.num_source_frames == n
-    flow = FeatureCache(tmp_path / "cache", [create_stream("flow")], max_frames=16)
+    flow = FeatureCache(tmp_path / "cache", [create_stream("flow")], cache_frames=16)
     with pytest.raises(ValueError, match="give `pose` stream features only, not flow; train on it with"):
         flow.extract([records[0].path], progress=False)
 

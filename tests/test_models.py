@@ -14,7 +14,7 @@ from actcap.registry import UnknownNameError
 def test_head_shapes_and_gradients(name):
     torch.manual_seed(0)
     dim = max(12, HEADS.get(name).min_in_dim)  # tcn reads pose-stream features (skeleton.FEATURE_DIM of them)
-    head = create_head(name, in_dim=dim, num_classes=5, num_frames=8)
+    head = create_head(name, in_dim=dim, num_classes=5, num_slots=8)
     x = torch.randn(3, 8, dim)
     y = head(x)
     assert y.shape == (3, 5)
@@ -85,7 +85,7 @@ def _order_task(n_per_class=48, frames=8, seed=0):
 
 def _fit(name, x, y, frames, epochs=60):
     torch.manual_seed(0)
-    head = create_head(name, in_dim=x.shape[-1], num_classes=2, num_frames=frames, dropout=0.0)
+    head = create_head(name, in_dim=x.shape[-1], num_classes=2, num_slots=frames, dropout=0.0)
     opt = torch.optim.Adam(head.parameters(), lr=3e-3)
     for _ in range(epochs):
         for i in torch.randperm(len(x)).split(16):
@@ -109,3 +109,20 @@ def test_temporal_order_task(name, learns):
         assert acc >= 0.95, f"{name} should separate motion direction; got {acc:.2f}"
     else:
         assert 0.3 <= acc <= 0.7, f"mean pooling cannot see order; got {acc:.2f}"
+
+
+def test_heads_refuse_unknown_arguments_and_list_their_own(motion_dataset, tmp_path, capsys):
+    from actcap.cli import main
+    from actcap.models.heads import get_head_args
+
+    assert get_head_args("lstm") == {"hidden": 256, "dropout": 0.5}
+    assert get_head_args("segments") == {"segments": 4, "dropout": 0.5}
+    with pytest.raises(ValueError) as e:
+        create_head("lstm", 4, 2, 8, hiden=64)
+    assert str(e.value) == ("`--head-args`: the lstm head has no argument hiden; it takes (defaults): hidden=256, "
+                            "dropout=0.5")
+    # refused by `actcap train` before any clip is read
+    code = main(["train", "--data", str(motion_dataset), "--head", "mean", "--head-args", "width=3", "--streams",
+                 "flow", "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "x"), "--no-progress"])
+    assert code == 2 and not (tmp_path / "cache").exists()
+    assert "the mean head has no argument width; it takes (defaults): dropout=0.5" in capsys.readouterr().err

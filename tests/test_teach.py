@@ -104,7 +104,7 @@ def test_examples_round_trip_and_without(tmp_path):
     ex = Examples([rng.normal(size=(n, 4)).astype(np.float32) for n in (3, 5, 2)], ["a", "b", "a"],
                   ["1", "2", "1"], ["c1", "c2", "c3"], [{"name": "flow"}], 64)
     back = load_examples(save_examples(ex, tmp_path / EXAMPLES_FILE))
-    assert (back.labels, back.groups, back.names, back.streams, back.max_frames) == (
+    assert (back.labels, back.groups, back.names, back.streams, back.cache_frames) == (
         ex.labels, ex.groups, ex.names, ex.streams, 64)
     assert [f.shape for f in back.features] == [(3, 4), (5, 4), (2, 4)]
     np.testing.assert_allclose(back.features[1], ex.features[1], atol=2e-3)  # stored as float16

@@ -193,7 +193,7 @@ def test_last_frame_that_does_not_decode_is_left_out_not_refused(kind, torture_c
 def _believing_the_header(path, count):
     """The clip as if OpenCV's seek had vouched for `count` frames, read by the sequential readers (OpenCV first)."""
     clip = open_clip(path)
-    clip._len, clip._scan, clip._packets_exact = count, None, lambda: False
+    clip._len, clip._scan, clip._packets_exact, clip._notes = count, None, lambda: False, []
     return clip
 
 
@@ -206,13 +206,37 @@ def test_opencv_running_out_before_its_count_falls_back_to_pyav(torture_corpus):
     np.testing.assert_array_equal(np.stack(list(_believing_the_header(path, 23).iter_frames())), expected)
 
 
-def test_frames_past_what_decodes_are_refused_naming_the_first_missing(torture_corpus):
+def test_frames_past_what_decodes_are_the_last_that_does_with_a_warning(torture_corpus):
+    """Were the count believed and fewer frames decode even for PyAV (22 of 24), the last frame that decodes stands
+    in for the missing ones and the clip's warnings say so (the answer's warnings are read after reading)."""
     path = torture_corpus["avi_mpeg4_bframes_last_frame_damaged"]
-    refusal = f"^{re.escape(str(path))}: " + re.escape("frame 22 could not be decoded (file truncated?); the "
+    intact = open_clip(path).read([21])[0]
+    clip = _believing_the_header(path, 24)
+    frames = clip.read([0, 23])
+    np.testing.assert_array_equal(frames[1], intact)
+    note = f"{path}: the header reports 24 frames; 22 decode; frame 21 stands in for the 2 that do not"
+    assert clip.warnings == [note]
+    clip = _believing_the_header(path, 24)
+    frames = np.stack(list(clip.iter_frames()))
+    assert len(frames) == 24 and clip.warnings == [note]
+    np.testing.assert_array_equal(frames[22:], np.stack([intact, intact]))
+
+
+def test_too_few_frames_past_what_decodes_are_refused_naming_the_first_missing(torture_corpus):
+    path = torture_corpus["mp4_one_frame"]  # 1 frame where 24 were vouched for: a file cut short
+    refusal = f"^{re.escape(str(path))}: " + re.escape("frame 1 could not be decoded (file truncated?); the "
                                                        "container reports 24 frames") + "$"
     with pytest.raises(VideoError, match=refusal):
         _believing_the_header(path, 24).read([0, 23])
-    frames = []
     with pytest.raises(VideoError, match=refusal):
-        frames.extend(_believing_the_header(path, 24).iter_frames())
-    assert len(frames) == 22
+        list(_believing_the_header(path, 24).iter_frames())
+
+
+def test_a_late_warning_reaches_the_answer(torture_corpus, tiny_model_dir, monkeypatch):
+    from actcap.inference.predictor import Predictor
+
+    path = torture_corpus["avi_mpeg4_bframes_last_frame_damaged"]
+    monkeypatch.setattr("actcap.inference.predictor.open_clip", lambda p: _believing_the_header(p, 24))
+    answer = Predictor.load(tiny_model_dir).predict_paths([path])
+    assert answer["warnings"] == [f"{path}: the header reports 24 frames; 22 decode; frame 21 stands in for the 2 "
+                                  "that do not"]

@@ -116,7 +116,7 @@ def bench_extract(model_dir, clips: list[Path], plan: BenchPlan) -> dict:
     runs = []
     for _ in range(max(1, plan.trials // 3)):
         with tempfile.TemporaryDirectory() as tmp:
-            cache = FeatureCache(tmp, [stream], max_frames=DEFAULT_CACHE_FRAMES)
+            cache = FeatureCache(tmp, [stream], cache_frames=DEFAULT_CACHE_FRAMES)
             t = time.perf_counter()
             cache.extract(clips, progress=False)
             runs.append(time.perf_counter() - t)

@@ -16,12 +16,12 @@ from actcap.pose.augment import augment_features
 
 
 class FeatureClips(Dataset):
-    def __init__(self, features: list[np.ndarray], labels: list[int], num_frames: int, train: bool,
+    def __init__(self, features: list[np.ndarray], labels: list[int], num_slots: int, train: bool,
                  seed: int = 0, num_clips: int = 1, sampling: str = "frames", augment: bool = False):
         if len(features) != len(labels):
             raise ValueError(f"{len(features)} feature arrays but {len(labels)} labels")
         self.features, self.labels = features, labels
-        self.num_frames, self.train, self.num_clips, self.sampling = num_frames, train, num_clips, sampling
+        self.num_slots, self.train, self.num_clips, self.sampling = num_slots, train, num_clips, sampling
         self.rng = np.random.default_rng(seed)
         self.augment = augment and train  # pose features only (TrainConfig.check)
 
@@ -30,6 +30,6 @@ class FeatureClips(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         features = augment_features(self.features[i], self.rng) if self.augment else self.features[i]
-        clips = slot_features(features, self.num_frames, self.sampling,
+        clips = slot_features(features, self.num_slots, self.sampling,
                               rng=self.rng if self.train else None, num_clips=self.num_clips)  # (K, T, D)
         return torch.from_numpy(clips).float(), self.labels[i]

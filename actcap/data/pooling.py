@@ -4,7 +4,7 @@
 - `dense`: each slot is the mean of all frames in its segment of the clip. Motion features are noisy
   frame to frame (a wave is caught at a random phase); averaging every frame of a segment measured
   85.8% → 91.7% top-1 on unseen people for a linear probe on optical-flow histograms
-  (bench/flow_probe.py, docs/model-card.md).
+  (studies/flow_probe.py, docs/model-card.md).
   Training jitters the clip's start and end by up to 10%.
 
 Every consumer — training, evaluation, prediction, the live stream and the timeline — goes through

@@ -97,21 +97,21 @@ def jittered_range(num_frames: int, rng: np.random.Generator, trim: float = 0.1)
     return start, max(stop, start + 1)
 
 
-def kept_indices(num_frames: int, max_frames: int) -> list[int]:
-    """Which source frames the feature cache keeps, and dense inference reads: all, or `max_frames` uniformly.
+def kept_indices(num_frames: int, cache_frames: int) -> list[int]:
+    """Which source frames the feature cache keeps, and dense inference reads: all, or `cache_frames` uniformly.
 
     kept_indices(5, 64) -> [0, 1, 2, 3, 4];  kept_indices(100, 4) -> [12, 37, 62, 87]
     """
-    return list(range(num_frames)) if num_frames <= max_frames else uniform_indices(num_frames, max_frames)
+    return list(range(num_frames)) if num_frames <= cache_frames else uniform_indices(num_frames, cache_frames)
 
 
-def inference_indices(num_frames: int, n: int, sampling: str, max_frames: int) -> list[int]:
+def inference_indices(num_frames: int, n: int, sampling: str, cache_frames: int) -> list[int]:
     """Source frames a prediction reads from a clip for a model of n slots: one per slot (uniform), or with
-    `dense` sampling every frame the training cache kept (`max_frames`: the model's cache_frames).
+    `dense` sampling every frame the training cache kept (`cache_frames`, the model's).
 
     inference_indices(40, 4, "frames", 64) -> [5, 15, 25, 35];  inference_indices(5, 4, "dense", 64) -> [0, 1, 2, 3, 4]
     """
-    return kept_indices(num_frames, max_frames) if sampling == "dense" else uniform_indices(num_frames, n)
+    return kept_indices(num_frames, cache_frames) if sampling == "dense" else uniform_indices(num_frames, n)
 
 
 def previous_indices(indices: list[int]) -> list[int]:

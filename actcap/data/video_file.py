@@ -182,10 +182,25 @@ class VideoFileClip(Clip):
             if frames is not None:
                 return frames
             self._trust_pyav()
-        frames = read_decoded(self.path, wanted)
-        if len(frames) < len(wanted):  # frames 0 … decoded - 1 decode: the first missing one is the next
-            self._raise_truncated(self._scan.decoded, len(self))
+        n = self._scan.decoded  # frames 0 … n - 1 decode
+        missing = sorted(i for i in wanted if i >= n)
+        frames = read_decoded(self.path, {i for i in wanted if i < n} | ({n - 1} if missing and n else set()))
+        if missing:
+            self._stand_in(n)
+            frames.update({i: frames[n - 1] for i in missing})
         return frames
+
+    def _stand_in(self, n: int) -> None:
+        """Fewer frames decode than the count OpenCV vouched for when the file was opened: refused as a file cut
+        short would be (MIN_DECODED_FRACTION, MIN_DECODED_FRAMES), else the last frame that decodes stands in for
+        the missing ones, and the clip's warnings say so."""
+        if n == 0 or (n < math.ceil(MIN_DECODED_FRACTION * len(self)) and n < MIN_DECODED_FRAMES):
+            self._raise_truncated(n, len(self))
+        note = (f"the header reports {len(self)} frames; {n} decode; frame {n - 1} stands in for the "
+                f"{len(self) - n} that do not")
+        if note not in self._notes:
+            log.warning("%s: %s", self.path, note)
+            self._notes.append(note)
 
     def _read_with_opencv(self, wanted: set[int]) -> dict[int, np.ndarray] | None:
         """Frames `wanted`, decoded from frame 0 by OpenCV; None where it runs out before the last one."""
@@ -207,7 +222,7 @@ class VideoFileClip(Clip):
 
     def _trust_pyav(self) -> None:
         """OpenCV's reader ran out before the count its seek vouched for: from now on the tolerant PyAV reader
-        reads the file (it skips a damaged packet where OpenCV stops); frames beyond what it decodes are refused."""
+        reads the file (it skips a damaged packet where OpenCV stops); beyond what it decodes, see _stand_in."""
         log.info("%s: OpenCV stopped before the %d frames its seek vouched for; reading with PyAV",
                  self.path, len(self))
         self._scan = scan_frames(self.path)
@@ -217,24 +232,26 @@ class VideoFileClip(Clip):
             if self._scan is not None:
                 yield from itertools.islice(iter_decoded(self.path), len(self))
                 return
-            cap, done = self._open(), 0
+            cap, done, last = self._open(), 0, None
             try:
                 while done < len(self):
                     ok, bgr = cap.read()
                     if not ok:
                         break
-                    yield shrink_to_working(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                    last = shrink_to_working(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                    yield last
                     done += 1
             finally:
                 cap.release()
             if done == len(self):
                 return
             self._trust_pyav()  # OpenCV stopped short: the rest from PyAV, which numbers frames alike
-            for rgb in itertools.islice(iter_decoded(self.path), done, len(self)):
-                yield rgb
+            for last in itertools.islice(iter_decoded(self.path), done, len(self)):
+                yield last
                 done += 1
-            if done < len(self):
-                self._raise_truncated(done, len(self))
+            if done < len(self):  # the last frame that decodes stands in for the rest
+                self._stand_in(done)
+                yield from itertools.repeat(last, len(self) - done)
 
 
 def _utf8(path: Path) -> bool:

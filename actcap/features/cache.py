@@ -5,7 +5,8 @@
     cache/features/<stream>-<key>/skipped.json       clips that could not be decoded, with the reason
 
 The key hashes everything that changes the features: the stream's config (backbone, weights,
-preprocessing, flow grid…), how many frames per clip are kept (`max_frames`) and the cache format.
+preprocessing, flow grid…), how many frames per clip are kept (`cache_frames`; its published key in the hash
+and the manifest stays `max_frames`, so caches already on disk stay valid) and the cache format.
 A clip id hashes its absolute path, size and modification time, so a re-encoded file is re-extracted.
 Every entry and the manifest are written to a temporary file and renamed, so Ctrl-C or kill -9 never
 leaves a corrupt entry: a resumed run simply extracts what is missing. Processes sharing a cache (two
@@ -74,8 +75,8 @@ def read_with_previous(clip, indices: list[int]) -> tuple[np.ndarray, np.ndarray
     return frames[[row[i] for i in indices]], frames[[row[i] for i in prev]]
 
 
-def stream_key(stream: Stream, max_frames: int) -> str:
-    blob = json.dumps({"stream": stream.cache_config(), "max_frames": max_frames, "format": CACHE_FORMAT},
+def stream_key(stream: Stream, cache_frames: int) -> str:
+    blob = json.dumps({"stream": stream.cache_config(), "max_frames": cache_frames, "format": CACHE_FORMAT},
                       sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -93,11 +94,11 @@ def clip_id(path: Path) -> str:
 
 
 class FeatureCache:
-    def __init__(self, root: str | Path, streams: list[Stream], max_frames: int = DEFAULT_CACHE_FRAMES):
-        if max_frames < 1:
-            raise ValueError(f"max_frames must be >= 1; got {max_frames}")
-        self.root, self.streams, self.max_frames = Path(root), streams, max_frames
-        self.dirs = [self.root / "features" / f"{s.name}-{stream_key(s, max_frames)}" for s in streams]
+    def __init__(self, root: str | Path, streams: list[Stream], cache_frames: int = DEFAULT_CACHE_FRAMES):
+        if cache_frames < 1:
+            raise ValueError(f"cache_frames must be >= 1; got {cache_frames}")
+        self.root, self.streams, self.cache_frames = Path(root), streams, cache_frames
+        self.dirs = [self.root / "features" / f"{s.name}-{stream_key(s, cache_frames)}" for s in streams]
         for s, d in zip(streams, self.dirs):
             self._check_manifest(s, d)
         self.counts: Counter = Counter()  # clips extracted / loaded / skipped by this process
@@ -105,7 +106,7 @@ class FeatureCache:
 
     def _check_manifest(self, stream: Stream, d: Path) -> None:
         # through JSON, so tuples compare equal to the lists they are read back as
-        manifest = json.loads(json.dumps({"stream": stream.cache_config(), "max_frames": self.max_frames,
+        manifest = json.loads(json.dumps({"stream": stream.cache_config(), "max_frames": self.cache_frames,
                                           "format": CACHE_FORMAT}))
         path = d / "manifest.json"
         if path.is_file():
@@ -150,7 +151,7 @@ class FeatureCache:
         """Features for every path (extracting what is missing) and the list of (path, reason) skipped."""
         results: dict[Path, ClipFeatures] = {}
         refs = [p for p in paths if is_keypoint_ref(p)]  # clips of a keypoint file: features from their joints
-        for p, (feats, idx, n) in keypoint_features(refs, self.streams, self.max_frames).items():
+        for p, (feats, idx, n) in keypoint_features(refs, self.streams, self.cache_frames).items():
             results[p] = ClipFeatures(feats, idx, n)
         paths = [p for p in paths if p not in results]
         todo = []
@@ -172,7 +173,7 @@ class FeatureCache:
     def _decode(self, path: Path):
         clip = open_clip(path)
         n = len(clip)
-        idx = kept_indices(n, self.max_frames)
+        idx = kept_indices(n, self.cache_frames)
         frames, prev = read_for(self.streams, clip, idx)
         return n, idx, frames, prev
 

@@ -37,7 +37,7 @@ def check_streams(streams, example: Path) -> None:
                          f"{'+'.join(names)}; train on it with `--streams {STREAM}`")
 
 
-def keypoint_features(paths: list[Path], streams, max_frames: int
+def keypoint_features(paths: list[Path], streams, cache_frames: int
                       ) -> dict[Path, tuple[np.ndarray, np.ndarray, int]]:
     """{path: (features (L, FEATURE_DIM) float32, kept frame indices (L,), source frame count)}."""
     if paths:
@@ -47,7 +47,7 @@ def keypoint_features(paths: list[Path], streams, max_frames: int
         file, clip = parse_ref(path)
         kset = read_keypoints(file)
         points = clip_points(kset, kset.index(clip))
-        idx = np.asarray(kept_indices(len(points), max_frames))
+        idx = np.asarray(kept_indices(len(points), cache_frames))
         feats = frame_features(points[idx]).astype(np.float16).astype(np.float32)  # as the cache stores them
         out[path] = (feats, idx, len(points))
     return out

@@ -33,7 +33,7 @@ DEFAULT_SCORE_KWARGS = {"prototype": {"match": "predicted"}}
 """What training fits (stored as the model's `open_set.score_kwargs`). The predicted class's mean, not the
 nearest: an input unlike the class the head names is unknown even when it lies near another class. Never
 lower than the nearest-mean score, so whatever that rejects far from the data it still rejects; measured
-better on every axis of the protocol (bench/openset_rules.py, docs/model-card.md "Open set")."""
+better on every axis of the protocol (studies/openset_rules.py, docs/model-card.md "Open set")."""
 KNOWN_QUANTILE = 0.95
 """The threshold rule: the score below which this fraction of held-out known clips falls."""
 

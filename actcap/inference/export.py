@@ -137,7 +137,8 @@ def export_head(model, path: Path) -> Path:
 
 
 def verify_bundle(out: Path, predictor, seed: int = 0) -> dict:
-    """Run the bundle and actcap's Predictor (torch engine) on the same smooth random clip; return the gaps."""
+    """Run the bundle and actcap's Predictor (torch engine) on the same smooth random clip; return the gaps, and
+    whether the two answers agree (state, label and caption)."""
     from actcap.features.quantize import synthetic_frames
 
     bundle = BundlePredictor(out)
@@ -147,7 +148,9 @@ def verify_bundle(out: Path, predictor, seed: int = 0) -> dict:
     fa, fb = predictor.features(frames[idx], frames[prev]), bundle.features(frames[idx], frames[prev])
     pa, pb = predictor.scores(fa), bundle.scores(fa)  # the head alone, on identical features
     pc = bundle.scores(fb)
-    return {"features_max_abs": float(np.abs(fa - fb).max()),
+    want, got = predictor.predict_frames(frames), bundle.predict_frames(frames)
+    return {"same_answer": all(want[k] == got[k] for k in ("state", "prediction", "caption")),
+            "features_max_abs": float(np.abs(fa - fb).max()),
             "head_probs_max_abs": float(np.abs(pa - pb).max()),
             "probs_max_abs": float(np.abs(pa - pc).max()),
             "same_top1": bool(pa.argmax() == pc.argmax())}

@@ -3,6 +3,7 @@
     live = predictor.new_stream()          # window: a typical training clip's length
     live.push_many(frames)                 # consecutive (H, W, 3) uint8 frames, batched through the streams
     live.predict()                         # the answer dict over the window, or None before any frame
+                                           # (+ `segments` and `narrative` of the last HISTORY_S seconds)
     live.keypoints()                       # the person's skeleton in the newest frame (`pose` of an answer)
 """
 
@@ -14,9 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from actcap.inference.timeline import FOLDER_FPS, narrate_windows
+
 if TYPE_CHECKING:
+    from actcap.honesty.judge import Verdict
     from actcap.inference.predictor import Predictor
     from actcap.inference.result import Prediction
+
+HISTORY_S = 20.0
+"""Seconds of the stream a live answer's `narrative` tells (at the page's 15 frames/s: 300 frames' features)."""
 
 
 class LiveStream:
@@ -26,6 +33,10 @@ class LiveStream:
     def __init__(self, predictor: Predictor, window: int):
         self.predictor = predictor
         self.window: deque[np.ndarray] = deque(maxlen=window)
+        # the recent past the narrative tells: every frame's inputs, and each update's window as (first frame,
+        # end frame) counted from the stream's start, with its verdict
+        self.history: deque[np.ndarray] = deque(maxlen=max(window, round(HISTORY_S * FOLDER_FPS)))
+        self.verdicts: deque[tuple[int, int, Verdict]] = deque()
         self.last_frame: np.ndarray | None = None
         self.frames_seen = 0
         self._tracker = None  # follows the person for keypoints() when the model has no pose stream
@@ -43,7 +54,9 @@ class LiveStream:
             while j < len(frames) and frames[j].shape == frames[i].shape:
                 j += 1
             run = np.stack(frames[i:j])  # (t, H, W, 3)
-            self.window.extend(self.predictor.inputs_after(run, self.last_frame))  # (t, D + 1) rows
+            rows = self.predictor.inputs_after(run, self.last_frame)  # (t, D + 1)
+            self.window.extend(rows)
+            self.history.extend(rows)
             self.last_frame = run[-1]
             i = j
         self.frames_seen += len(frames)
@@ -56,8 +69,21 @@ class LiveStream:
         verdict = self.predictor.verdict_of_frames(feats, windowed=True)  # a window: the window threshold
         out = self.predictor.result(verdict, frames_received=self.frames_seen,
                                     frames_used=len(self.window), warnings=[])
+        out.update(self.narrate(verdict))
         out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out
+
+    def narrate(self, verdict: Verdict) -> dict:
+        """This update's window joins the recent ones; `segments` and `narrative` of the history they cover
+        (timeline.narrate_windows: each segment judged on its own frames, so a window straddling two actions
+        does not break the story). Segment times are seconds into the history, at 15 frames/s."""
+        first = self.frames_seen - len(self.history)  # the oldest frame still held
+        if len(self.window) == self.window.maxlen:  # a full window: the first seconds' shorter ones say little
+            self.verdicts.append((self.frames_seen - len(self.window), self.frames_seen, verdict))
+        while self.verdicts and self.verdicts[0][0] < first:
+            self.verdicts.popleft()
+        windows = [(a - first, b - first, v) for a, b, v in self.verdicts]
+        return narrate_windows(self.predictor, np.stack(self.history), windows)
 
     def keypoints(self):
         """The `pose` field for the newest frame (inference/keypoints.py), or None before any frame. A model with a

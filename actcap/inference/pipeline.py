@@ -99,9 +99,13 @@ class Pipeline:
         """(L, D) features of each clip's kept frames (the feature cache's) → a Verdict per clip, its `num_clips`
         views combined as `Predictor.predict_clip` combines them: the same slots, head and rules (judge.py) as
         `verdict`, in batches (models/recognizer.py `clip_outputs`). Cached features carry no motion, so no
-        clip is idle here."""
+        clip is idle here for stillness; a pose model's clips with nobody in view are."""
         logits, emb = clip_outputs(self.model, features, num_clips, batch_size)  # (N, K, C), (N, K, E)
-        views = [self.judge.verdicts(lg, em) for lg, em in zip(logits, emb)]
+        nobody = [None] * len(features)
+        if self.judge.in_view is not None:  # a pose model: nobody in view is idle, as in `verdict`
+            nobody = [[not self.judge.in_view(v) for v in slot_features(f, self.num_slots, self.sampling,
+                                                                      num_clips=num_clips)] for f in features]
+        views = [self.judge.verdicts(lg, em, nobody=nb) for lg, em, nb in zip(logits, emb, nobody)]
         return [v[0] if len(v) == 1 else self.judge.combine(v) for v in views]
 
     def clip_probs(self, features: list[np.ndarray], num_clips: int = 1, batch_size: int = 64) -> np.ndarray:

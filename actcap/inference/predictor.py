@@ -85,15 +85,15 @@ class Predictor(Pipeline):
         """Predict from a Clip (video file, frame folder, image list): decodes only the frames it needs."""
         t0 = time.perf_counter()
         n = len(clip)
-        warnings = list(clip.warnings)
-        if few := few_frames_warning(n, self.num_slots, f"in {clip.name}"):
-            warnings.append(few)
         if self.sampling == "dense" or self.num_clips == 1:
             views = [self.frames_to_read(n)]
         else:
             views = multi_clip_indices(n, self.num_slots, self.num_clips)
         verdict = self.judge.combine([self.verdict(self.inputs(*read_for(self.streams, clip, idx)))
                                       for idx in views])
+        warnings = list(clip.warnings)  # after reading: a decoder may only find out then (video_file.py)
+        if few := few_frames_warning(n, self.num_slots, f"in {clip.name}"):
+            warnings.append(few)
         used = len({i for v in views for i in v})
         return self.result(verdict, frames_received=n, frames_used=used, warnings=warnings,
                            timing_ms=round((time.perf_counter() - t0) * 1000, 1))

@@ -86,7 +86,7 @@ def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.
     segments, own = judge_segments(predictor, allf, fps, found.segments)
     out = predictor.result(headline(predictor, verdicts, segments, own), frames_received=n, frames_used=n,
                            warnings=warnings)
-    out.update(segments=[seg.to_dict() for seg in segments], narrative=narrate_segments(segments, predictor.captions))
+    out.update(told(predictor, segments))
     out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return out
 
@@ -131,3 +131,22 @@ def headline(predictor: Predictor, windows: list[Verdict], segments: list[Segmen
         if state in states:
             return replace(combined, state=state)
     return combined
+
+
+def narrate_windows(predictor: Predictor, inputs: np.ndarray, windows: list[tuple[int, int, Verdict]],
+                    fps: float = FOLDER_FPS) -> dict:
+    """`segments` and `narrative` of a stream's recent past, as a timeline tells a video: (L, D + 1) `inputs` of
+    its last L frames and the verdicts already given on windows of them, (first, end) as row numbers of `inputs`
+    (live.py: one per live update). Segment times are seconds from the first of those frames at `fps`."""
+    if not windows:
+        return told(predictor, [])
+    found = build_timeline(np.stack([v.probs for _, _, v in windows]), [(a / fps, b / fps) for a, b, _ in windows],
+                           predictor.classes, states=["idle" if v.state == "idle" else "action" for *_, v in windows])
+    segments, _ = judge_segments(predictor, inputs, fps, found.segments)
+    return told(predictor, segments)
+
+
+def told(predictor: Predictor, segments: list[Segment]) -> dict:
+    """The `segments` and `narrative` fields of an answer."""
+    return {"segments": [seg.to_dict() for seg in segments],
+            "narrative": narrate_segments(segments, predictor.captions)}

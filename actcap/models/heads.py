@@ -13,6 +13,8 @@ Every head starts with a feature normaliser whose statistics are set from the tr
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -49,7 +51,7 @@ class TemporalHead(nn.Module):
 
 @HEADS.register("mean")
 class MeanHead(TemporalHead):
-    def __init__(self, in_dim: int, num_classes: int, num_frames: int, dropout: float = 0.5, **_):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, dropout: float = 0.5):
         super().__init__(in_dim, num_classes, dropout)
         self.fc = nn.Linear(in_dim, num_classes)
 
@@ -59,8 +61,8 @@ class MeanHead(TemporalHead):
 
 @HEADS.register("lstm")
 class LSTMHead(TemporalHead):
-    def __init__(self, in_dim: int, num_classes: int, num_frames: int, hidden: int = 256,
-                 dropout: float = 0.5, **_):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, hidden: int = 256,
+                 dropout: float = 0.5):
         super().__init__(in_dim, num_classes, dropout)
         self.lstm = nn.LSTM(in_dim, hidden, batch_first=True)
         self.fc = nn.Linear(hidden, num_classes)
@@ -72,13 +74,13 @@ class LSTMHead(TemporalHead):
 
 @HEADS.register("transformer")
 class TransformerHead(TemporalHead):
-    def __init__(self, in_dim: int, num_classes: int, num_frames: int, width: int = 128, depth: int = 2,
-                 heads: int = 4, dropout: float = 0.3, **_):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 128, depth: int = 2,
+                 heads: int = 4, dropout: float = 0.3):
         super().__init__(in_dim, num_classes, dropout)
         self.proj = nn.Linear(in_dim, width)
         self.cls = nn.Parameter(torch.zeros(1, 1, width))
         # one slot per frame plus the class token; longer inputs are an error, not a silent wrap
-        self.pos = nn.Parameter(torch.randn(1, num_frames + 1, width) * 0.02)
+        self.pos = nn.Parameter(torch.randn(1, num_slots + 1, width) * 0.02)
         layer = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=dropout,
                                            batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
@@ -97,11 +99,11 @@ class TransformerHead(TemporalHead):
 
 @HEADS.register("segments")
 class SegmentHead(TemporalHead):
-    def __init__(self, in_dim: int, num_classes: int, num_frames: int, segments: int = 4, dropout: float = 0.5, **_):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, segments: int = 4, dropout: float = 0.5):
         super().__init__(in_dim, num_classes, dropout)
-        if not 1 <= segments <= num_frames:
+        if not 1 <= segments <= num_slots:
             raise ValueError(f"segments head needs 1 <= segments <= frames; got segments={segments}, "
-                             f"frames={num_frames}")
+                             f"frames={num_slots}")
         self.segments = segments
         self.fc = nn.Linear(segments * in_dim, num_classes)
 
@@ -131,8 +133,30 @@ def list_heads() -> list[str]:
     return HEADS.list()
 
 
-def create_head(name: str, in_dim: int, num_classes: int, num_frames: int, **kwargs) -> TemporalHead:
-    return HEADS.get(name)(in_dim=in_dim, num_classes=num_classes, num_frames=num_frames, **kwargs)
+SHAPE_ARGS = ("self", "in_dim", "num_classes", "num_slots")
+"""What every head is built with from the model's config; the rest are its own arguments (`--head-args`)."""
+
+
+def get_head_args(name: str) -> dict:
+    """The arguments head `name` takes beyond its shape (`--head-args`), with their defaults."""
+    params = inspect.signature(HEADS.get(name).__init__).parameters
+    return {k: p.default for k, p in params.items() if k not in SHAPE_ARGS}
+
+
+def check_head_args(name: str, kwargs: dict) -> None:
+    """Refuse arguments head `name` does not take, listing the ones it does."""
+    known = get_head_args(name)
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        takes = ", ".join(f"{k}={v}" for k, v in known.items()) or "none"
+        raise ValueError(f"`--head-args`: the {name} head has no argument {', '.join(unknown)}; "
+                         f"it takes (defaults): {takes}")
+
+
+def create_head(name: str, in_dim: int, num_classes: int, num_slots: int, **kwargs) -> TemporalHead:
+    """Head `name` for (B, num_slots, in_dim) features and `num_classes` classes, with its own `kwargs`."""
+    check_head_args(name, kwargs)
+    return HEADS.get(name)(in_dim=in_dim, num_classes=num_classes, num_slots=num_slots, **kwargs)
 
 
 from actcap.models import pose_heads  # noqa: E402,F401  (registers `tcn`, which builds on TemporalHead)

@@ -26,7 +26,7 @@ def _conv(cin: int, cout: int, k: int) -> nn.Sequential:
 class PoseConvHead(TemporalHead):
     min_in_dim = FEATURE_DIM
 
-    def __init__(self, in_dim: int, num_classes: int, num_frames: int, width: int = 64, dropout: float = 0.3, **_):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 64, dropout: float = 0.3):
         super().__init__(in_dim, num_classes, dropout)
         if in_dim < self.min_in_dim:
             raise ValueError(f"the tcn head reads pose-stream features ({FEATURE_DIM} values first in each "

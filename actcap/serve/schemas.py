@@ -36,7 +36,9 @@ class Health(BaseModel):
     status: str = Field(description="'ready' once the model is loaded and warmed up", examples=["ready"])
     model: str = Field(description="model name (its run directory's name; never a path on the server)")
     classes: int
-    num_frames: int = Field(description="frames per clip the model samples")
+    num_frames: int = Field(description="time slots the model pools a clip into; not the frames it reads: a "
+                                        "dense model (the shipped one) reads every frame up to 64, which is "
+                                        "why an answer can say '50 of 50 frames used'")
     streams: list[str] = Field(description="input streams, e.g. appearance and flow")
     live_streams: int = Field(description="open /stream connections")
     limits: Limits

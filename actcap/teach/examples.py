@@ -37,7 +37,7 @@ class Examples:
     groups: list[str]  # who is in each clip ("" when unknown)
     names: list[str]
     streams: list[dict]  # stream configs the features came from
-    max_frames: int
+    cache_frames: int
 
     @property
     def classes(self) -> list[str]:
@@ -46,7 +46,7 @@ class Examples:
     def without(self, labels: set[str]) -> "Examples":
         keep = [i for i, lab in enumerate(self.labels) if lab not in labels]
         return Examples([self.features[i] for i in keep], [self.labels[i] for i in keep],
-                        [self.groups[i] for i in keep], [self.names[i] for i in keep], self.streams, self.max_frames)
+                        [self.groups[i] for i in keep], [self.names[i] for i in keep], self.streams, self.cache_frames)
 
 
 def save_examples(ex: Examples, path: str | Path) -> Path:
@@ -56,7 +56,8 @@ def save_examples(ex: Examples, path: str | Path) -> Path:
     tensors = {"features": torch.from_numpy(np.concatenate(ex.features).astype(np.float16)),  # (ΣL, D)
                "lengths": torch.from_numpy(lengths)}
     meta = {"format": FORMAT, "labels": json.dumps(ex.labels), "groups": json.dumps(ex.groups),
-            "names": json.dumps(ex.names), "streams": json.dumps(ex.streams), "max_frames": str(ex.max_frames)}
+            "names": json.dumps(ex.names), "streams": json.dumps(ex.streams),
+            "max_frames": str(ex.cache_frames)}  # the file's key for cache_frames, as files already out there have
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
     return path
@@ -97,5 +98,5 @@ def build_examples(records: list[ClipRecord], streams, cache, group_by: str | No
     kept = [r for r in records if r.path in feats]
     ex = Examples([feats[r.path].features for r in kept], [r.label for r in kept],
                   [group_of(r.name, group_by) for r in kept], [r.name for r in kept],
-                  [s.config() for s in streams], cache.max_frames)
+                  [s.config() for s in streams], cache.cache_frames)
     return ex, skipped

@@ -34,6 +34,7 @@ from actcap.features.engine import torch_autocast
 from actcap.features.streams.appearance import AppearanceStream, file_sha1
 from actcap.fileio import atomic_write_bytes
 from actcap.models.backbones import create_backbone
+from actcap.models.heads import check_head_args
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.distributed import alone, check_global_batch, current
 from actcap.training.loop import class_weights, run_epochs
@@ -45,9 +46,9 @@ BACKBONE_FILE = "backbone.safetensors"
 class ClipFrames(Dataset):
     """Decoded, preprocessed frames (T, 3, S, S) per clip; unreadable clips come back as None."""
 
-    def __init__(self, records: list[ClipRecord], classes: list[str], num_frames: int, spec, train: bool,
+    def __init__(self, records: list[ClipRecord], classes: list[str], num_slots: int, spec, train: bool,
                  seed: int = 0):
-        self.records, self.classes, self.num_frames, self.spec, self.train = records, classes, num_frames, spec, train
+        self.records, self.classes, self.num_slots, self.spec, self.train = records, classes, num_slots, spec, train
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -58,7 +59,7 @@ class ClipFrames(Dataset):
         try:
             clip = open_clip(r.path)
             n = len(clip)
-            idx = segment_indices(n, self.num_frames, self.rng) if self.train else uniform_indices(n, self.num_frames)
+            idx = segment_indices(n, self.num_slots, self.rng) if self.train else uniform_indices(n, self.num_slots)
             x = to_model_input(clip.read(idx), self.spec.input_size, self.spec.mean, self.spec.std)
         except VideoError as e:
             log.warning("skipping %s: %s", r.path, e.reason)
@@ -106,6 +107,7 @@ def check_finetune(cfg: TrainConfig) -> None:
 def finetune(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[ClipRecord],
              classes: list[str]) -> dict:
     cfg.check()
+    check_head_args(cfg.head, cfg.head_kwargs)
     check_finetune(cfg)
     ctx = current()  # one process, or this rank of a torchrun job
     check_global_batch(cfg.batch_size, ctx)

@@ -38,7 +38,7 @@ REVERSIBLE = ("throw",)
 """Actions whose reversal is no longer the action (a reversed wave or clap still is one)."""
 
 
-def negative_features(records: list[ClipRecord], groups: list[str], streams, max_frames: int, root: Path
+def negative_features(records: list[ClipRecord], groups: list[str], streams, cache_frames: int, root: Path
                       ) -> list[dict]:
     """Features of synthetic negatives made from each group's first clip of every action; cached in
     root/negatives/<key>/ (the key hashes the streams' configs)."""
@@ -51,11 +51,12 @@ def negative_features(records: list[ClipRecord], groups: list[str], streams, max
     out = []
     for g in sorted({g for g, _ in first}):
         mine = [first[k] for k in sorted(first) if k[0] == g]
-        jobs = [(kind, r.name, lambda r=r, kind=kind: make_negative(kind, _frames(r, max_frames)))
+        jobs = [(kind, r.name, lambda r=r, kind=kind: make_negative(kind, _frames(r, cache_frames)))
                 for r in mine for kind in NEGATIVE_KINDS]
-        jobs += [("reverse", r.name, lambda r=r: make_negative("reverse", _frames(r, max_frames)))
+        jobs += [("reverse", r.name, lambda r=r: make_negative("reverse", _frames(r, cache_frames)))
                  for r in mine if r.label in REVERSIBLE]
-        jobs += [("blend", f"{a.name}+{b.name}", lambda a=a, b=b: blend(_frames(a, max_frames), _frames(b, max_frames)))
+        jobs += [("blend", f"{a.name}+{b.name}",
+                  lambda a=a, b=b: blend(_frames(a, cache_frames), _frames(b, cache_frames)))
                  for a, b in zip(mine, mine[1:] + mine[:1]) if a.label != b.label]
         for kind, name, make in jobs:
             path = folder / f"{kind}-{name}.npz"
@@ -66,9 +67,9 @@ def negative_features(records: list[ClipRecord], groups: list[str], streams, max
     return out
 
 
-def _frames(r: ClipRecord, max_frames: int) -> np.ndarray:
+def _frames(r: ClipRecord, cache_frames: int) -> np.ndarray:
     clip = open_clip(r.path)
-    return clip.read(kept_indices(len(clip), max_frames))
+    return clip.read(kept_indices(len(clip), cache_frames))
 
 
 def open_set_protocol(records: list[ClipRecord], classes: list[str], cfg: TrainConfig, group_by: str,

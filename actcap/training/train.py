@@ -26,6 +26,7 @@ from actcap.features.cache import FeatureCache
 from actcap.features.labelled import LabelledFeatures, build_streams, input_stats, load_features, mirrored
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.honesty.calibration import softmax
+from actcap.models.heads import check_head_args
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs
 from actcap.training.distributed import Context, check_global_batch, current
 from actcap.training.held_out import calibrate_run
@@ -94,6 +95,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
     actcap/teach), added to `train_records`; their features must come from the same streams.
     `threshold_rule`: the open-set rule (held_out.ThresholdRule), when not the default (a taught model's)."""
     cfg.check()
+    check_head_args(cfg.head, cfg.head_kwargs)  # before any extraction
     ctx = current()  # one process, or this rank of a torchrun job (see distributed.py)
     check_global_batch(cfg.batch_size, ctx)
     out = Path(cfg.out)

@@ -144,6 +144,7 @@ async function showPreview(file) {
     img.alt = `frame ${Math.round(i * step) + 1} of ${p.frames}: ${file.name}`;
     const li = el("li");
     li.className = "thumbnail";
+    li.dataset.frame = Math.round(i * step); // counted from 0, as an answer's pose.frames are
     li.append(img, el("span", Math.round(i * step) + 1));
     $("strip").append(li);
   });

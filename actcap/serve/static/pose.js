@@ -61,28 +61,36 @@ function drawPose(canvas, joints, points) {
 }
 
 // The pose of an upload drawn over its strip: each frame image gets its own points; a video shows the points of
-// the frame nearest its playback position (the model's frames are spread over the video).
+// the frame nearest its playback position (the model's frames are spread over the video), and each of the server's
+// thumbnails (app.js showPreview, li.thumbnail with data-frame) those of the pose's frame nearest its own.
 function showUploadPose(pose, framesReceived) {
   if (!pose) return;
-  const items = Array.from(document.querySelectorAll("#strip li"));
-  const video = items.length === 1 ? items[0].querySelector("video") : null;
+  const nearest = (want) => pose.frames.reduce((b, f, i) => (Math.abs(f - want) < Math.abs(pose.frames[b] - want)
+    ? i : b), 0);
+  const drawOver = (img, i) => {
+    const draw = () => {
+      const canvas = poseOverlay(img);
+      canvas.dataset.frame = String(pose.frames[i]); // the frame whose points these are
+      drawPose(canvas, pose.joints, pose.points[i]);
+    };
+    if (img.complete) draw(); else img.addEventListener("load", draw, { once: true });
+  };
+  const video = document.querySelector("#strip video");
   if (video) {
     const draw = () => {
       const share = video.duration ? video.currentTime / video.duration : 0;
-      const want = share * Math.max(1, framesReceived - 1);
-      let best = 0;
-      pose.frames.forEach((f, i) => { if (Math.abs(f - want) < Math.abs(pose.frames[best] - want)) best = i; });
-      drawPose(poseOverlay(video), pose.joints, pose.points[best]);
+      drawPose(poseOverlay(video), pose.joints, pose.points[nearest(share * Math.max(1, framesReceived - 1))]);
     };
     video.ontimeupdate = draw;
     video.onloadeddata = draw;
     draw();
-    return;
   }
+  const thumbnails = Array.from(document.querySelectorAll("#strip li.thumbnail"));
+  thumbnails.forEach((li) => drawOver(li.querySelector("img"), nearest(Number(li.dataset.frame))));
+  if (video || thumbnails.length) return;
+  const items = Array.from(document.querySelectorAll("#strip li"));
   pose.frames.forEach((f, i) => {
     const img = items[f] && items[f].querySelector("img");
-    if (!img) return;
-    const draw = () => drawPose(poseOverlay(img), pose.joints, pose.points[i]);
-    if (img.complete) draw(); else img.addEventListener("load", draw, { once: true });
+    if (img) drawOver(img, i);
   });
 }

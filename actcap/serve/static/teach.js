@@ -102,8 +102,9 @@ function renderLabels() {
 }
 
 async function addFiles(label, fileList) {
+  const person = currentPerson(); // who was named when the files were chosen, not when their thumbnails are ready
   for (const file of Array.from(fileList)) {
-    label.examples.push({ blob: file, name: file.name, thumb: await videoThumb(file), person: currentPerson() });
+    label.examples.push({ blob: file, name: file.name, thumb: await videoThumb(file), person });
   }
   renderLabels();
 }

@@ -1,6 +1,7 @@
 """Which features could tell a left-out action apart? Head-free prototype AUROC per embedding.
 
-    ACTCAP_CALIBRATION=../shared/data/utd-mhad-5 python bench/openset_embeddings.py ../shared/data/utd-mhad-5 CACHE_DIR
+    ACTCAP_CALIBRATION=../shared/data/utd-mhad-5 \
+        python studies/openset_embeddings.py ../shared/data/utd-mhad-5 CACHE_DIR
 
 For every left-out action × left-out subject of the open-set protocol: the training clips' features (other
 actions, other subjects) are z-normalised, each clip becomes the unit-length concatenation of K segment means
@@ -8,7 +9,7 @@ actions, other subjects) are z-normalised, each clip becomes the unit-length con
 and the score is the cosine distance to the nearest one. Printed: the mean AUROC of the test subject's known
 clips against the left-out action's, overall and per left-out action, for flow, appearance (EfficientNet-Lite0),
 both concatenated, flow at K = 2, 4, 8, 16, and flow square-rooted on coarser cells (what
-bench/openset_input.py scores, here per frame) at K = 4, 8, 16. No head is trained, so it runs in about two
+studies/openset_input.py scores, here per frame) at K = 4, 8, 16. No head is trained, so it runs in about two
 minutes once the cache holds both streams (docs/model-card.md, "Open set").
 """
 
@@ -20,8 +21,8 @@ import numpy as np
 from actcap.data.folders import class_names, scan_dataset
 from actcap.data.pooling import slot_features
 from actcap.features.cache import FeatureCache
-from actcap.honesty.openset import auroc
 from actcap.features.labelled import build_streams, load_features
+from actcap.honesty.openset import auroc
 
 
 def embed(features: np.ndarray, mean: np.ndarray, std: np.ndarray, k: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Teach through the HTTP API on real UTD-MHAD clips, and measure what the taught models get right.
 
-    python bench/teach_utd.py [--data ../shared/data/utd-mhad-5] [--footage DIR] [--json runs/teach_utd.json]
+    python studies/teach_utd.py [--data ../shared/data/utd-mhad-5] [--footage DIR] [--json runs/teach_utd.json]
 
 1. POST /teach the 5 actions from subjects 1-2 only (8 clips each, base=none), once with people[] = subject and
    once without, wait for the job, then POST /predict every clip of subjects 3-6 with model=NAME: the share

@@ -1,6 +1,6 @@
-"""Re-score open-set and calibration rules on the heads bench/openset_folds.py kept: no training, seconds.
+"""Re-score open-set and calibration rules on the heads studies/openset_folds.py kept: no training, seconds.
 
-    ACTCAP_CACHE=/path/to/cache python bench/openset_rules.py ../shared/data/utd-mhad-5 runs/openset-folds.pt \
+    ACTCAP_CACHE=/path/to/cache python studies/openset_rules.py ../shared/data/utd-mhad-5 runs/openset-folds.pt \
         [runs/default-model-cv [NAME_PART]]
 
 A rule is an open-set score (fitted on a fold's training clips) and a threshold policy (fitted on the scores of
@@ -20,13 +20,13 @@ import torch
 
 from actcap.config import cache_root
 from actcap.data.pooling import slot_features
+from actcap.features.labelled import build_streams
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.openset import auroc
 from actcap.honesty.windows import window_views
 from actcap.models.recognizer import Recognizer
 from actcap.training.held_out import outputs
 from actcap.training.protocol import negative_features
-from actcap.features.labelled import build_streams
 
 sys.path.insert(0, str(Path(__file__).parent))
 import openset_candidates as R  # noqa: E402

@@ -2,7 +2,7 @@
 UTD-MHAD clip, leave-one-subject-out, a linear classifier on 4 temporal segments, where each segment is
 the mean of all its frames (dense) or of the 16 uniformly sampled frames only.
 
-    .venv/bin/python bench/flow_probe.py [../shared/data/utd-mhad-5]
+    .venv/bin/python studies/flow_probe.py [../shared/data/utd-mhad-5]
 """
 
 import re

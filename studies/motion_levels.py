@@ -1,6 +1,6 @@
 """Motion levels (actcap/honesty/motion.py) of real clips: the still ends of each clip against its busiest time slot.
 
-    python bench/motion_levels.py ../shared/data/utd-mhad-5
+    python studies/motion_levels.py ../shared/data/utd-mhad-5
 
 Prints percentiles of the fraction of pixels moving in the first and last three frames of every clip, of
 each clip's busiest dense slot (what the idle rule looks at), and how many clips — and how many "first six

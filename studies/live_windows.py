@@ -1,7 +1,7 @@
 """Live answers on people the model never saw: each cross-validation fold's model watches its held-out subject's
 clips played back to back through the real live stream.
 
-    python bench/live_windows.py ../shared/data/utd-mhad-5 runs/default-model-cv [STEP]
+    python studies/live_windows.py ../shared/data/utd-mhad-5 runs/default-model-cv [STEP]
 
 For every fold of an `actcap cv --out` folder (fold1 … foldN, trained without the subject it validates on), the
 held-out subject's clips are joined trial by trial, action after action, and fed to `Predictor.new_stream()`

@@ -1,6 +1,6 @@
 """Which open-set rule should a taught model get? Measured over teach scenarios on the real UTD-MHAD clips.
 
-    python bench/teach_threshold.py --footage DIR [--data ../shared/data/utd-mhad-5]
+    python studies/teach_threshold.py --footage DIR [--data ../shared/data/utd-mhad-5]
 
 A taught model learns from a few people; a user then shows it someone new. For every scenario — taught from
 1 subject (6 of them), 2 subjects (15 pairs), 3 subjects (4 triples), and 2 subjects with one action left out
@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from actcap.config import cache_root  # noqa: E402
 from actcap.features.cache import FeatureCache  # noqa: E402
+from actcap.features.labelled import build_streams  # noqa: E402
 from actcap.honesty.openset import KNOWN_QUANTILE, create_score, get_score_kwargs  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer  # noqa: E402
 from actcap.models.store import SHIPPED_DIR  # noqa: E402
 from actcap.teach.trainer import base_settings  # noqa: E402
 from actcap.training.held_out import fit_head, held_out_answers, one_thread, outputs  # noqa: E402
-from actcap.features.labelled import build_streams  # noqa: E402
 
 SUBJECT = re.compile(r"_s(\d+)_")
 SCORES = ("prototype", "mahalanobis")

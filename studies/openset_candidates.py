@@ -1,4 +1,4 @@
-"""The candidate open-set rules and calibration rules that bench/openset_rules.py scores.
+"""The candidate open-set rules and calibration rules that studies/openset_rules.py scores.
 
 A rule takes a fold's answers (its head on the training clips; its inner heads on their training clips and on
 their held-out subject) and returns `decide(answers) -> (scores, rejected)`. Nothing but held-out known clips

@@ -1,6 +1,6 @@
 """How often the open-set score rejects windows that cut a known action somewhere else than a clip does.
 
-    ACTCAP_CACHE=/path/to/cache python bench/openset_windows.py ../shared/data/utd-mhad-5
+    ACTCAP_CACHE=/path/to/cache python studies/openset_windows.py ../shared/data/utd-mhad-5
 
 Flow features of the clips (cached), then for every left-out action × left-out subject of the open-set
 protocol: prototypes of the normalised 4-segment embedding (what the shipped segments head's `prototype`
@@ -24,9 +24,9 @@ from actcap.data.folders import class_names, scan_dataset
 from actcap.data.pooling import slot_features
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
+from actcap.features.labelled import build_streams, load_features
 from actcap.honesty.openset import KNOWN_QUANTILE
 from actcap.honesty.windows import sliding_windows, window_views
-from actcap.features.labelled import build_streams, load_features
 
 
 def embedding(f: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Latency of 16 clients predicting at once, with and without a teach job running in the same server.
 
-    python bench/teach_load.py [--data ../shared/data/utd-mhad-5] [--clients 16] [--seconds 20] [--json out.json]
+    python studies/teach_load.py [--data ../shared/data/utd-mhad-5] [--clients 16] [--seconds 20] [--json out.json]
 
 A real uvicorn server (this checkout's code, the shipped model, a temporary ACTCAP_HOME) on a free port of
 127.0.0.1; each client thread POSTs /predict with the same 8 JPEG frames of a UTD-MHAD clip, one request after

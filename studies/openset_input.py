@@ -3,9 +3,9 @@
 The shipped `prototype` score compares a clip's head embedding with class means. This one compares the flow
 features the head reads (HOF slots: 8 directions × 4 × 4 cells × 16 time slots) after pooling cells to coarser
 grids, a square root (the Hellinger map for histograms) and K segment means, z-normalised by the training clips.
-Head-free it separates a left-out action better (AUROC 0.895 vs 0.810, bench/openset_embeddings.py); with the
+Head-free it separates a left-out action better (AUROC 0.895 vs 0.810, studies/openset_embeddings.py); with the
 head and the training threshold rule it rejects 0.29–0.45 of it (shipped 0.30) and only 0.19–0.44 of the synthetic
-negatives (shipped 0.80) (bench/openset_rules.py, "input" and "OR" rows; figures
+negatives (shipped 0.80) (studies/openset_rules.py, "input" and "OR" rows; figures
 in docs/model-card.md, "Open set"). Kept as a candidate, not shipped.
 """
 

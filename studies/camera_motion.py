@@ -1,13 +1,14 @@
 """Does a moving camera hide the action? Held-out people's clips re-filmed by a synthetic pan, tilt or shake.
 
-    python bench/camera_motion.py ../shared/data/utd-mhad-5 runs/default-model-cv [FOLDS]
+    python studies/camera_motion.py ../shared/data/utd-mhad-5 runs/default-model-cv [FOLDS]
 
 FOLDS (e.g. 1,2): only those folds, to share the work between processes; their tallies add up.
 
 For every fold of an `actcap cv --out` folder (fold1 … foldN, each trained without the subject it validates on),
 each of the held-out subject's clips is predicted as filmed, then cropped to 90% and the crop window moved every
 frame — not at all, a pan of 0.5 / 1 / 2 pixels per frame (of a 640-pixel-wide frame), a tilt of 1 pixel per
-frame, a hand shake of up to ±3 pixels — or zoomed in from the whole frame to an 80% crop over the clip, and predicted (`Predictor.predict_frames`, the path uploads take).
+frame, a hand shake of up to ±3 pixels — or zoomed in from the whole frame to an 80% crop over the clip, and
+predicted (`Predictor.predict_frames`, the path uploads take).
 Printed per kind of motion: right actions, unknowns, wrong actions, idles. docs/model-card.md ("Camera motion").
 """
 

@@ -1,6 +1,6 @@
 """What the shipped model (or any model) says about real footage it was never taught: whole clips and timelines.
 
-    python bench/unseen_footage.py CLIP [CLIP ...] [--model RUN_DIR]
+    python studies/unseen_footage.py CLIP [CLIP ...] [--model RUN_DIR]
 
 For each clip: the whole-clip answer (state, best label, confidence, open-set score against the model's
 threshold) and its timeline (`actcap predict --timeline`: 3 s windows every 0.5 s), as the share of the clip's

@@ -1,9 +1,9 @@
 """Peak memory of `actcap serve` under the worst POST /predict its limits allow: `--max-frames` PNG images at
 the default `--max-pixels` (3840x2160, 4K UHD; all zeros, so the body is small), alone and several at once.
 
-    .venv/bin/python bench/upload_memory.py                       # defaults: 64 frames of 3840x2160, 1 and 4 at once
-    .venv/bin/python bench/upload_memory.py --concurrent 1 8 --model runs/utd5
-    .venv/bin/python bench/upload_memory.py --noise 2     # 2 of the frames random: a 26 MB body, near the limit
+    .venv/bin/python studies/upload_memory.py                       # defaults: 64 frames of 3840x2160, 1 and 4 at once
+    .venv/bin/python studies/upload_memory.py --concurrent 1 8 --model runs/utd5
+    .venv/bin/python studies/upload_memory.py --noise 2     # 2 of the frames random: a 26 MB body, near the limit
 
 Each scenario starts a fresh server (the peak, VmHWM, only grows), waits for /health, and reads the server
 process's VmRSS / VmHWM from /proc/PID/status: idle, peak during the requests, and resident after them.

@@ -1,6 +1,6 @@
 """Print the cross-validation table of docs/model-card.md from `actcap cv` result folders.
 
-    python bench/cv_table.py runs/cv/*/cv.json
+    python studies/cv_table.py runs/cv/*/cv.json
 """
 
 import json

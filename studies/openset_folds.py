@@ -1,6 +1,6 @@
 """Train and keep every head the honesty figures depend on, so rules can be re-scored without retraining.
 
-    ACTCAP_CACHE=/path/to/cache python bench/openset_folds.py ../shared/data/utd-mhad-5 runs/openset-folds.pt
+    ACTCAP_CACHE=/path/to/cache python studies/openset_folds.py ../shared/data/utd-mhad-5 runs/openset-folds.pt
 
 For the shipped configuration (flow, dense sampling, segments head, weight decay 0.1, 30 epochs, seed 0): every
 leave-one-subject-out fold (no action left out; `actcap cv`'s folds) and every fold of the open-set protocol
@@ -8,7 +8,7 @@ leave-one-subject-out fold (no action left out; `actcap cv`'s folds) and every f
 training clips, and the heads of its inner folds (one per training subject left out), which is what training
 fits the temperature and the open-set threshold on (training/held_out.py). All heads are trained by
 `held_out.fit_head` (`actcap cv` trains its outer heads with train.py's loop instead, so its figures differ a
-little). The file holds the heads' state dicts and the clip indices; bench/openset_rules.py reads it.
+little). The file holds the heads' state dicts and the clip indices; studies/openset_rules.py reads it.
 216 heads: about 10 minutes on one free core.
 """
 
@@ -24,9 +24,9 @@ from actcap.config import TrainConfig, cache_root
 from actcap.data.folders import class_names, scan_dataset
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
+from actcap.features.labelled import build_streams, load_features
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.held_out import fit_head, one_thread
-from actcap.features.labelled import build_streams, load_features
 
 log = logging.getLogger("openset_folds")
 CONFIG = dict(streams=["flow"], head="segments", sampling="dense", weight_decay=0.1, epochs=30, seed=0,

@@ -1,6 +1,6 @@
 """How low can an ECE measured on N clips be expected to go? The ECE of a model calibrated by construction.
 
-    python bench/ece_floor.py runs/default-model-cv/cv.json [DRAWS]
+    python studies/ece_floor.py runs/default-model-cv/cv.json [DRAWS]
 
 Reads the reliability bins of an `actcap cv` (or `actcap evaluate`: metrics.json) run — how many clips were
 answered at which mean confidence — and draws, many times, a right/wrong outcome for every clip with exactly that
