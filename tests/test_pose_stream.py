@@ -22,7 +22,7 @@ def test_pose_is_a_stream_that_fuses_with_the_others():
     assert stream.cache_config()["models"] != ""  # the model files' hash keys the feature cache
     with pytest.raises(ValueError, match="uses method 'old'.*retrain"):
         create_stream("pose", method="old")
-    still = create_stream("pose", centre=False)  # without the body centre's motion (what a tilt or zoom moves)
+    still = create_stream("pose", centre=False)  # without the body centre's motion (skeleton.CENTRE)
     assert still.config() == {**stream.config(), "centre": False} and still.cache_config() != stream.cache_config()
 
 

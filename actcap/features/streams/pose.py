@@ -49,8 +49,8 @@ class PoseStream(Stream):
         if method != self.METHOD:
             raise ValueError(f"this model's pose stream uses method {method!r}, but this actcap computes "
                              f"{self.METHOD!r}; retrain the model with this version")
-        # centre=False zeroes the body centre's motion (skeleton.CENTRE): the only feature a moving camera changes
-        # (a tilt or a zoom moves the hips in the image; docs/model-card.md, "Body pose")
+        # centre=False zeroes the body centre's motion (skeleton.CENTRE), the one feature that takes the camera's
+        # motion for the body's; measured in docs/model-card.md ("Body pose"): no help against a tilt or a zoom
         self.centre = bool(centre)
         self._memory: OrderedDict[bytes, tuple[np.ndarray, np.ndarray, object]] = OrderedDict()
         self._lock = threading.Lock()
