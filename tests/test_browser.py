@@ -4,13 +4,12 @@
 
 Page mechanics (ordering, errors, keyboard, phone width, offline, timeline, webcam wiring) run on the tiny
 model; right answers on real UTD-MHAD footage (frames, a video, a fake webcam fed from a clip) need the
-shipped model and skip until it exists. The frames test takes a screenshot; it replaces docs/screenshot.png
-only when ACTCAP_UPDATE_SCREENSHOT=1 is set, so an ordinary test run leaves the tree clean.
+shipped model and skip until it exists. The frames test takes a screenshot into its temporary folder (a real
+rendering); the docs' screenshots come from `python scripts/screenshots.py`.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from actcap.serve import ServeSettings
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
 TIMEOUT_MS = 60_000
 
 
@@ -245,7 +243,7 @@ def test_real_frames_give_the_right_caption(launch, real_url, utd_root, tmp_path
         predict_and_wait(page)
         assert page.text_content("#label") == "clap"
         assert "clapping" in page.text_content("#caption")
-        shot = SCREENSHOT if os.environ.get("ACTCAP_UPDATE_SCREENSHOT") == "1" else tmp_path / "screenshot.png"
+        shot = tmp_path / "screenshot.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000  # a real rendering, not an empty page
 
