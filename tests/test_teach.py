@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from actcap.inference.predictor import Predictor, resolve_model_dir
 from actcap.models.store import SHIPPED, ModelStore, UnknownModelError, home_dir
@@ -240,8 +241,14 @@ def test_job_lifecycle_queued_running_done_failed():
 def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     store = ModelStore(tmp_path / "home")
     stages = []
-    result = teach(TeachRequest("arrows", examples_of(clips), "none", {"right": "A person slides right."}), store,
-                   store.shipped, lambda stage, f: stages.append(stage))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # what the caller runs at; the job trains at one thread and gives it back
+    try:
+        result = teach(TeachRequest("arrows", examples_of(clips), "none", {"right": "A person slides right."}),
+                       store, store.shipped, lambda stage, f: stages.append(stage))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
         "extracting", "checking", "training", "saving"]
     m = result["metrics"]

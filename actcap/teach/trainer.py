@@ -30,6 +30,7 @@ import numpy as np
 
 from actcap.config import TrainConfig
 from actcap.data.folders import ClipRecord
+from actcap.features.threads import torch_threads
 from actcap.models.recognizer import ModelConfig
 from actcap.models.store import ModelStore, name_problem
 from actcap.teach.check import check_examples, with_threshold
@@ -152,12 +153,15 @@ def base_settings(base_dir: Path) -> tuple[ModelConfig, TrainConfig]:
 
 def teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progress = lambda stage, f: None
           ) -> dict:
-    """Run the job; returns {"model": name, "metrics": …}. Raises on failure, leaving the store as it was."""
-    import torch
+    """Run the job; returns {"model": name, "metrics": …}. Raises on failure, leaving the store as it was.
+    The head is tiny: one torch thread trains it several times faster than threads fighting over loaded cores,
+    and the count is restored after, so the process (a server predicting beside the job) keeps its own."""
+    with torch_threads(1):
+        return _teach(req, store, base_dir, progress)
 
+
+def _teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progress) -> dict:
     check_request(req)
-    # the head is tiny: one thread trains it several times faster than threads fighting over loaded cores
-    torch.set_num_threads(1)
     times, t0 = {}, time.perf_counter()
     config, cfg = base_settings(base_dir)
     base = load_examples(base_dir / EXAMPLES_FILE) if req.base == "default" else None

@@ -21,13 +21,13 @@ The final model's own training clips then become the score's reference (class me
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from actcap.config import TrainConfig
+from actcap.features.threads import torch_threads
 from actcap.honesty.calibration import expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.openset import (
     DEFAULT_SCORE,
@@ -56,17 +56,6 @@ class ThresholdRule:
     score: str = DEFAULT_SCORE
     margin: float = 1.0
     hold_out: str = "groups"
-
-
-@contextmanager
-def one_thread():
-    """The heads are tiny: one thread trains them several times faster than two contending for the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int], cfg: TrainConfig) -> Recognizer:
@@ -138,7 +127,7 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                 cfg: TrainConfig, score_name: str = DEFAULT_SCORE, margin: float = 1.0) -> None:
     """Store the temperature and the open-set score with its thresholds (`margin` × the held-out quantile) in
     `model` (config + tensors)."""
-    with one_thread():
+    with torch_threads(1):  # the heads are tiny: one thread trains them faster than two contending
         held = held_out_answers(model, features, labels, groups, cfg, (score_name,))
     if not len(held["labels"]):
         log.warning("too few clips to hold any out with every class still in training: the model is saved "

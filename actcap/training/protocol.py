@@ -25,11 +25,12 @@ from actcap.data.splits import get_groups
 from actcap.data.video import open_clip
 from actcap.features.cache import FeatureCache, kept_indices
 from actcap.features.labelled import build_streams, load_features
+from actcap.features.threads import torch_threads
 from actcap.honesty.calibration import ece_interval, expected_calibration_error, fit_temperature, softmax
 from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, get_score_kwargs, list_scores, threshold_for
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.distributed import current
-from actcap.training.held_out import fit_head, held_out_answers, one_thread, outputs
+from actcap.training.held_out import fit_head, held_out_answers, outputs
 from actcap.training.negatives import blend, make_negative
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def _frames(r: ClipRecord, cache_frames: int) -> np.ndarray:
 def open_set_protocol(records: list[ClipRecord], classes: list[str], cfg: TrainConfig, group_by: str,
                       score_names: tuple[str, ...] = tuple(list_scores()), negatives: bool = True) -> dict:
     """Every (left-out action, left-out group) fold; figures per score, per action and their mean."""
-    with one_thread():
+    with torch_threads(1):  # the heads are tiny: one thread trains them faster than two contending
         return _protocol(records, classes, cfg, group_by, score_names, negatives)
 
 
