@@ -6,6 +6,7 @@ import pytest
 import torch
 from test_pose_runtime import read_frames
 
+from actcap.data.video import open_clip
 from actcap.features.streams import create_stream, create_streams, parse_streams
 from actcap.features.streams.pose import PoseStream
 from actcap.inference.predictor import Predictor
@@ -65,7 +66,7 @@ def test_velocities_across_chunks_match_the_whole_clip(wave):
     assert np.abs(cold - whole[10:]).max() < 0.1 and np.abs(cold[:, CONFIDENCES] - whole[10:, CONFIDENCES]).max() < 0.05
 
 
-def test_nobody_in_view_is_idle_with_its_caption(tmp_path, wave):
+def test_nobody_in_view_is_idle_with_its_caption(tmp_path, wave, write_video):
     torch.manual_seed(0)
     stream = PoseStream()
     model = Recognizer(ModelConfig(classes=["clap", "wave"], streams=[stream.config()], feature_dim=stream.dim,
@@ -75,5 +76,9 @@ def test_nobody_in_view_is_idle_with_its_caption(tmp_path, wave):
     empty = rng.integers(0, 256, (8, 240, 320, 3), dtype=np.uint8)  # moving noise: motion, but nobody
     out = predictor.predict_frames(empty)
     assert (out["state"], out["caption"]) == ("idle", "Nobody is in view.") and out["motion"] > 0.1
+    # a timeline of nobody narrates it as the answer's caption does (not "Nobody is moving.")
+    long = predictor.predict_timeline(open_clip(write_video(tmp_path / "empty.avi", rng.integers(
+        0, 256, (30, 240, 320, 3), dtype=np.uint8))), window=0.5)
+    assert (long["state"], long["caption"], long["narrative"]) == ("idle", "Nobody is in view.", "Nobody is in view.")
     person = predictor.predict_frames(wave[::3])
     assert person["state"] == "action" and person["caption"] != "Nobody is in view."

@@ -78,13 +78,15 @@ def smooth_scores(scores: np.ndarray, window: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)[:, None]  # (W, C)
 
 
-def narrate(labels: Sequence[str], captions: Captions | None = None, states: Sequence[str] | None = None) -> str:
+def narrate(labels: Sequence[str], captions: Captions | None = None, states: Sequence[str] | None = None,
+            idle: str = IDLE) -> str:
     """"A person waves, then claps their hands." for labels in time order; no labels → unclear. With
-    `states`, idle segments are skipped and unknown ones "do something I don't recognise"."""
+    `states`, idle segments are skipped and unknown ones "do something I don't recognise"; a video that is
+    idle throughout is told by `idle` (a pose model that saw nobody says "Nobody is in view.")."""
     states = list(states) if states is not None else ["action"] * len(labels)
     told = [(label, st) for label, st in zip(labels, states) if st != "idle"]
     if not told:
-        return IDLE if states else UNCLEAR
+        return idle if states else UNCLEAR
     if all(st == "unknown" for _, st in told):
         return UNKNOWN
     captions = Captions() if captions is None else captions
@@ -111,9 +113,9 @@ def merge_segments(segments: Sequence[Segment]) -> list[Segment]:
     return out
 
 
-def narrate_segments(segments: Sequence[Segment], captions: Captions | None = None) -> str:
+def narrate_segments(segments: Sequence[Segment], captions: Captions | None = None, idle: str = IDLE) -> str:
     """narrate() of segments that carry their states."""
-    return narrate([s.label for s in segments], captions, [s.state for s in segments])
+    return narrate([s.label for s in segments], captions, [s.state for s in segments], idle)
 
 
 def _check_inputs(scores: np.ndarray, times, classes, smooth, min_duration, min_confidence) -> None:

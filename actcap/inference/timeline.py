@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from actcap.caption import Segment, build_timeline, merge_segments, narrate_segments
+from actcap.caption.policy import IDLE, NOBODY
 from actcap.config import TimelineConfig
 from actcap.inference.result import Prediction
 
@@ -86,7 +87,7 @@ def predict_timeline(predictor: Predictor, clip, window: float = TimelineConfig.
     segments, own = judge_segments(predictor, allf, fps, found.segments)
     out = predictor.result(headline(predictor, verdicts, segments, own), frames_received=n, frames_used=n,
                            warnings=warnings)
-    out.update(told(predictor, segments))
+    out.update(told(predictor, segments, nobody=all(v.nobody for v in verdicts)))
     out["timing_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return out
 
@@ -143,10 +144,11 @@ def narrate_windows(predictor: Predictor, inputs: np.ndarray, windows: list[tupl
     found = build_timeline(np.stack([v.probs for _, _, v in windows]), [(a / fps, b / fps) for a, b, _ in windows],
                            predictor.classes, states=["idle" if v.state == "idle" else "action" for *_, v in windows])
     segments, _ = judge_segments(predictor, inputs, fps, found.segments)
-    return told(predictor, segments)
+    return told(predictor, segments, nobody=all(v.nobody for *_, v in windows))
 
 
-def told(predictor: Predictor, segments: list[Segment]) -> dict:
-    """The `segments` and `narrative` fields of an answer."""
+def told(predictor: Predictor, segments: list[Segment], nobody: bool = False) -> dict:
+    """The `segments` and `narrative` fields of an answer; `nobody`: every window of a pose model saw no person,
+    so a video idle throughout is told as the whole answer's caption tells it."""
     return {"segments": [seg.to_dict() for seg in segments],
-            "narrative": narrate_segments(segments, predictor.captions)}
+            "narrative": narrate_segments(segments, predictor.captions, NOBODY if nobody else IDLE)}
