@@ -25,8 +25,9 @@ from actcap.data.folders import class_names, scan_dataset
 from actcap.data.splits import get_groups
 from actcap.features.cache import FeatureCache
 from actcap.features.labelled import build_streams, load_features
+from actcap.features.threads import torch_threads
 from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.training.held_out import fit_head, one_thread
+from actcap.training.held_out import fit_head
 
 log = logging.getLogger("openset_folds")
 CONFIG = dict(streams=["flow"], head="segments", sampling="dense", weight_decay=0.1, epochs=30, seed=0,
@@ -79,7 +80,7 @@ def main(root: str, out: str) -> None:
     features, labels, groups, classes, _ = load_data(root)
     cfg = shipped_config()
     folds, t0 = [], time.time()
-    with one_thread():
+    with torch_threads(1):
         for action in [-1] + list(range(len(classes))):  # -1: leave-one-subject-out, every action known
             for g in sorted(set(groups)):
                 folds.append(fold(features, labels, groups, action, g, replace(cfg)))

@@ -34,11 +34,12 @@ sys.path.insert(0, str(ROOT))
 from actcap.config import cache_root  # noqa: E402
 from actcap.features.cache import FeatureCache  # noqa: E402
 from actcap.features.labelled import build_streams  # noqa: E402
+from actcap.features.threads import torch_threads  # noqa: E402
 from actcap.honesty.openset import KNOWN_QUANTILE, create_score, get_score_kwargs  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer  # noqa: E402
 from actcap.models.store import SHIPPED_DIR  # noqa: E402
 from actcap.teach.trainer import base_settings  # noqa: E402
-from actcap.training.held_out import fit_head, held_out_answers, one_thread, outputs  # noqa: E402
+from actcap.training.held_out import fit_head, held_out_answers, outputs  # noqa: E402
 
 SUBJECT = re.compile(r"_s(\d+)_")
 SCORES = ("prototype", "mahalanobis")
@@ -125,7 +126,7 @@ def main() -> int:
         raise SystemExit(f"could not read: {skipped}")
     feats = {path: cf.features for path, cf in got.items()}
     results = []
-    with one_thread():
+    with torch_threads(1):
         for subjects, left in scenarios(sorted({c[0] for c in clips})):
             results.append(run(clips, feats, footage, config, cfg, subjects, left))
             print(f"taught from subjects {'+'.join(subjects)}{f' without {left}' if left else ''}", file=sys.stderr)
