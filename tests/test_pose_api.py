@@ -40,7 +40,9 @@ def test_cli_predict_pose(utd_root, capsys):
 
 
 def test_live_updates_carry_the_newest_frames_keypoints_when_asked(make_client, utd_root):
-    client = make_client(stream_every=3, stream_interval_ms=1e6, stream_min_interval_ms=0)
+    # stream_queue 32: nothing dropped, as in test_stream (at the default 4, frames sent while the first batch's pose
+    # ran were dropped as stale, the second update never came and the stream closed idle: a flaky test)
+    client = make_client(stream_every=3, stream_interval_ms=1e6, stream_min_interval_ms=0, stream_queue=32)
     frames = read_frames(utd_root / "wave" / "a3_s1_t1_color.avi")[18:24]
     with client.websocket_connect("/stream?pose=true") as ws:
         ws.receive_json()
