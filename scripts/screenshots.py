@@ -20,44 +20,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-import av
-import cv2
-
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "utd-mhad-5"
 DOCS = ROOT / "docs"
 VIEWPORT = {"width": 1000, "height": 1000}
 
-
-def join_packets(sources: list[Path], out: Path) -> Path:
-    """MJPEG AVIs concatenated packet for packet: one video of several real clips, no re-encoding."""
-    with av.open(str(sources[0])) as first, av.open(str(out), "w") as joined:
-        stream = joined.add_stream_from_template(first.streams.video[0])
-        n = 0
-        for source in sources:
-            with av.open(str(source)) as clip:
-                for packet in clip.demux(clip.streams.video[0]):
-                    if packet.size:
-                        packet.stream, packet.pts, packet.dts, packet.time_base = stream, n, n, stream.time_base
-                        joined.mux(packet)
-                        n += 1
-    return out
-
-
-def write_y4m(video: Path, out: Path, fps: int = 15) -> Path:
-    """A video as the Y4M file Chromium's fake camera plays (looped)."""
-    cap, frames = cv2.VideoCapture(str(video)), []
-    ok, bgr = cap.read()
-    while ok:
-        frames.append(bgr)
-        ok, bgr = cap.read()
-    cap.release()
-    h, w = frames[0].shape[:2]
-    with open(out, "wb") as f:
-        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for bgr in frames:
-            f.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
-    return out
+sys.path.insert(0, str(ROOT / "tests"))  # the videos the tests build: one way to join clips and fake a camera
+from test_browser import read_clip, write_y4m  # noqa: E402
+from torture import join_packets  # noqa: E402
 
 
 def start_server(home: Path) -> tuple[subprocess.Popen, str]:
@@ -86,8 +56,9 @@ def shoot(data: Path, work: Path) -> list[Path]:
     args = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
     video = join_packets([data / "wave" / "a3_s5_t1_color.avi", data / "clap" / "a4_s5_t1_color.avi"],
                          work / "wave_then_clap.avi")
-    camera = write_y4m(join_packets([data / "wave" / "a3_s6_t2_color.avi", data / "clap" / "a4_s6_t2_color.avi"],
-                                    work / "camera.avi"), work / "camera.y4m")
+    camera = write_y4m(read_clip(join_packets([data / "wave" / "a3_s6_t2_color.avi",
+                                               data / "clap" / "a4_s6_t2_color.avi"], work / "camera.avi")),
+                       work / "camera.y4m")
     server, url = start_server(work / "home")
     shots = []
     try:

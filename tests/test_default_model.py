@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors import safe_open
+from torture import join_packets
 
 from actcap.inference.predictor import DEFAULT_MODEL, Predictor
 from actcap.models.recognizer import Recognizer
@@ -83,24 +84,6 @@ def test_timeline_narrates_two_real_actions_in_order(tmp_path):
     assert labels[0] == "wave" and labels[-1] == "clap", out["segments"]
     assert out["narrative"].startswith("A person waves") and "claps their hands" in out["narrative"]
     assert out["narrative"].index("waves") < out["narrative"].index("claps")
-
-
-def join_packets(sources: list[Path], out: Path) -> Path:
-    """Concatenate MJPEG AVIs packet for packet (no re-encoding, so every frame is the original's): one video
-    of several real clips, as a person filmed doing one action after another."""
-    import av
-
-    with av.open(str(sources[0])) as first, av.open(str(out), "w") as joined:
-        stream = joined.add_stream_from_template(first.streams.video[0])
-        n = 0
-        for source in sources:
-            with av.open(str(source)) as clip:
-                for packet in clip.demux(clip.streams.video[0]):
-                    if packet.size:  # not the end-of-stream marker
-                        packet.stream, packet.pts, packet.dts, packet.time_base = stream, n, n, stream.time_base
-                        joined.mux(packet)
-                        n += 1
-    return out
 
 
 @pytest.mark.slow

@@ -314,3 +314,19 @@ def torture_corpus(tmp_path_factory) -> Corpus:
         except av.codec.codec.UnknownCodecError as e:
             missing[case.name] = f"this PyAV build cannot encode it ({e})"
     return Corpus(paths, missing)
+
+
+def join_packets(sources: list[Path], out: Path) -> Path:
+    """Concatenate MJPEG AVIs packet for packet (no re-encoding, so every frame is the original's): one video
+    of several real clips, as a person filmed doing one action after another."""
+    with av.open(str(sources[0])) as first, av.open(str(out), "w") as joined:
+        stream = joined.add_stream_from_template(first.streams.video[0])
+        n = 0
+        for source in sources:
+            with av.open(str(source)) as clip:
+                for packet in clip.demux(clip.streams.video[0]):
+                    if packet.size:  # not the end-of-stream marker
+                        packet.stream, packet.pts, packet.dts, packet.time_base = stream, n, n, stream.time_base
+                        joined.mux(packet)
+                        n += 1
+    return out
