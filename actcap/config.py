@@ -34,6 +34,7 @@ def cache_root() -> Path:
 
 
 KEEPS = ("best", "last")
+LR_SCHEDULES = ("constant", "cosine")
 RENAMED_TRAIN_KEYS = {"max_frames": "cache_frames", "num_frames": "num_slots"}
 """Keys of the training record in model files written before a rename (old → new)."""
 
@@ -86,6 +87,9 @@ class TrainConfig:
     """Adam learning rate (`--lr`)."""
     weight_decay: float = 1e-4
     """Adam weight decay (`--weight-decay`)."""
+    lr_schedule: str = "constant"
+    """Learning rate over the epochs (`--lr-schedule`): `constant` (`--lr` throughout) or `cosine` (from `--lr`
+    at the first epoch down towards 0 at the last, along half a cosine; steadier last epochs for long runs)."""
     label_smoothing: float = 0.0
     """Cross-entropy label smoothing (`--label-smoothing`)."""
     class_weights: bool = False
@@ -153,6 +157,8 @@ class TrainConfig:
             problems.append(f"`--cache-frames` ({self.cache_frames}) must be >= `--frames` ({self.num_slots})")
         if self.sampling not in SAMPLINGS:
             problems.append(f"`--sampling` must be {' or '.join(SAMPLINGS)}; got {self.sampling}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(f"`--lr-schedule` must be {' or '.join(LR_SCHEDULES)}; got {self.lr_schedule}")
         if self.keep not in KEEPS:
             problems.append(f"`--keep` must be {' or '.join(KEEPS)}; got {self.keep}")
         if self.augment and list(self.streams) != ["pose"]:

@@ -6,7 +6,9 @@ import inspect
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from actcap.cli import build_parser
 from actcap.cli.options import TRAIN_GROUPS, dest_of, train_config
@@ -21,6 +23,7 @@ from actcap.config import (
     field_flag,
     upgrade_train_record,
 )
+from actcap.training.loop import lr_schedule, run_epochs
 
 ACTCAP = Path(__file__).resolve().parents[1] / "actcap"
 
@@ -89,14 +92,15 @@ def test_parsed_flags_become_the_config_fields(tmp_path):
 
 def test_check_names_every_bad_flag_at_once(tmp_path):
     cfg = TrainConfig(out=tmp_path, num_slots=0, epochs=0, batch_size=0, num_clips=0, cache_frames=0, lr=0,
-                      weight_decay=-1, label_smoothing=1.0, sampling="every", keep="first")
+                      weight_decay=-1, label_smoothing=1.0, sampling="every", keep="first", lr_schedule="step")
     with pytest.raises(ValueError) as e:
         cfg.check()
     assert str(e.value).splitlines() == [
         "`--frames` must be >= 1; got 0", "`--epochs` must be >= 1; got 0", "`--batch-size` must be >= 1; got 0",
         "`--test-clips` must be >= 1; got 0", "`--cache-frames` must be >= 1; got 0", "`--lr` must be > 0; got 0",
         "`--weight-decay` must be >= 0; got -1", "`--label-smoothing` must be in [0, 1); got 1.0",
-        "`--sampling` must be frames or dense; got every", "`--keep` must be best or last; got first"]
+        "`--sampling` must be frames or dense; got every", "`--lr-schedule` must be constant or cosine; got step",
+        "`--keep` must be best or last; got first"]
     with pytest.raises(ValueError) as e:
         TrainConfig(out=tmp_path, num_slots=32, cache_frames=16).check()
     assert str(e.value) == "`--cache-frames` (16) must be >= `--frames` (32)"
@@ -146,3 +150,24 @@ def test_default_backbone_head_and_frames_are_written_once():
     found = {value: sorted(str(p.relative_to(ACTCAP)) for p in ACTCAP.rglob("*.py") if value in _string_literals(p))
              for value in allowed}
     assert {k: set(v) - allowed[k] for k, v in found.items()} == {DEFAULT_BACKBONE: set(), DEFAULT_HEAD: set()}
+
+
+def test_cosine_schedule_scales_every_group_from_its_own_rate_and_resumes_on_the_curve():
+    net = torch.nn.Linear(2, 2)
+    cfg = TrainConfig(out=Path("o"), lr=0.1, epochs=4, lr_schedule="cosine")
+    seen = []
+
+    def run(first, last):
+        opt = torch.optim.SGD([{"params": [net.weight], "lr": 0.01}, {"params": [net.bias], "lr": 0.1}])
+        loss = lambda n, x, y: (n(x).sum(),) * 2  # noqa: E731
+        run_epochs(net, opt, loss, lambda e: [(torch.ones(1, 2), None)], first=first, last=last,
+                   after_epoch=lambda e, _: seen.append([g["lr"] for g in opt.param_groups]),
+                   lr_factor=lr_schedule(cfg))
+
+    run(1, 4)
+    factors = [1.0, 0.853553, 0.5, 0.146447]  # ½(1 + cos(π (e − 1) / 4))
+    np.testing.assert_allclose(seen, [[0.01 * f, 0.1 * f] for f in factors], rtol=1e-5)
+    seen.clear()
+    run(3, 4)  # a resumed run (fresh optimizer at the configured rates) picks the curve up at its epoch
+    np.testing.assert_allclose(seen, [[0.01 * f, 0.1 * f] for f in factors[2:]], rtol=1e-5)
+    assert lr_schedule(TrainConfig(out=Path("o"), epochs=4))(3) == 1.0  # constant: the default

@@ -16,16 +16,16 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from actcap.cli.common import head_args, mirror_pairs, on_off
-from actcap.config import KEEPS, SAMPLINGS, TimelineConfig, TrainConfig, field_docs, field_flag
+from actcap.config import KEEPS, LR_SCHEDULES, SAMPLINGS, TimelineConfig, TrainConfig, field_docs, field_flag
 
 TRAIN_GROUPS = {  # title: TrainConfig fields; the training settings `train` and `cv` both take
     "model": ("streams", "backbone", "head", "num_slots", "sampling", "head_kwargs", "engine"),
-    "training": ("epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "class_weights", "num_clips",
-                 "cache_frames", "cache_dir", "mirror", "augment", "open_set"),
+    "training": ("epochs", "batch_size", "lr", "lr_schedule", "weight_decay", "label_smoothing", "class_weights",
+                 "num_clips", "cache_frames", "cache_dir", "mirror", "augment", "open_set"),
 }
 # How a flag's text becomes the field's value, where the field's type alone does not say.
 PARSERS = {"head_kwargs": head_args, "mirror": mirror_pairs, "open_set": on_off, "captions": Path}
-CHOICES = {"sampling": SAMPLINGS, "keep": KEEPS}
+CHOICES = {"sampling": SAMPLINGS, "keep": KEEPS, "lr_schedule": LR_SCHEDULES}
 METAVARS = {"open_set": "{on,off}", "captions": "FILE"}
 
 

@@ -39,7 +39,7 @@ from actcap.honesty.openset import (
 from actcap.honesty.windows import SUB_WINDOW, WINDOW_STEP, sliding_windows, window_views
 from actcap.models.recognizer import Recognizer, clip_outputs
 from actcap.training.distributed import Context
-from actcap.training.loop import create_loss, create_optimizer, feature_batches, run_epochs
+from actcap.training.loop import create_loss, create_optimizer, feature_batches, lr_schedule, run_epochs
 
 log = logging.getLogger(__name__)
 CLIP_FOLDS = 5
@@ -67,7 +67,8 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
     model.head.set_input_stats(torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float())
     run_epochs(model, create_optimizer(model.parameters(), cfg), create_loss(cfg, labels, len(model.config.classes),
                                                                               Context()),
-               feature_batches(features, labels, cfg, cfg.seed), first=1, last=cfg.epochs)
+               feature_batches(features, labels, cfg, cfg.seed), first=1, last=cfg.epochs,
+               lr_factor=lr_schedule(cfg))
     return model.eval()
 
 

@@ -3,7 +3,7 @@ teaching (through both) and end-to-end fine-tuning (finetune.py) all step throug
 
     opt = create_optimizer(model.parameters(), cfg)
     loss = create_loss(cfg, labels, num_classes, ctx)       # cross-entropy: label smoothing, class weights
-    run_epochs(net, opt, loss, batches, first=1, last=cfg.epochs, after_epoch=hook)
+    run_epochs(net, opt, loss, batches, first=1, last=cfg.epochs, after_epoch=hook, lr_factor=lr_schedule(cfg))
 
 `batches(epoch)` yields (x, y) for that epoch (feature clips or decoded frames; None for a batch with nothing
 readable, skipped); `after_epoch(epoch, losses)` validates, keeps the best epoch, writes checkpoints.
@@ -11,6 +11,7 @@ readable, skipped); `after_epoch(epoch, losses)` validates, keeps the best epoch
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 from typing import Callable, Iterable
 
@@ -28,6 +29,15 @@ Batches = Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor] | None]]
 def create_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam with `--lr` and `--weight-decay` (params: a module's parameters, or Adam's parameter groups)."""
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_schedule(cfg: TrainConfig) -> Callable[[int], float]:
+    """Epoch (1..cfg.epochs) → the factor on each parameter group's learning rate under `--lr-schedule`. A
+    function of the epoch alone, so a resumed run continues on the same curve; cosine: ½(1 + cos(π (epoch − 1) /
+    epochs)), 1 at the first epoch, near 0 at the last."""
+    if cfg.lr_schedule == "cosine":
+        return lambda epoch: 0.5 * (1 + math.cos(math.pi * (epoch - 1) / cfg.epochs))
+    return lambda epoch: 1.0
 
 
 def class_weights(labels: list[int], num_classes: int) -> torch.Tensor:
@@ -62,10 +72,15 @@ def feature_batches(features: list[np.ndarray], labels: list[int], cfg: TrainCon
 
 def run_epochs(net: torch.nn.Module, opt: torch.optim.Optimizer, loss: Callable, batches: Batches, *, first: int,
                last: int, after_epoch: Callable[[int, list[float]], None] | None = None,
-               epoch_context: Callable = nullcontext, autocast=None) -> None:
+               epoch_context: Callable = nullcontext, autocast=None,
+               lr_factor: Callable[[int], float] | None = None) -> None:
     """Epochs `first`..`last`: each batch's `loss(net, x, y)` → (loss to backpropagate, its part of the batch's
-    mean) is stepped; `epoch_context()` wraps an epoch (DDP's join), `autocast` each forward pass."""
+    mean) is stepped; `epoch_context()` wraps an epoch (DDP's join), `autocast` each forward pass; `lr_factor(epoch)`
+    (`lr_schedule`) scales every parameter group's starting learning rate at the start of each epoch."""
     for epoch in range(first, last + 1):
+        if lr_factor is not None:
+            for group in opt.param_groups:
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * lr_factor(epoch)
         net.train()
         losses = []
         with epoch_context():

@@ -30,7 +30,7 @@ from actcap.models.heads import check_head_args
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs
 from actcap.training.distributed import Context, check_global_batch, current
 from actcap.training.held_out import calibrate_run
-from actcap.training.loop import create_loss, create_optimizer, feature_batches, run_epochs
+from actcap.training.loop import create_loss, create_optimizer, feature_batches, lr_schedule, run_epochs
 from actcap.training.metrics import classification_metrics, plot_curve, write_confusion
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,8 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
             _save_checkpoint(out, model, opt, state)
 
     run_epochs(net, opt, loss_fn, feature_batches(tr.features, tr.labels, cfg, cfg.seed + state["epoch"]),
-               first=state["epoch"] + 1, last=cfg.epochs, after_epoch=after_epoch)  # the one loop (loop.py)
+               first=state["epoch"] + 1, last=cfg.epochs, after_epoch=after_epoch,
+               lr_factor=lr_schedule(cfg))  # the one loop (loop.py)
 
     if not ctx.is_main:  # rank 0 writes the one model and the metrics
         return {"best_epoch": state.get("best_epoch"), "history": state["history"], "train_clips": len(tr.features),
