@@ -29,7 +29,7 @@ from actcap.data.sampling import kept_indices  # noqa: E402
 from actcap.features.keypoints import clip_points  # noqa: E402
 from actcap.features.labelled import input_stats  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs  # noqa: E402
-from actcap.pose.skeleton import CONFIDENCES, frame_features, mirror_features  # noqa: E402
+from actcap.pose.skeleton import frame_features, mirror_features  # noqa: E402
 from actcap.training.loop import create_loss, create_optimizer, feature_batches, lr_schedule, run_epochs  # noqa: E402,E501
 
 DATA = ROOT.parent / "shared" / "data" / "keypoints" / "jhmdb.npz"
@@ -60,7 +60,6 @@ def main() -> None:
     p.add_argument("--schedule", default="constant")
     p.add_argument("--augment", action="store_true")
     p.add_argument("--mirror", action="store_true", help="add every training clip mirrored (as `--mirror none`)")
-    p.add_argument("--conf-raw", action="store_true", help="leave the confidences unstandardised")
     p.add_argument("--every", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
@@ -82,9 +81,6 @@ def main() -> None:
         ftr, ytr = ftr + [mirror_features(f) for f in ftr], ytr + ytr
     fte, yte = [feats[i] for i in te], np.array([int(kset.labels[i]) for i in te])
     model.head.set_input_stats(*input_stats(ftr))
-    if a.conf_raw:
-        model.head.norm.mean[CONFIDENCES], model.head.norm.std[CONFIDENCES] = 0.0, 1.0
-    print("confidence std in the input norm:", model.head.norm.std[CONFIDENCES].min().item())
     opt = create_optimizer(model.parameters(), cfg)
     loss = create_loss(cfg, ytr, len(classes))
     start = time.process_time()

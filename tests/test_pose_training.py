@@ -59,6 +59,19 @@ def test_tcn_head_shapes_and_gradients():
         create_head("tcn", 40, 5, 32)
 
 
+def test_tcn_head_leaves_confidences_unstandardised():
+    """Annotated joints are all confident: a std of 0 would blow augmented or video confidences up ×1000."""
+    head = create_head("tcn", FEATURE_DIM, 5, 32, width=16)
+    mean, std = torch.full((FEATURE_DIM,), 0.5), torch.full((FEATURE_DIM,), 2.0)
+    mean[CONFIDENCES], std[CONFIDENCES] = 1.0, 0.0
+    head.set_input_stats(mean, std)
+    x = torch.full((1, 3, FEATURE_DIM), 0.7)
+    z = head.norm(x)[0, 0]
+    np.testing.assert_allclose(z[CONFIDENCES].numpy(), 0.7)  # as they came
+    np.testing.assert_allclose(z[POSITIONS].numpy(), 0.1)  # (0.7 - 0.5) / 2
+    assert mean[CONFIDENCES].eq(1.0).all()  # the caller's statistics are not changed
+
+
 def test_augment_needs_the_pose_stream(tmp_path):
     with pytest.raises(ValueError, match="`--augment` perturbs pose features; it needs `--streams pose`, got flow"):
         TrainConfig(out=tmp_path, streams=["flow"], augment=True).check()
