@@ -27,7 +27,6 @@ from actcap.config import TrainConfig  # noqa: E402
 from actcap.data.keypoints import read_keypoints  # noqa: E402
 from actcap.data.sampling import kept_indices  # noqa: E402
 from actcap.features.keypoints import clip_points  # noqa: E402
-from actcap.features.labelled import input_stats  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs  # noqa: E402
 from actcap.pose.skeleton import frame_features, mirror_features  # noqa: E402
 from actcap.training.loop import create_loss, create_optimizer, feature_batches, lr_schedule, run_epochs  # noqa: E402,E501
@@ -80,7 +79,8 @@ def main() -> None:
     if a.mirror:
         ftr, ytr = ftr + [mirror_features(f) for f in ftr], ytr + ytr
     fte, yte = [feats[i] for i in te], np.array([int(kset.labels[i]) for i in te])
-    model.head.set_input_stats(*input_stats(ftr))
+    allf = torch.from_numpy(np.concatenate(ftr)).float()  # (ΣL, D): every training frame, as train.py
+    model.head.set_input_stats(allf.mean(0), allf.std(0, unbiased=False))
     opt = create_optimizer(model.parameters(), cfg)
     loss = create_loss(cfg, ytr, len(classes))
     start = time.process_time()

@@ -10,7 +10,16 @@ from keypoint_fixtures import reach_clip
 from actcap.config import TrainConfig
 from actcap.models.heads import create_head
 from actcap.pose.augment import PoseAugment, augment_features
-from actcap.pose.skeleton import CENTRE, CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, VELOCITIES, frame_features
+from actcap.pose.skeleton import (
+    CENTRE,
+    CONFIDENCES,
+    FEATURE_DIM,
+    JOINTS,
+    POSITIONS,
+    VELOCITIES,
+    frame_features,
+    mirror_features,
+)
 
 
 def clip_features(frames=20, seed=0):
@@ -70,6 +79,17 @@ def test_tcn_head_leaves_confidences_unstandardised():
     np.testing.assert_allclose(z[CONFIDENCES].numpy(), 0.7)  # as they came
     np.testing.assert_allclose(z[POSITIONS].numpy(), 0.1)  # (0.7 - 0.5) / 2
     assert mean[CONFIDENCES].eq(1.0).all()  # the caller's statistics are not changed
+
+
+def test_tcn_mirror_average_answers_a_clip_and_its_mirror_image_alike():
+    torch.manual_seed(0)
+    head = create_head("tcn", FEATURE_DIM, 5, 32, width=16, mirror_average=1).eval()
+    f = np.random.default_rng(0).normal(0, 1, (32, FEATURE_DIM)).astype(np.float32)  # no symmetry to hide in
+    x, flipped = torch.from_numpy(f)[None], torch.from_numpy(mirror_features(f))[None]
+    torch.testing.assert_close(head(x), head(flipped), atol=1e-5, rtol=1e-5)
+    one, other = head.clip_embedding(x), head.clip_embedding(flipped)  # each view alone: a reach to the left
+    assert (one - other).abs().max() > 0.01 * one.abs().max()  # differs from one to the right
+    torch.testing.assert_close(head.fc((one + other) / 2), head(x))
 
 
 def test_augment_needs_the_pose_stream(tmp_path):

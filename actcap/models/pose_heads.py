@@ -7,15 +7,19 @@ pair of joints (invariant to where the body stands and how it turns in the image
 at two time scales (one slot and two). Each view is embedded per time step, the embeddings are concatenated and
 three convolution stages with pooling look at longer and longer stretches; a max over time gives the clip.
 Being computed from the head's input, these views need nothing from the stream or the model file but the head.
+`mirror_average=1` (`--head-args`) answers each clip from its embedding averaged with its mirror image's (left
+and right swapped, x negated: skeleton.py `mirror_features`), at inference only; with `--mirror none` in training
+it makes the answer the same for a left- and a right-handed performer. Recipe for JHMDB: docs/model-card-keypoints.md.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from actcap.models.heads import HEADS, TemporalHead
-from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS
+from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, mirror_features
 
 
 def _conv(cin: int, cout: int, k: int) -> nn.Sequential:
@@ -26,7 +30,8 @@ def _conv(cin: int, cout: int, k: int) -> nn.Sequential:
 class PoseConvHead(TemporalHead):
     min_in_dim = FEATURE_DIM
 
-    def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 64, dropout: float = 0.3):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 64, dropout: float = 0.3,
+                 mirror_average: int = 0):
         super().__init__(in_dim, num_classes, dropout)
         if in_dim < self.min_in_dim:
             raise ValueError(f"the tcn head reads pose-stream features ({FEATURE_DIM} values first in each "
@@ -41,6 +46,10 @@ class PoseConvHead(TemporalHead):
             _conv(2 * width, 4 * width, 3), _conv(4 * width, 4 * width, 3), nn.MaxPool1d(2, ceil_mode=True),
             _conv(4 * width, 4 * width, 3))
         self.fc = nn.Linear(4 * width, num_classes)
+        self.mirror_average = bool(mirror_average)
+        # mirror_features is linear (a permutation with signs): its image of the identity is its matrix
+        mirror = torch.from_numpy(mirror_features(np.eye(FEATURE_DIM, dtype=np.float32)))  # (67, 67)
+        self.register_buffer("mirror", mirror, persistent=False)
 
     def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """As every head, except the confidences: they enter as they are (already 0-1). Annotated joints are all
@@ -61,7 +70,13 @@ class PoseConvHead(TemporalHead):
         fast = torch.cat([flat[:, 2:] - flat[:, :-2], flat.new_zeros(b, min(2, t), flat.shape[2])], 1)[:, :t]
         return {"distances": dist, "slow": slow, "fast": fast, "features": self.norm(x)}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def clip_embedding(self, x: torch.Tensor) -> torch.Tensor:
         z = torch.cat([self.embed[k](v.transpose(1, 2)) for k, v in self.views(x).items()], 1)  # (B, 4W, T)
-        z = self.body(self.drop(z))  # (B, 4W, T/4)
-        return self.fc(self.drop(z.amax(-1)))  # (B, C)
+        return self.body(self.drop(z)).amax(-1)  # (B, 4W, T/4) → (B, 4W)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.clip_embedding(x)
+        if self.mirror_average and not self.training:  # the clip and its mirror image, one embedding
+            flipped = torch.cat([x[..., :FEATURE_DIM] @ self.mirror, x[..., FEATURE_DIM:]], -1)
+            e = (e + self.clip_embedding(flipped)) / 2
+        return self.fc(self.drop(e))  # (B, C)
