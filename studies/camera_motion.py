@@ -10,9 +10,14 @@ frame — not at all, a pan of 0.5 / 1 / 2 pixels per frame (of a 640-pixel-wide
 frame, a hand shake of up to ±3 pixels — or zoomed in from the whole frame to an 80% crop over the clip, and
 predicted (`Predictor.predict_frames`, the path uploads take).
 Printed per kind of motion: right actions, unknowns, wrong actions, idles. docs/model-card.md ("Camera motion").
+
+POSE_CACHE=DIR keeps the pose stream's landmarks of every re-filmed clip in DIR (keyed by the frames' bytes), so a
+second pose model on the same clips reads them instead of running BlazePose again (the heads differ, the frames not).
 """
 
+import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -50,6 +55,26 @@ def refilm(frames: np.ndarray, offsets: np.ndarray, zoom: float | np.ndarray = 0
     return out
 
 
+def cache_landmarks(folder: str) -> None:
+    """Make the pose stream read and write each clip's landmarks in `folder` (see the module's POSE_CACHE)."""
+    from actcap.features.streams.pose import PoseStream
+
+    compute = PoseStream.landmarks
+    Path(folder).mkdir(parents=True, exist_ok=True)
+
+    def landmarks(self, frames, previous=None):
+        if previous is not None:
+            return compute(self, frames, previous)
+        path = Path(folder) / (hashlib.sha1(np.ascontiguousarray(frames).tobytes()).hexdigest() + ".npy")
+        if path.exists():
+            return np.load(path)
+        out = compute(self, frames)
+        np.save(path, out)
+        return out
+
+    PoseStream.landmarks = landmarks
+
+
 def main(data: str, cv_dir: str, only: str | None = None) -> None:
     records = scan_dataset(data)
     folds = json.loads((Path(cv_dir) / "cv.json").read_text())["folds"]
@@ -81,4 +106,6 @@ def main(data: str, cv_dir: str, only: str | None = None) -> None:
 
 
 if __name__ == "__main__":
+    if os.environ.get("POSE_CACHE"):
+        cache_landmarks(os.environ["POSE_CACHE"])
     main(*sys.argv[1:4])

@@ -89,5 +89,5 @@ def model_dir(tmp_path_factory, onnx_cache) -> Path:
     model = Recognizer(ModelConfig(classes=CLASSES, streams=[s.config() for s in streams], feature_dim=dim,
                                    num_slots=8, head="lstm", head_kwargs={"hidden": 32}))
     feats = np.concatenate([s.extract(synthetic_frames(6, (120, 160), seed=3)) for s in streams], axis=1)
-    model.head.set_input_stats(torch.from_numpy(feats.mean(0)), torch.from_numpy(feats.std(0)))
+    model.head.fit_input_stats(torch.from_numpy(feats))
     return model.save(tmp_path_factory.mktemp("models") / "appearance-flow")

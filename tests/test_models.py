@@ -26,10 +26,10 @@ def test_head_shapes_and_gradients(name):
 
 
 def test_heads_registry_lists_names_on_a_miss():
-    assert list_heads() == ["lstm", "mean", "segments", "tcn", "transformer"]
+    assert list_heads() == ["lstm", "mean", "segments", "skeleton", "tcn", "transformer"]
     with pytest.raises(UnknownNameError) as e:
         create_head("gru", 4, 2, 8)
-    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, segments, tcn, transformer"
+    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, segments, skeleton, tcn, transformer"
 
 
 def test_unknown_backbone_lists_choices():

@@ -6,7 +6,7 @@ fine-tuning's calibration and teaching load features through.
 
 `FeatureCache.extract` (cache.py) decides how a clip becomes per-frame features (video, frame folder, a keypoint
 file's clip); under torchrun the ranks share the extraction (shards.py). `mirrored` adds the left-right mirrored
-clips of `--mirror`; `input_stats` are the heads' input normalisation.
+clips of `--mirror`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
@@ -84,9 +83,3 @@ def mirrored(data: LabelledFeatures, streams: list[Stream], classes: list[str],
              for f in data.features]
     return LabelledFeatures(data.features + feats, data.labels + [swap.get(y, y) for y in data.labels],
                             data.records + data.records, data.skipped, data.short)
-
-
-def input_stats(features: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-feature mean and std over every frame of every clip: a head's input normalisation."""
-    allf = np.concatenate(features)  # (ΣL, D)
-    return torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float()

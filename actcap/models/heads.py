@@ -48,6 +48,11 @@ class TemporalHead(nn.Module):
         self.norm.mean.copy_(mean)
         self.norm.std.copy_(std.clamp_min(1e-3))
 
+    def fit_input_stats(self, frames: torch.Tensor) -> None:
+        """Set the normalisers from the training features, every frame of every clip (N, D); a head that
+        derives features of its own (the `skeleton` head) also fits their normaliser here."""
+        self.set_input_stats(frames.mean(0), frames.std(0, unbiased=False))
+
 
 @HEADS.register("mean")
 class MeanHead(TemporalHead):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from actcap.models.heads import HEADS, TemporalHead
+from actcap.models.heads import HEADS, InputNorm, TemporalHead
 from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, mirror_features
 
 
@@ -80,3 +80,49 @@ class PoseConvHead(TemporalHead):
             flipped = torch.cat([x[..., :FEATURE_DIM] @ self.mirror, x[..., FEATURE_DIM:]], -1)
             e = (e + self.clip_embedding(flipped)) / 2
         return self.fc(self.drop(e))  # (B, C)
+
+
+@HEADS.register("skeleton")
+class SkeletonHead(TemporalHead):
+    """Segment means of the body's shape, classified by one linear layer: the `segments` head on what a pose
+    stays when the camera moves — the 13 joints' body-relative positions and the distances between every pair of
+    them — leaving out the joints' visibilities (they change when a tilt or a zoom cuts the legs off) and the
+    frame-to-frame velocities (noisy; the segments' order already shows the motion). Few parameters: train it with
+    a strong weight decay (docs/model-card.md, "Body pose")."""
+
+    min_in_dim = FEATURE_DIM
+
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, segments: int = 8, dropout: float = 0.0):
+        super().__init__(in_dim, num_classes, dropout)
+        if in_dim < self.min_in_dim:
+            raise ValueError(f"the skeleton head reads pose-stream features ({FEATURE_DIM} values first in each "
+                             f"frame); got {in_dim} values per frame: train with `--streams pose`")
+        if not 1 <= segments <= num_slots:
+            raise ValueError(f"skeleton head needs 1 <= segments <= frames; got segments={segments}, "
+                             f"frames={num_slots}")
+        j = len(JOINTS)
+        self.segments = segments
+        self.register_buffer("pairs", torch.triu_indices(j, j, 1), persistent=False)  # (2, 78)
+        self.shape_dim = 2 * j + self.pairs.shape[1]  # 26 positions + 78 distances
+        self.shape_norm = InputNorm(self.shape_dim)
+        self.fc = nn.Linear(segments * self.shape_dim, num_classes)
+
+    def fit_input_stats(self, frames: torch.Tensor) -> None:
+        super().fit_input_stats(frames)
+        shape = self.shape(frames[None].float())[0]
+        self.shape_norm.mean.copy_(shape.mean(0))
+        self.shape_norm.std.copy_(shape.std(0, unbiased=False).clamp_min(1e-3))
+
+    def shape(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) pose features → (B, T, 104): positions and pairwise joint distances, in torso units."""
+        b, t, _ = x.shape
+        pos = x[..., POSITIONS].reshape(b, t, len(JOINTS), 2)
+        d = pos[:, :, self.pairs[0]] - pos[:, :, self.pairs[1]]
+        return torch.cat([pos.flatten(2), torch.sqrt((d * d).sum(-1) + 1e-6)], -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        if t % self.segments:
+            raise ValueError(f"skeleton head needs a frame count divisible by {self.segments}; got {t}")
+        z = self.shape_norm(self.shape(x)).view(b, self.segments, t // self.segments, -1).mean(2)  # (B, K, 104)
+        return self.fc(self.drop(z.flatten(1)))

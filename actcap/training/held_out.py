@@ -64,7 +64,7 @@ def fit_head(template: Recognizer, features: list[np.ndarray], labels: list[int]
     torch.manual_seed(cfg.seed)
     model = Recognizer(replace(template.config))
     allf = np.concatenate(features)  # (ΣL, D)
-    model.head.set_input_stats(torch.from_numpy(allf.mean(0)).float(), torch.from_numpy(allf.std(0)).float())
+    model.head.fit_input_stats(torch.from_numpy(allf).float())
     run_epochs(model, create_optimizer(model.parameters(), cfg), create_loss(cfg, labels, len(model.config.classes),
                                                                               Context()),
                feature_batches(features, labels, cfg, cfg.seed), first=1, last=cfg.epochs,

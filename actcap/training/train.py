@@ -23,7 +23,7 @@ from safetensors.torch import save as safetensors_bytes
 from actcap.config import TrainConfig, cache_root
 from actcap.data.folders import ClipRecord
 from actcap.features.cache import FeatureCache
-from actcap.features.labelled import LabelledFeatures, build_streams, input_stats, load_features, mirrored
+from actcap.features.labelled import LabelledFeatures, build_streams, load_features, mirrored
 from actcap.fileio import atomic_write_bytes, atomic_write_json
 from actcap.honesty.calibration import softmax
 from actcap.models.heads import check_head_args
@@ -119,7 +119,7 @@ def train(cfg: TrainConfig, train_records: list[ClipRecord], val_records: list[C
         train=cfg.record()))
     if cfg.mirror is not None:
         tr = mirrored(tr, streams, classes, cfg.mirror)
-    model.head.set_input_stats(*input_stats(tr.features))
+    model.head.fit_input_stats(torch.from_numpy(np.concatenate(tr.features)).float())
     model.to(ctx.device)  # before the optimizer, so its state (and a resumed one) lives there too
     opt = create_optimizer(model.parameters(), cfg)
     # every rank draws the same global batch; the loss runs this rank's share of it (distributed.py)
