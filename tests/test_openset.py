@@ -97,6 +97,10 @@ def test_every_head_gives_an_embedding(head):
 def test_folds_follow_groups_or_deal_clips_by_class():
     assert fold_ids([0, 0, 1, 1], ["s2", "s1", "s2", "s1"]).tolist() == [1, 0, 1, 0]
     assert fold_ids([0] * 6 + [1] * 2, None).tolist() == [0, 1, 2, 3, 4, 0, 0, 1]
+    # `--mirror`: each clip's mirrored copy (the same record, listed again) is held out with it
+    keys = ["a", "b", "c", "d", "a", "b", "c", "d"]
+    assert fold_ids([0, 0, 1, 1] * 2, None, keys).tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
+    assert fold_ids([0, 0, 1, 1] * 2, None).tolist() == [0, 1, 0, 1, 2, 3, 2, 3]  # without keys they straddle
 
 
 def test_training_stores_temperature_and_threshold_that_survive_saving(trained, tmp_path):

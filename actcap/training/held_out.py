@@ -78,23 +78,30 @@ def outputs(model: Recognizer, features: list[np.ndarray]) -> tuple[np.ndarray, 
     return logits[:, 0], emb[:, 0]
 
 
-def fold_ids(labels: list[int], groups: list[str] | None) -> np.ndarray:
-    """One fold per group when there are 2+ groups; else CLIP_FOLDS folds dealt class by class."""
+def fold_ids(labels: list[int], groups: list[str] | None, keys: list | None = None) -> np.ndarray:
+    """One fold per group when there are 2+ groups; else CLIP_FOLDS folds dealt class by class, clips with the
+    same key (a clip and its `--mirror` copy: the same record) in the same fold, so no head is scored on the
+    mirror image of a clip it trained on."""
     if groups is not None and len(set(groups)) >= 2:
         names = sorted(set(groups))
         return np.array([names.index(g) for g in groups])
-    ids = np.zeros(len(labels), int)
-    for c in sorted(set(labels)):
-        where = [i for i, y in enumerate(labels) if y == c]
-        ids[where] = np.arange(len(where)) % CLIP_FOLDS
+    ids, first, dealt = np.zeros(len(labels), int), {}, {}
+    for i, (y, key) in enumerate(zip(labels, keys if keys is not None else range(len(labels)))):
+        if key in first:
+            ids[i] = ids[first[key]]
+            continue
+        first[key] = i
+        ids[i] = dealt.get(y, 0) % CLIP_FOLDS
+        dealt[y] = dealt.get(y, 0) + 1
     return ids
 
 
 def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
-                     cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,)) -> dict:
+                     cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,), keys: list | None = None
+                     ) -> dict:
     """Logits and open-set scores (one array per score name) of every clip from a head trained without its
     fold, and the scores of those clips' sliding windows (`window_scores`)."""
-    folds = fold_ids(labels, groups)
+    folds = fold_ids(labels, groups, keys)
     y = np.array(labels)
     logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
     scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
@@ -125,11 +132,12 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
 
 
 def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
-                cfg: TrainConfig, score_name: str = DEFAULT_SCORE, margin: float = 1.0) -> None:
+                cfg: TrainConfig, score_name: str = DEFAULT_SCORE, margin: float = 1.0, keys: list | None = None
+                ) -> None:
     """Store the temperature and the open-set score with its thresholds (`margin` × the held-out quantile) in
-    `model` (config + tensors)."""
+    `model` (config + tensors). `keys`: clips with equal keys are held out together (fold_ids)."""
     with torch_threads(1):  # the heads are tiny: one thread trains them faster than two contending
-        held = held_out_answers(model, features, labels, groups, cfg, (score_name,))
+        held = held_out_answers(model, features, labels, groups, cfg, (score_name,), keys)
     if not len(held["labels"]):
         log.warning("too few clips to hold any out with every class still in training: the model is saved "
                     "uncalibrated (temperature 1) and without an open-set score, so it never answers unknown; "
@@ -180,5 +188,6 @@ def calibrate_run(out, cfg: TrainConfig, features: list[np.ndarray], labels: lis
             groups = get_groups(records, cfg.group_by)
         except DatasetError as e:  # e.g. a taught model: the base's subjects plus a user's own clip names
             log.info("calibration holds out clips, not groups: %s", str(e).splitlines()[0])
-    fit_honesty(model, features, labels, groups, cfg, rule.score, rule.margin)
+    keys = [str(r.path) for r in records] if records and len(records) == len(labels) else None  # mirror copies
+    fit_honesty(model, features, labels, groups, cfg, rule.score, rule.margin, keys)
     model.save(out)
