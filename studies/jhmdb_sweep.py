@@ -7,11 +7,17 @@ Features come exactly as `actcap train --data jhmdb.npz` makes them (actcap/feat
 through the same FeatureClips / loss / optimizer as training (loop.py); the test side is scored every `--every`
 epochs, so a curve shows whether a recipe under-trains, over-fits or just wobbles. Figures for the model card
 come from `actcap train/evaluate`, not from here (this picks the recipe only; the last epoch is what counts).
+
+    python studies/jhmdb_sweep.py --pool EVAL1/metrics.json EVAL2/metrics.json EVAL3/metrics.json
+
+pools the test answers of several `actcap evaluate --out` runs (the three splits: 803 clips) into one ECE with
+its bootstrap interval, from each clip's answered confidence (honesty/calibration.py's binning).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,6 +33,7 @@ from actcap.config import TrainConfig  # noqa: E402
 from actcap.data.keypoints import read_keypoints  # noqa: E402
 from actcap.data.sampling import kept_indices  # noqa: E402
 from actcap.features.keypoints import clip_points  # noqa: E402
+from actcap.honesty.calibration import ece_interval, expected_calibration_error  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer, clip_outputs  # noqa: E402
 from actcap.pose.skeleton import frame_features, mirror_features  # noqa: E402
 from actcap.training.loop import create_loss, create_optimizer, feature_batches, lr_schedule, run_epochs  # noqa: E402,E501
@@ -44,8 +51,27 @@ def load(path: Path, cache_frames: int = 64):
     return kset, feats
 
 
+def pooled_ece(paths: list[Path]) -> dict:
+    """Top-label ECE over the clips of several evaluate runs: each clip's confidence on its predicted class,
+    the rest of the probability spread over the other classes (never above it, so the argmax is kept)."""
+    rows, labels = [], []
+    for path in paths:
+        m = json.loads(Path(path).read_text())
+        classes = sorted({p["label"] for p in m["predictions"]} | {p["predicted"] for p in m["predictions"]}
+                         | set(m["per_class"]))
+        for p in m["predictions"]:
+            row = np.full(len(classes), (1 - p["confidence"]) / (len(classes) - 1))
+            row[classes.index(p["predicted"])] = p["confidence"]
+            rows.append(row)
+            labels.append(classes.index(p["label"]))
+    probs, y = np.array(rows), np.array(labels)
+    return {"clips": len(y), "top1": float((probs.argmax(1) == y).mean()),
+            "ece": expected_calibration_error(probs, y), "ece_interval": ece_interval(probs, y)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--pool", type=Path, nargs="+", help="evaluate runs' metrics.json: print their pooled ECE")
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--split", default="split1")
     p.add_argument("--head", default="tcn")
@@ -62,6 +88,9 @@ def main() -> None:
     p.add_argument("--every", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
+    if a.pool:
+        print(json.dumps(pooled_ece(a.pool)))
+        return
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     kset, feats = load(a.data)
