@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/utd-mhad-5}
 ACTCAP=${ACTCAP:-.venv/bin/actcap}
-CONFIG=(--streams flow --sampling dense --head segments --weight-decay 0.1 --epochs 30 --seed 0)
+CONFIG=(--streams pose --sampling dense --head skeleton --weight-decay 0.1 --epochs 30 --seed 0)
 "$ACTCAP" cv --data "$DATA" --group-by '_s(\d+)_' --pairs swipe_left/swipe_right --compare-random "${CONFIG[@]}" --out runs/default-model-cv
 "$ACTCAP" cv --data "$DATA" --group-by '_s(\d+)_' --open-set-protocol "${CONFIG[@]}" --out runs/default-model-open-set
 "$ACTCAP" train --data "$DATA" --val-fraction 0 --group-by '_s(\d+)_' "${CONFIG[@]}" --no-progress --out runs/default-model

@@ -1,12 +1,14 @@
 """Teach through the HTTP API on real UTD-MHAD clips, and measure what the taught models get right.
 
-    python studies/teach_utd.py [--data ../shared/data/utd-mhad-5] [--footage DIR] [--json runs/teach_utd.json]
+    python studies/teach_utd.py [--data ../shared/data/utd-mhad-5] [--footage DIR] [--pan PX] [--json FILE]
 
 1. POST /teach the 5 actions from subjects 1-2 only (8 clips each, base=none), once with people[] = subject and
    once without, wait for the job, then POST /predict every clip of subjects 3-6 with model=NAME: the share
    answered `state == "action"` with the right label (what a user sees as right), top-1, the job's own check
    (`answered`, and whether it says it is optimistic) and how long the job took. With --footage, every video
-   in DIR too (docs/model-card.md, "Footage of other actions": they should all be `unknown`).
+   in DIR too (docs/model-card.md, "Footage of other actions": they should all be `unknown`). With --pan, the
+   clips of subjects 3-6 again, re-filmed by a camera panning PX pixels per frame (studies/camera_motion.py's
+   90% crop window moving sideways), written as MJPG at quality 100 and uploaded the same way.
 2. Extend: a base made of the shipped examples without `throw` (same features, the shipped training
    settings), then POST /teach `throw` on top of it (base=default) from 4 clips of subject 1; report throw
    recall on subjects 2-6 and the other actions' accuracy on subjects 2-6 (who were in the base's training
@@ -31,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "studies"))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -84,7 +87,30 @@ def answers(client: TestClient, name: str, examples, states: Counter) -> list[tu
     return out
 
 
-def five_actions(client: TestClient, data: Path, footage: list[Path], people: bool) -> dict:
+def panned(examples, px: float, folder: Path) -> list[tuple[str, Path, str]]:
+    """The clips re-filmed by a camera panning `px` pixels per frame, as MJPG AVIs at quality 100 in `folder`."""
+    import cv2
+    import numpy as np
+    from camera_motion import refilm
+
+    from actcap.data.video import open_clip
+
+    out = []
+    for label, path, s in examples:
+        frames = open_clip(path).read_all()
+        t = len(frames)
+        moved = refilm(frames, np.stack([px * (np.arange(t) - t / 2), np.zeros(t)], 1))
+        dest = folder / path.name
+        writer = cv2.VideoWriter(str(dest), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, frames.shape[2:0:-1])
+        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 100)
+        for frame in moved:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        writer.release()
+        out.append((label, dest, s))
+    return out
+
+
+def five_actions(client: TestClient, data: Path, footage: list[Path], people: bool, pan: float = 0.0) -> dict:
     name = f"utd_s12_{'people' if people else 'nobody'}"
     train = clips(data, {"1", "2"})
     job, seconds = teach(client, name, train if people else [(lab, p, "") for lab, p, _ in train], "none")
@@ -94,7 +120,13 @@ def five_actions(client: TestClient, data: Path, footage: list[Path], people: bo
     right = sum(t == q and s == "action" for t, q, s in got) / len(got)
     other: Counter = Counter()
     answers(client, name, [("", f, "") for f in footage], other)
-    return {"people_given": people, "train_clips": m["examples"], "job_seconds": round(seconds, 1),
+    moving = {}
+    if pan:
+        with tempfile.TemporaryDirectory() as folder:
+            got_pan = answers(client, name, panned(clips(data, {"3", "4", "5", "6"}), pan, Path(folder)), Counter())
+        moving = {"pan_px_per_frame": pan,
+                  "action_and_right_s3_s6_panned": sum(t == q and s == "action" for t, q, s in got_pan) / len(got_pan)}
+    return {**moving, "people_given": people, "train_clips": m["examples"], "job_seconds": round(seconds, 1),
             "job_stages_seconds": m["seconds"], "check": m["method"], "check_answered": m["answered"],
             "check_top1": m["top1"], "check_optimistic": m["optimistic"], "check_summary": m["summary"],
             "open_set_rule": m["open_set_rule"], "test_clips": len(got), "action_and_right_s3_s6": right,
@@ -115,6 +147,7 @@ def main() -> int:
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "utd-mhad-5")
     p.add_argument("--footage", type=Path, help="a folder of videos of other actions (each should be unknown)")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--pan", type=float, default=0.0, help="also predict subjects 3-6 panned this many px/frame")
     args = p.parse_args()
     home = Path(tempfile.mkdtemp(prefix="actcap-bench-home-"))
     base = home / "base-without-throw"
@@ -129,7 +162,7 @@ def main() -> int:
             footage = sorted(f for f in args.footage.iterdir() if f.is_file()) if args.footage else []
             result["five_actions_from_s1_s2"] = []
             for people in (True, False):
-                result["five_actions_from_s1_s2"].append(five_actions(client, args.data, footage, people))
+                result["five_actions_from_s1_s2"].append(five_actions(client, args.data, footage, people, args.pan))
                 print(json.dumps(result["five_actions_from_s1_s2"][-1], indent=2), flush=True)
             throw = clips(args.data, {"1"}, {"throw"})
             job, seconds = teach(client, "plus_throw", throw, "default")

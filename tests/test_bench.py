@@ -65,7 +65,7 @@ def test_engines_section_compares_a_cnn_models_answers_too(model_dir):
 def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp_path):
     plan = BenchPlan(trials=1, clips=2, stream_frames=12, serve_requests=2, live_seconds=1.0, decode=False,
                      stream_min_interval_s=0)  # 12 frames: 4 predictions however fast the machine streams them
-    r = run_bench(None, plan=plan)  # the shipped flow-only model; the CNN sections use its default backbone
+    r = run_bench(None, plan=plan)  # the shipped pose-only model; the CNN sections use its default backbone
     engines = {"torch_fp32", "onnx_fp32", "onnx_int8"}
     assert set(r["clip_ms"]) == engines and all(v > 0 for v in r["clip_ms"].values())
     assert r["ratio_to_torch"]["torch_fp32"] == 1.0 and r["backbone"] == "efficientnet_lite0"
@@ -73,7 +73,7 @@ def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp
     agreement = r["imagenet_top1_agreement"]
     assert agreement["torch_fp32"] == agreement["onnx_fp32"] == f"{frames}/{frames}"
     assert r["features_max_abs_diff"]["onnx_fp32"] < 1e-4 and "top1_agreement" not in r  # the model has no CNN
-    assert r["stream_streams"] == ["appearance"] and r["model_stream_streams"] == ["flow"]
+    assert r["stream_streams"] == ["appearance"] and r["model_stream_streams"] == ["pose"]
     assert r["stream_cnn_frames_per_frame"] == r["model_stream_cnn_frames_per_frame"] == 1.0
     assert r["stream_fps"] > 0 and r["refresh_per_s"] > 0 and r["extract_fps"] > 0 and r["cnn_fps"] > 0
     for level in ("1", "4", "16"):
