@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--schedule", default="constant")
     p.add_argument("--augment", action="store_true")
+    p.add_argument("--class-weights", action="store_true")
     p.add_argument("--mirror", action="store_true", help="add every training clip mirrored (as `--mirror none`)")
     p.add_argument("--every", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
@@ -101,7 +102,7 @@ def main() -> None:
     cfg = TrainConfig(out=Path("/tmp/unused"), streams=["pose"], head=a.head, head_kwargs=a.head_args,
                       num_slots=a.frames, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
                       weight_decay=a.weight_decay, label_smoothing=a.label_smoothing, augment=a.augment,
-                      seed=a.seed, lr_schedule=a.schedule)
+                      class_weights=a.class_weights, seed=a.seed, lr_schedule=a.schedule)
     model = Recognizer(ModelConfig(classes=classes, streams=[], feature_dim=feats[0].shape[1], num_slots=a.frames,
                                    head=a.head, head_kwargs=a.head_args))
     ftr, ytr = [feats[i] for i in tr], [int(kset.labels[i]) for i in tr]

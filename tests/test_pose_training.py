@@ -92,6 +92,23 @@ def test_tcn_mirror_average_answers_a_clip_and_its_mirror_image_alike():
     torch.testing.assert_close(head.fc((one + other) / 2), head(x))
 
 
+def test_tcn_clamp_caps_positions_and_motion_but_not_confidences():
+    torch.manual_seed(0)
+    head = create_head("tcn", FEATURE_DIM, 5, 32, width=16, clamp=6).eval()
+    x = torch.from_numpy(clip_features(32))[None]
+    far, capped = x.clone(), x.clone()
+    far[0, 10, :CONFIDENCES.start], capped[0, 10, :CONFIDENCES.start] = 300.0, 6.0  # a collapsed torso's frame
+    embed = head.clip_embedding
+    torch.testing.assert_close(embed(far), embed(capped))
+    assert (embed(capped) - embed(x)).abs().max() > 0.01  # 6 torso lengths still counts
+    low = capped.clone()
+    low[0, :, CONFIDENCES] = 0.0
+    assert (embed(low) - embed(capped)).abs().max() > 1e-4  # confidences pass as they are
+    plain = create_head("tcn", FEATURE_DIM, 5, 32, width=16).eval()
+    plain.load_state_dict(head.state_dict())
+    assert (plain.clip_embedding(far) - plain.clip_embedding(capped)).abs().max() > 0.01  # off by default
+
+
 def test_augment_needs_the_pose_stream(tmp_path):
     with pytest.raises(ValueError, match="`--augment` perturbs pose features; it needs `--streams pose`, got flow"):
         TrainConfig(out=tmp_path, streams=["flow"], augment=True).check()

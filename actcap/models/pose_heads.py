@@ -31,7 +31,7 @@ class PoseConvHead(TemporalHead):
     min_in_dim = FEATURE_DIM
 
     def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 64, dropout: float = 0.3,
-                 mirror_average: int = 0):
+                 mirror_average: int = 0, clamp: float = 0.0):
         super().__init__(in_dim, num_classes, dropout)
         if in_dim < self.min_in_dim:
             raise ValueError(f"the tcn head reads pose-stream features ({FEATURE_DIM} values first in each "
@@ -47,6 +47,7 @@ class PoseConvHead(TemporalHead):
             _conv(4 * width, 4 * width, 3))
         self.fc = nn.Linear(4 * width, num_classes)
         self.mirror_average = bool(mirror_average)
+        self.clamp = float(clamp)
         # mirror_features is linear (a permutation with signs): its image of the identity is its matrix
         mirror = torch.from_numpy(mirror_features(np.eye(FEATURE_DIM, dtype=np.float32)))  # (67, 67)
         self.register_buffer("mirror", mirror, persistent=False)
@@ -71,6 +72,8 @@ class PoseConvHead(TemporalHead):
         return {"distances": dist, "slow": slow, "fast": fast, "features": self.norm(x)}
 
     def clip_embedding(self, x: torch.Tensor) -> torch.Tensor:
+        if self.clamp > 0:  # positions and motion beyond ±clamp torso lengths: a collapsed torso, not a pose
+            x = torch.cat([x[..., :CONFIDENCES.start].clamp(-self.clamp, self.clamp), x[..., CONFIDENCES.start:]], -1)
         z = torch.cat([self.embed[k](v.transpose(1, 2)) for k, v in self.views(x).items()], 1)  # (B, 4W, T)
         return self.body(self.drop(z)).amax(-1)  # (B, 4W, T/4) → (B, 4W)
 
