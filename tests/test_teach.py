@@ -255,6 +255,7 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert (m["method"], m["folds"], m["classes"], m["examples"], m["base_examples"]) == (
         "leave-one-person-out", 2, ["left", "right"], 6, 0)
     assert (m["people"], m["optimistic"], m["pessimistic"]) == (2, False, True) and 0 <= m["answered"] <= m["top1"]
+    assert m["augmented"] is True  # a pose base (the shipped one) taught from two people: trained with --augment
     assert m["summary"].startswith("On people it did not learn from (each of the 2 people left out in turn), ")
     assert m["summary"].endswith(" Each round learned from one person only: the model, which learns from both, "
                                  "usually does better (docs/teaching.md).")
@@ -278,7 +279,22 @@ def test_teach_base_default_keeps_the_shipped_actions(tmp_path, clips):
     m = teach(TeachRequest("plus", ex, "default", allow_duplicates=True), store, store.shipped)["metrics"]
     assert m["classes"] == ["clap", "right", "swipe_left", "swipe_right", "throw", "wave"]
     assert (m["base_examples"], m["method"], list(m["per_label"])) == (120, "leave-one-person-out", ["right"])
+    assert m["augmented"] is False  # the shipped examples' six people are enough
     assert (store.get_path("plus") / f"base-{EXAMPLES_FILE}").is_file()
+
+
+def test_pose_models_taught_from_few_people_are_augmented(tmp_path):
+    from actcap.teach.trainer import few_people
+
+    def ex(*people):
+        return [TeachExample(tmp_path / f"{i}.avi", "wave", p) for i, p in enumerate(people)]
+
+    assert few_people(ex("ann", "bob", "ann"), None, ["pose"]) is True
+    assert few_people(ex("", ""), None, ["pose"]) is True  # nobody said who is in them: assume few
+    assert few_people(ex("ann", "bob", "cy"), None, ["pose"]) is False
+    assert few_people(ex("ann"), None, ["flow"]) is False  # --augment perturbs pose features only
+    base = Examples([np.zeros((4, 67), np.float32)] * 3, ["clap"] * 3, ["1", "2", ""], ["a", "b", "c"], [], 64)
+    assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's two known people
 
 
 def test_a_failed_job_keeps_the_store_as_it_was(tmp_path, clips):
