@@ -59,3 +59,19 @@ def test_live_updates_carry_the_newest_frames_keypoints_when_asked(make_client, 
         assert "pose" not in ws.receive_json()
     with client.websocket_connect("/stream?pose=maybe") as ws:
         assert ws.receive_json() == {"type": "error", "detail": "pose must be true or false; got 'maybe'"}
+
+
+def test_an_uploads_keypoints_reuse_the_pose_models_look(make_client, utd_root, monkeypatch):
+    """The shipped model is a pose model: `pose=true` on an upload must not run the landmark model a second time
+    over the frames the model has just followed the person through."""
+    import actcap.pose.tracker as tracking
+    from actcap.inference.predictor import DEFAULT_MODEL
+
+    calls = []
+    real = tracking.estimate
+    monkeypatch.setattr(tracking, "estimate", lambda frame, roi: calls.append(1) or real(frame, roi))
+    client = make_client(model=DEFAULT_MODEL)
+    clip = utd_root / "wave" / "a3_s4_t2_color.avi"
+    out = client.post("/predict", files={"video": (clip.name, clip.read_bytes())}, data={"pose": "true"}).json()
+    assert out["prediction"] == "wave" and len(out["pose"]["frames"]) == out["frames_used"]
+    assert len(calls) == out["frames_used"]  # once per frame the model read, not twice

@@ -133,3 +133,25 @@ def test_keypoints_match_mediapipe_on_real_frames(utd_root):
         worst = max(worst, float(np.linalg.norm(got[:, :2] - ref[:, :2], axis=1).max()))
         worst_vis = max(worst_vis, float(np.abs(got[:, 3] - ref[:, 2]).max()))
     assert worst < 6.0 and worst_vis < 0.1, (worst, worst_vis)
+
+
+def test_the_same_frames_from_a_fresh_tracker_are_looked_at_once(utd_root, monkeypatch):
+    import actcap.pose.tracker as tracking
+
+    calls = []
+    real = tracking.estimate
+    monkeypatch.setattr(tracking, "estimate", lambda frame, roi: calls.append(1) or real(frame, roi))
+    frames = read_frames(utd_root / "clap" / "a4_s2_t3_color.avi")[:10]
+    first = PoseTracker()
+    landmarks, flags = estimate_poses(frames, first)
+    assert len(calls) == 10  # the landmark model once per frame
+    again = PoseTracker()
+    landmarks2, flags2 = estimate_poses(frames, again)
+    assert len(calls) == 10  # remembered: the models did not run again
+    np.testing.assert_array_equal(landmarks2, landmarks)
+    np.testing.assert_array_equal(flags2, flags)
+    assert (again.roi, again.detections) == (first.roi, first.detections) == (first.roi, 1)
+    estimate_poses(frames, first)  # a tracker that has seen frames looks again, from where it is
+    assert len(calls) == 20
+    estimate_poses(frames[1:])  # other frames: looked at
+    assert len(calls) == 29
