@@ -5,9 +5,11 @@
 Each fold's model gets its held-out subject's four wave clips as a live stream (`Predictor.new_stream()`, what
 /stream runs), 3 frames per update as the page's 15 frames/s and 5 updates/s give. Three readings per clip:
 every update of one pass (the first ones see a person standing still, and a window of a few frames);
-the updates of one pass once the window is full (it spans a typical training clip); and the clip played three
-times in a row — a person waving again and again — counted from the first full window. Printed: the share of
-updates answered `action` wave, and what the others said. docs/model-card.md ("Live").
+the updates of one pass once the window is full (it spans a typical training clip); the clip played three
+times in a row — a person raising the arm, waving and lowering it again and again — counted from the first full
+window; and a steady wave: the clip's middle half (the arm up, the hand waving) played forwards and backwards
+until it lasts three windows, counted from the first full window. Printed: the share of updates answered
+`action` wave, and what the others said. docs/model-card.md ("Body pose").
 """
 
 import json
@@ -15,6 +17,8 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from actcap.data.video import open_clip
 from actcap.inference.predictor import Predictor
@@ -36,7 +40,8 @@ def updates(predictor: Predictor, frames, passes: int) -> list[tuple[bool, str]]
 
 def main(cv_dir: str) -> None:
     folds = json.loads((Path(cv_dir) / "cv.json").read_text())["folds"]
-    tally = {k: Counter() for k in ("one pass, every update", "one pass, full window", "three passes, full window")}
+    tally = {k: Counter() for k in ("one pass, every update", "one pass, full window", "three passes, full window",
+                                    "steady wave, full window")}
     for k, fold in enumerate(folds, 1):
         predictor = Predictor.from_dir(Path(cv_dir) / f"fold{k}")
         for clip in sorted((DATA / "wave").glob("*.avi")):
@@ -47,6 +52,10 @@ def main(cv_dir: str) -> None:
             tally["one pass, every update"].update(said for _, said in once)
             tally["one pass, full window"].update(said for full, said in once if full)
             tally["three passes, full window"].update(said for full, said in thrice if full)
+            middle = frames[len(frames) // 4: 3 * len(frames) // 4]
+            steady = np.concatenate([middle, middle[::-1]] * (3 * predictor.new_stream().window.maxlen
+                                                              // (2 * len(middle)) + 1))
+            tally["steady wave, full window"].update(said for full, said in updates(predictor, steady, 1) if full)
         print(f"fold {k} done", flush=True)
     for name, said in tally.items():
         n, others = sum(said.values()), {k: v for k, v in said.items() if k != "wave"}
