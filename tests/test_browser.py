@@ -28,12 +28,6 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def tiny_url(tiny_model_dir):
-    with serve(ServeSettings(model=tiny_model_dir)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def real_url(shipped_model_dir):
     with serve(ServeSettings(model=shipped_model_dir)) as url:
         yield url

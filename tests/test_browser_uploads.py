@@ -22,12 +22,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture(scope="module")
-def tiny_url(tiny_model_dir):
-    with serve(ServeSettings(model=tiny_model_dir)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def wary_url(wary_model_dir):
     with serve(ServeSettings(model=wary_model_dir)) as url:
         yield url
