@@ -3,7 +3,6 @@ Playwright, never `playwright install`. A test that asks for `launch` skips when
 
     def test_x(launch): browser = launch()                                   # a plain Chromium
     browser = launch(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={y4m}")  # its webcam plays a Y4M file
-    def test_y(tiny_url): ...                                                 # `actcap serve` on the tiny model
 """
 
 from __future__ import annotations
@@ -11,9 +10,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from serve_fixtures import serve
-
-from actcap.serve import ServeSettings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -43,9 +39,3 @@ def launch(playwright):
     for b in browsers:
         b.close()
 
-
-@pytest.fixture(scope="module")
-def tiny_url(tiny_model_dir):
-    """The page and API of `actcap serve` on the tests' tiny model, for the module's tests."""
-    with serve(ServeSettings(model=tiny_model_dir)) as url:
-        yield url

@@ -150,3 +150,10 @@ def serve(settings: ServeSettings):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def tiny_url(tiny_model_dir):
+    """The page and API of a real `actcap serve` on the tests' tiny model, for one module's tests (browser tests)."""
+    with serve(ServeSettings(model=tiny_model_dir)) as url:
+        yield url
