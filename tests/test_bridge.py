@@ -48,3 +48,20 @@ def test_kinect_clips_reach_training_with_blazepose_proportions(tmp_path):
     kset = save_keypoints(tmp_path / "k.npz", [kinect.astype(np.float32)], ["wave"], JOINTS, ("x", "y", "z"))
     lengths = bone_lengths(clip_points(kset, 0))
     assert {k: round(v, 3) for k, v in lengths.items()} == BLAZEPOSE_BONES
+
+
+def test_one_factor_per_clip_keeps_foreshortening():
+    """A forearm turned towards the camera in 2 of 5 frames (image length halved) stays half as long as in the
+    other frames; its median takes the target. The per-frame bridge draws it full length in every frame."""
+    points = standing(5)
+    elbow, wrist = JOINTS.index("left_elbow"), JOINTS.index("left_wrist")
+    points[3:, wrist, :2] = (points[3:, wrist, :2] + points[3:, elbow, :2]) / 2
+
+    def forearm(p):  # (T,) in torso lengths (the standing torso is 70 px and does not change)
+        return np.linalg.norm(p[:, wrist, :2] - p[:, elbow, :2], axis=-1) / 70
+
+    out = to_blazepose_proportions(points, {"left_wrist": 0.6})
+    np.testing.assert_allclose(forearm(out), [0.6, 0.6, 0.6, 0.3, 0.3], atol=1e-5)
+    assert abs(bone_lengths(out)["left_wrist"] - 0.6) < 1e-5
+    np.testing.assert_allclose(forearm(to_blazepose_proportions(points, {"left_wrist": 0.6}, per_frame=True)),
+                               [0.6] * 5, atol=1e-5)

@@ -2,7 +2,8 @@
 
 Kinect's skeleton is not BlazePose's: its head, shoulder and hip joints sit elsewhere, so its bones measured
 in torso lengths are 1.3-1.9× BlazePose's (issue 23's probe). `to_blazepose_proportions` rescales every bone of
-a canonical skeleton to BlazePose's mean proportions, keeping each bone's direction, walking out from the hips.
+a canonical skeleton to BlazePose's median proportions, keeping each bone's direction and, by one factor per bone
+per clip, its foreshortening, walking out from the hips.
 """
 
 from __future__ import annotations
@@ -46,10 +47,17 @@ def bone_lengths(points: np.ndarray) -> dict[str, float]:
     return out
 
 
-def to_blazepose_proportions(points: np.ndarray, lengths: dict[str, float] | None = None) -> np.ndarray:
+def to_blazepose_proportions(points: np.ndarray, lengths: dict[str, float] | None = None, per_frame: bool = False
+                             ) -> np.ndarray:
     """Canonical points (T, 13, 3) with each bone rescaled to `lengths` (child joint → length in the frame's
     torso lengths; default BLAZEPOSE_BONES), directions kept, walking out from the hip centre. A bone whose ends
-    are missing, or whose length is not given, keeps its length; confidences are unchanged."""
+    are missing, or whose length is not given, keeps its length; confidences are unchanged.
+
+    Each bone is scaled by one factor for the clip (`lengths` over the bone's median length in the clip,
+    `bone_lengths`), so its image length still shrinks as it turns towards the camera (foreshortening) and its
+    median becomes the target. `per_frame` (the bridge before session 8): every frame's bone gets exactly the
+    target length, so a forearm pointing at the camera is drawn at full length; measured worse on skeletons of
+    people left out (docs/model-card-keypoints.md, "UTD-MHAD, 27 actions")."""
     lengths = BLAZEPOSE_BONES if lengths is None else lengths
     points = np.array(points, dtype=np.float32)
     if not lengths:
@@ -57,12 +65,17 @@ def to_blazepose_proportions(points: np.ndarray, lengths: dict[str, float] | Non
     pos, ok = _with_centres(points)
     new = pos.copy()
     torso = np.linalg.norm(pos[:, _P["shoulder_centre"]] - pos[:, _P["hip_centre"]], axis=-1)  # (T,)
+    medians = {} if per_frame else bone_lengths(points)
     for parent, child in BONES:
         p, c = _P[parent], _P[child]
         bone = pos[:, c] - pos[:, p]  # (T, 2)
         norm = np.linalg.norm(bone, axis=-1, keepdims=True)
-        scaled = bone / np.maximum(norm, 1e-9) * (lengths.get(child, 0.0) * torso)[:, None]
-        use = (ok[:, p] & ok[:, c] & (torso > 1e-6) & (norm[:, 0] > 1e-9) & (child in lengths))[:, None]
+        if per_frame:
+            scaled = bone / np.maximum(norm, 1e-9) * (lengths.get(child, 0.0) * torso)[:, None]
+        else:
+            scaled = bone * (lengths.get(child, 0.0) / max(medians.get(child, 0.0), 1e-6))
+        known = per_frame or medians.get(child, 0.0) > 1e-3  # a bone never seen at any length keeps its own
+        use = (ok[:, p] & ok[:, c] & (torso > 1e-6) & (norm[:, 0] > 1e-9) & (child in lengths) & known)[:, None]
         new[:, c] = new[:, p] + np.where(use, scaled, bone)
     out = points.copy()
     out[:, :, :2] = np.where(ok[:, :len(JOINTS), None], new[:, :len(JOINTS)], points[:, :, :2])
