@@ -110,8 +110,11 @@ def test_training_stores_temperature_and_threshold_that_survive_saving(trained, 
     assert spec["score"] == "prototype" and spec["threshold"] > 0 and "quantile 0.95" in spec["rule"]
     model.save(tmp_path / "m")
     loaded = Recognizer.load(tmp_path / "m")
-    assert loaded.config.open_set == spec and set(loaded.extra_tensors) == {"open_set.means"}
-    assert loaded.extra_tensors["open_set.means"].shape == (3, D)
+    assert loaded.config.open_set == spec
+    assert set(loaded.extra_tensors) == {"open_set.means", "open_set.classes", "open_set.kinds"}
+    assert loaded.extra_tensors["open_set.means"].shape == (3, D)  # clips of 8 slots have no middle of their own
+    assert loaded.extra_tensors["open_set.classes"].tolist() == [0, 1, 2]
+    assert loaded.extra_tensors["open_set.kinds"].tolist() == [0, 0, 0]
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The prototype score's two matches: the mean of the class the head predicts (what training fits) or the nearest
-mean (models saved before), and how a model's config picks one (openset.py, held_out.py, judge.py)."""
+mean (models saved before), how a model's config picks one, and the means of the clips' middles that windows of a
+stream are compared with too (openset.py, held_out.py, judge.py)."""
 
 import numpy as np
 import pytest
@@ -45,7 +46,7 @@ def test_config_without_score_kwargs_loads_the_nearest_match():
     old = load_score({"score": "prototype", "threshold": 0.5}, tensors)
     new = load_score({"score": "prototype", "score_kwargs": {"match": "predicted"}, "threshold": 0.5}, tensors)
     assert old.score(emb, logits) == pytest.approx([0.0]) and new.score(emb, logits) == pytest.approx([1.0])
-    assert get_score_kwargs("prototype") == {"match": "predicted"} and get_score_kwargs("knn") == {}
+    assert get_score_kwargs("prototype") == {"match": "predicted", "parts": True} and get_score_kwargs("knn") == {}
 
 
 def test_training_stores_the_predicted_match_and_the_judge_uses_it(tmp_path):
@@ -61,7 +62,7 @@ def test_training_stores_the_predicted_match_and_the_judge_uses_it(tmp_path):
     template = Recognizer(ModelConfig(classes=["a", "b", "c"], streams=[], feature_dim=12, num_slots=8, head="mean"))
     model = fit_head(template, feats, labels, cfg)
     fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
-    assert model.config.open_set["score_kwargs"] == {"match": "predicted"}
+    assert model.config.open_set["score_kwargs"] == {"match": "predicted", "parts": True}
     model.save(tmp_path / "m")
     loaded = Recognizer.load(tmp_path / "m")
     judge = Judge(loaded)
@@ -71,3 +72,20 @@ def test_training_stores_the_predicted_match_and_the_judge_uses_it(tmp_path):
     expected = create_score("prototype", match="predicted").load(
         {k.removeprefix("open_set."): v for k, v in loaded.extra_tensors.items()}).score(emb.numpy(), logits.numpy())
     assert judge(x).open_set_score == pytest.approx(float(expected[0]))
+
+
+def test_middle_means_serve_windows_only():
+    # whole clips of class 0 along axis 0 with some of axis 2; their middles along axis 2 alone
+    emb = np.array([[1.0, 0, 1, 0]] * 3 + [[0, 1.0, 0, 0]] * 3 + [[0, 0, 1.0, 0]] * 3)
+    labels, kinds = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0]), np.array([0] * 6 + [1] * 3)
+    s = create_score("prototype", match="predicted", parts=True).fit(emb, np.zeros((9, 2)), labels, kinds)
+    assert s.classes.tolist() == [0, 0, 1] and s.kinds.tolist() == [0, 1, 0]
+    steady, says_0 = np.array([[0, 0, 1.0, 0]]), np.array([[3.0, 0.0]])  # all middle: a steady gesture
+    assert s.score(steady, says_0) == pytest.approx([1 - np.sqrt(0.5)])  # a clip: whole clips' mean only
+    assert s.score(steady, says_0, windowed=True) == pytest.approx([0.0])  # a window: its middles' mean too
+    assert s.score(steady, np.array([[0.0, 3.0]]), windowed=True) == pytest.approx([1.0])  # not class 1's
+    reloaded = load_score({"score": "prototype", "score_kwargs": {"match": "predicted", "parts": True}},
+                          {k: torch.from_numpy(v) for k, v in s.tensors().items()})
+    assert reloaded.score(steady, says_0, windowed=True) == pytest.approx([0.0])
+    old = load_score({"score": "prototype"}, {"means": torch.from_numpy(MEANS.astype(np.float32))})
+    assert old.kinds.tolist() == [0, 0] and old.score(steady, says_0, windowed=True) == pytest.approx([1.0])

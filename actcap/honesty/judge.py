@@ -43,13 +43,14 @@ class Judge(Rules):
         """(T, D) slot features → whether they show a person; set by the pipeline for a model with a pose stream."""
 
     @torch.no_grad()
-    def __call__(self, slots: np.ndarray, windowed: bool = False) -> Verdict:
+    def __call__(self, slots: np.ndarray, windowed: bool = False, held: bool | None = None) -> Verdict:
         """(T, D + 1) slot features whose last column is the motion level → Verdict; `windowed`: the slots come
-        from a window of a longer stream, not from a whole clip."""
+        from a window of a longer stream, not from a whole clip; `held`: Rules.verdicts."""
         x = torch.from_numpy(np.ascontiguousarray(slots[:, :-1], dtype=np.float32))[None]  # (1, T, D)
         logits, emb = head_outputs(self.model.eval().head, x)
         nobody = self.in_view is not None and not self.in_view(slots[:, :-1])
-        return self.verdicts(logits.numpy(), emb.numpy(), np.max(slots[:, -1:], axis=0), windowed, [nobody])[0]
+        return self.verdicts(logits.numpy(), emb.numpy(), np.max(slots[:, -1:], axis=0), windowed, [nobody],
+                             held)[0]
 
     def window(self, views: list[np.ndarray]) -> Verdict:
         """(T, D + 1) slots of a window's views (the whole window first) → Verdict of the most familiar view
@@ -58,4 +59,6 @@ class Judge(Rules):
         whole = self(views[0], windowed=True)
         if not self.best_view or len(views) == 1:
             return whole
-        return self.best_of([whole] + [self(v, windowed=True) for v in views[1:]])
+        # only the whole window is compared with the clips' middles (a gesture held through it); its parts, as
+        # before the middles, with the whole clips, so a part never wins by resembling another class's middle
+        return self.best_of([whole] + [self(v, windowed=True, held=False) for v in views[1:]])

@@ -11,7 +11,11 @@ protocol (docs/model-card.md, "Open set"):
 - `energy`: −logsumexp(logits) (Liu et al. 2020). Same weakness.
 - `prototype`: cosine distance to a class mean of the L2-normalised embeddings: the mean of the class the
   head predicts (`match="predicted"`, what training fits since session 4), or the nearest mean (`"nearest"`,
-  models saved before, whose config has no `score_kwargs`).
+  models saved before, whose config has no `score_kwargs`). With `parts=True` (what training fits since
+  session 8) each class also has a mean of its clips' middles (windows.py `clip_middle`), which a whole window
+  of a longer stream (live, timelines: `windowed`; judge.py `Judge.window`) is compared with too: a live window
+  that is all gesture (a steady wave) is near the middle of the wave clips, though far from their
+  rest–gesture–rest whole. Whole clips, and a window's parts, are compared with the whole clips' means only.
 - `knn`: cosine distance to the k-th nearest training clip (Sun et al. 2022), no class structure assumed.
 - `mahalanobis`: distance to the nearest class mean under the shared, shrunk covariance (Lee et al. 2018).
 
@@ -29,7 +33,7 @@ SCORES: Registry = Registry("open-set score")
 DEFAULT_SCORE = "prototype"
 """Chosen by measurement: the best AUROC both against a left-out real action and against the synthetic
 negatives (docs/model-card.md, "Open set"; the logit scores rate the negatives as *more* familiar)."""
-DEFAULT_SCORE_KWARGS = {"prototype": {"match": "predicted"}}
+DEFAULT_SCORE_KWARGS = {"prototype": {"match": "predicted", "parts": True}}
 """What training fits (stored as the model's `open_set.score_kwargs`). The predicted class's mean, not the
 nearest: an input unlike the class the head names is unknown even when it lies near another class. Never
 lower than the nearest-mean score, so whatever that rejects far from the data it still rejects; measured
@@ -44,11 +48,15 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 class Score:
     name = ""
+    parts = False
+    """Whether fit wants the embeddings of the training clips' parts too (`kinds` > 0; held_out.fit_score)."""
 
-    def fit(self, emb: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> "Score":
+    def fit(self, emb: np.ndarray, logits: np.ndarray, labels: np.ndarray, kinds: np.ndarray | None = None
+            ) -> "Score":
         return self
 
-    def score(self, emb: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    def score(self, emb: np.ndarray, logits: np.ndarray, windowed: bool = False) -> np.ndarray:
+        """(B, E) embeddings and (B, C) logits → (B,) scores; `windowed`: windows of a longer stream."""
         raise NotImplementedError
 
     def tensors(self) -> dict[str, np.ndarray]:
@@ -63,7 +71,7 @@ class Score:
 class MaxSoftmax(Score):
     name = "msp"
 
-    def score(self, emb, logits):
+    def score(self, emb, logits, windowed=False):
         z = logits - logits.max(1, keepdims=True)
         p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
         return 1.0 - p.max(1)
@@ -73,7 +81,7 @@ class MaxSoftmax(Score):
 class Energy(Score):
     name = "energy"
 
-    def score(self, emb, logits):
+    def score(self, emb, logits, windowed=False):
         m = logits.max(1)
         return -(m + np.log(np.exp(logits - m[:, None]).sum(1)))
 
@@ -83,27 +91,38 @@ class Prototype(Score):
     name = "prototype"
     MATCHES = ("nearest", "predicted")
 
-    def __init__(self, match: str = "nearest"):
+    def __init__(self, match: str = "nearest", parts: bool = False):
         if match not in self.MATCHES:
             raise ValueError(f"prototype score: unknown match {match!r}; choose one of: {', '.join(self.MATCHES)}")
-        self.match = match
+        self.match, self.parts = match, bool(parts)
 
-    def fit(self, emb, logits, labels):
-        u = _unit(emb)
-        self.means = _unit(np.stack([u[labels == c].mean(0) for c in np.unique(labels)]))  # (C, E)
+    def fit(self, emb, logits, labels, kinds=None):
+        """(N, E) embeddings of training clips (`kinds` 0) and of their middles (1) → one unit mean per class
+        and kind present."""
+        u, labels = _unit(emb), np.asarray(labels)
+        kinds = np.zeros(len(labels), int) if kinds is None else np.asarray(kinds)
+        pairs = sorted({(int(c), int(k)) for c, k in zip(labels, kinds)})
+        self.means = _unit(np.stack([u[(labels == c) & (kinds == k)].mean(0) for c, k in pairs]))  # (M, E)
+        self.classes = np.array([c for c, _ in pairs])  # (M,) each mean's class
+        self.kinds = np.array([k for _, k in pairs])  # (M,) 0: whole clips, 1: their middles
         return self
 
-    def score(self, emb, logits):
-        sims = _unit(emb) @ self.means.T  # (B, C) cosine to every class mean
-        if self.match == "predicted":
-            return 1.0 - sims[np.arange(len(sims)), np.asarray(logits).argmax(1)]
-        return 1.0 - sims.max(1)
+    def score(self, emb, logits, windowed=False):
+        sims = _unit(emb) @ self.means.T  # (B, M) cosine to every mean
+        usable = np.ones(sims.shape, bool) if windowed else (self.kinds == 0)[None]  # clips: whole clips' means
+        if self.match == "predicted":  # only the means of the class the head names
+            usable = usable & (self.classes[None] == np.asarray(logits).argmax(1)[:, None])
+        return 1.0 - np.where(usable, sims, -np.inf).max(1)
 
     def tensors(self):
-        return {"means": self.means.astype(np.float32)}
+        return {"means": self.means.astype(np.float32), "classes": self.classes.astype(np.int64),
+                "kinds": self.kinds.astype(np.int64)}
 
     def load(self, tensors):
         self.means = np.asarray(tensors["means"])
+        m = len(self.means)  # models saved before session 8: one mean per class, whole clips
+        self.classes = np.asarray(tensors.get("classes", np.arange(m)))
+        self.kinds = np.asarray(tensors.get("kinds", np.zeros(m, np.int64)))
         return self
 
 
@@ -114,11 +133,11 @@ class NearestClips(Score):
     def __init__(self, k: int = 1):
         self.k = k
 
-    def fit(self, emb, logits, labels):
+    def fit(self, emb, logits, labels, kinds=None):
         self.bank = _unit(emb).astype(np.float32)  # (N, E)
         return self
 
-    def score(self, emb, logits):
+    def score(self, emb, logits, windowed=False):
         sims = _unit(emb) @ self.bank.T  # (B, N)
         k = min(self.k, sims.shape[1])
         return 1.0 - np.sort(sims, axis=1)[:, -k]
@@ -138,7 +157,7 @@ class Mahalanobis(Score):
     def __init__(self, shrink: float = 0.5):
         self.shrink = shrink
 
-    def fit(self, emb, logits, labels):
+    def fit(self, emb, logits, labels, kinds=None):
         classes = np.unique(labels)
         self.means = np.stack([emb[labels == c].mean(0) for c in classes])  # (C, E)
         centred = emb - self.means[np.searchsorted(classes, labels)]
@@ -149,7 +168,7 @@ class Mahalanobis(Score):
         self.precision = np.linalg.inv((1 - self.shrink) * cov + self.shrink * target).astype(np.float32)
         return self
 
-    def score(self, emb, logits):
+    def score(self, emb, logits, windowed=False):
         d = emb[:, None, :] - self.means[None]  # (B, C, E)
         return np.sqrt(np.einsum("bce,ef,bcf->bc", d, self.precision, d).min(1))
 

@@ -66,10 +66,13 @@ class Rules:
         return rules
 
     def verdicts(self, logits: np.ndarray, emb: np.ndarray, motion: np.ndarray | None = None,
-                 windowed: bool = False, nobody: list[bool] | None = None) -> list[Verdict]:
+                 windowed: bool = False, nobody: list[bool] | None = None, held: bool | None = None
+                 ) -> list[Verdict]:
         """(N, C) logits, (N, E) embeddings, (N,) motion levels (None: not measured) and whether nobody is in
-        view (None: not known) → N verdicts."""
-        scores = self.score.score(emb, logits) if self.score is not None else [None] * len(logits)
+        view (None: not known) → N verdicts. `held`: scored against the means of the clips' middles too
+        (openset.py; by default a window's is, a clip's not)."""
+        held = windowed if held is None else held
+        scores = self.score.score(emb, logits, held) if self.score is not None else [None] * len(logits)
         motion = [None] * len(logits) if motion is None else motion
         nobody = [False] * len(logits) if nobody is None else nobody
         return [self.decide(softmax(lg / self.temperature), None if s is None else float(s),

@@ -51,8 +51,7 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
                    score_name: str, progress: Callable[[str, float], None]) -> dict:
     """Held-out answers for every example → the check's figures (module docstring); `scores` is kept for
     `with_threshold` and dropped from what the job reports."""
-    from actcap.honesty.openset import create_score, get_score_kwargs
-    from actcap.training.held_out import fit_head, outputs
+    from actcap.training.held_out import fit_head, fit_score, outputs
     from actcap.training.train import predict_probs
 
     folds, method = fold_of(examples)
@@ -74,8 +73,7 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
         train_labels = [classes.index(examples[i].label) for i in kept] + base_labels
         model = fit_head(template, train_feats, train_labels, cfg)
         probs[held] = predict_probs(model, [feats[i] for i in held])
-        lg, em = outputs(model, train_feats)
-        score = create_score(score_name, **get_score_kwargs(score_name)).fit(em, lg, np.array(train_labels))
+        score = fit_score(score_name, model, train_feats, train_labels)
         lg_held, em_held = outputs(model, [feats[i] for i in held])
         scores[held] = score.score(em_held, lg_held)
     y = np.array([classes.index(e.label) for e in examples])

@@ -14,6 +14,11 @@ and it scores the held-out fold. From those held-out answers:
   its most familiar view (`window_views`: the whole window or its first, middle or last `SUB_WINDOW` part). A
   window cuts an action off anywhere, or holds the end of one gesture and the start of the next; judged as a
   whole by the clip threshold, most such windows of known actions were rejected (docs/model-card.md, "Open set").
+  These are scored against the whole clips' means. Then the same rule over windows of each clip's middle held
+  (`held_windows`: someone going on with the gesture, as in front of a live camera), the whole window scored
+  against the middles' means too (its parts against the whole clips', as judge.window does), and the higher
+  of the two thresholds is kept: no window is judged more strictly than before the middles, and a held
+  gesture is known (a steady wave was 6% `wave` by the first rule alone; docs/model-card.md "Body pose").
 
 The final model's own training clips then become the score's reference (class means, nearest clips).
 """
@@ -36,7 +41,7 @@ from actcap.honesty.openset import (
     get_score_kwargs,
     threshold_for,
 )
-from actcap.honesty.windows import SUB_WINDOW, WINDOW_STEP, sliding_windows, window_views
+from actcap.honesty.windows import SUB_WINDOW, WINDOW_STEP, clip_middle, held_windows, sliding_windows, window_views
 from actcap.models.recognizer import Recognizer, clip_outputs
 from actcap.training.distributed import Context
 from actcap.training.loop import create_loss, create_optimizer, feature_batches, lr_schedule, run_epochs
@@ -44,6 +49,7 @@ from actcap.training.loop import create_loss, create_optimizer, feature_batches,
 log = logging.getLogger(__name__)
 CLIP_FOLDS = 5
 """Folds of clips when the data has no groups."""
+
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,23 @@ def fold_ids(labels: list[int], groups: list[str] | None, keys: list | None = No
     return ids
 
 
+def fit_score(name: str, head: Recognizer, features: list[np.ndarray], labels, answers=None):
+    """The open-set score `name` with its training options (openset.py `get_score_kwargs`), fitted on `head`'s
+    answers to its training clips (`answers`: their (logits, embeddings) when already computed) and, for a
+    score that wants them (`parts`), on its answers to the clips' middles (windows.py `clip_middle`)."""
+    score = create_score(name, **get_score_kwargs(name))
+    lg, em = answers if answers is not None else outputs(head, features)
+    labels, kinds = np.asarray(labels), np.zeros(len(lg), int)
+    middles = [(y, m) for f, y in zip(features, labels)
+               if score.parts and (m := clip_middle(f, head.config.num_slots)) is not None]
+    if middles:
+        lg_m, em_m = outputs(head, [m for _, m in middles])
+        lg, em = np.concatenate([lg, lg_m]), np.concatenate([em, em_m])
+        labels = np.concatenate([labels, [y for y, _ in middles]])
+        kinds = np.concatenate([kinds, np.ones(len(middles), int)])
+    return score.fit(em, lg, labels, kinds)
+
+
 def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
                      cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,), keys: list | None = None
                      ) -> dict:
@@ -106,6 +129,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
     logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
     scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
     window_scores = {name: [] for name in score_names}
+    held_scores = {name: [] for name in score_names}
     length = model.config.clip_frames or model.config.num_slots
     for f in np.unique(folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
@@ -117,17 +141,28 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
-        views = [window_views(w, model.config.num_slots) for i in te for w in sliding_windows(features[i], length)]
+        n = model.config.num_slots
+        slid = [w for i in te for w in sliding_windows(features[i], length)]
+        held = [w for i in te for w in held_windows(features[i], length, n)]
+        views = [window_views(w, n) for w in slid + held]
         lg_w, em_w = outputs(head, [v for vs in views for v in vs])
         first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view
+        is_first = np.isin(np.arange(sum(len(vs) for vs in views)), first)  # the whole windows
         for name in score_names:
-            fitted = create_score(name, **get_score_kwargs(name)).fit(em_tr, lg_tr, y[tr])
+            fitted = fit_score(name, head, [features[i] for i in tr], y[tr], (lg_tr, em_tr))
             scores[name][te] = fitted.score(em_te, lg_te)
-            window_scores[name].append(np.minimum.reduceat(fitted.score(em_w, lg_w), first))  # best view
+            # each window's best view: windows as filmed against the whole clips' means (the rule before the
+            # middles' means, so it never gets stricter), windows of a held gesture against the middles' too
+            as_filmed = np.minimum.reduceat(fitted.score(em_w, lg_w), first)[:len(slid)]
+            window_scores[name].append(as_filmed)
+            held_views = np.where(is_first, fitted.score(em_w, lg_w, windowed=True), fitted.score(em_w, lg_w))
+            held_scores[name].append(np.minimum.reduceat(held_views, first)[len(slid):])  # as judge.window
     ok = ~np.isnan(logits[:, 0])
     return {"logits": logits[ok], "labels": y[ok], "scores": {k: v[ok] for k, v in scores.items()},
             "window_scores": {k: np.concatenate(v) if v else np.zeros(0, np.float32)
                               for k, v in window_scores.items()},
+            "held_window_scores": {k: np.concatenate(v) if v else np.zeros(0, np.float32)
+                                   for k, v in held_scores.items()},
             "folds": int(len(np.unique(folds)))}
 
 
@@ -154,19 +189,20 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
         model.config.open_set = {}
         model.extra_tensors = {}
         return
-    lg, em = outputs(model, features)
-    score = create_score(score_name, **get_score_kwargs(score_name)).fit(em, lg, np.array(labels))
-    windows = held["window_scores"][score_name]
+    score = fit_score(score_name, model, features, labels)
+    windows, held_windows_ = held["window_scores"][score_name], held["held_window_scores"][score_name]
+    window_threshold = max(threshold_for(w) for w in (windows, held_windows_) if len(w))  # each kind's quantile
     model.config.open_set = {"score": score_name, "score_kwargs": get_score_kwargs(score_name),
                              "threshold": round(margin * threshold_for(held["scores"][score_name]), 6),
-                             "window_threshold": round(margin * threshold_for(windows), 6),
+                             "window_threshold": round(margin * window_threshold, 6),
                              "rule": f"{f'{margin} × ' if margin != 1.0 else ''}quantile {KNOWN_QUANTILE} of held-out "
                                      f"known clips' scores ({'groups' if groups is not None else 'clips'} held out); "
-                                     "window_threshold: "
+                                     "window_threshold: the same "
                                      f"of their sliding windows ({model.config.clip_frames or model.config.num_slots} "
-                                     f"frames every {WINDOW_STEP}), each its best view (whole, first/middle/last "
-                                     f"{SUB_WINDOW})",
-                             "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows))}
+                                     f"frames every {WINDOW_STEP}), and of their middles held, each window its best "
+                                     f"view (whole, first/middle/last {SUB_WINDOW}); the higher of the two",
+                             "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows)),
+                             "held_out_held_windows": int(len(held_windows_))}
     model.extra_tensors = {f"open_set.{k}": torch.from_numpy(v) for k, v in score.tensors().items()}
     spec = model.config.open_set
     log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f (windows %.4f)",

@@ -27,10 +27,10 @@ from actcap.features.cache import FeatureCache, kept_indices
 from actcap.features.labelled import build_streams, load_features
 from actcap.features.threads import torch_threads
 from actcap.honesty.calibration import ece_interval, expected_calibration_error, fit_temperature, softmax
-from actcap.honesty.openset import DEFAULT_SCORE, auroc, create_score, get_score_kwargs, list_scores, threshold_for
+from actcap.honesty.openset import DEFAULT_SCORE, auroc, list_scores, threshold_for
 from actcap.models.recognizer import ModelConfig, Recognizer
 from actcap.training.distributed import current
-from actcap.training.held_out import fit_head, held_out_answers, outputs
+from actcap.training.held_out import fit_head, fit_score, held_out_answers, outputs
 from actcap.training.negatives import blend, make_negative
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg,
            "known_labels": [remap[int(labels[i])] for i in te_known], "known_probs": softmax(lg_k / t).tolist(),
            "negative_kinds": [n["kind"] for n in negs], "scores": {}}
     for name in score_names:
-        s = create_score(name, **get_score_kwargs(name)).fit(em_tr, lg_tr, np.array(y_tr))
+        s = fit_score(name, model, f_tr, y_tr, (lg_tr, em_tr))
         out["scores"][name] = {"threshold": threshold_for(held["scores"][name]),
                                "held_out": held["scores"][name].tolist(),
                                "known": s.score(em_k, lg_k).tolist(), "unknown": s.score(em_u, lg_u).tolist(),
