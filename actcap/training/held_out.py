@@ -51,7 +51,6 @@ CLIP_FOLDS = 5
 """Folds of clips when the data has no groups."""
 
 
-
 @dataclass(frozen=True)
 class ThresholdRule:
     """Which open-set score a model gets and how its thresholds follow from held-out scores: `margin` times
@@ -130,7 +129,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
     scores = {name: np.zeros(len(labels), np.float32) for name in score_names}
     window_scores = {name: [] for name in score_names}
     held_scores = {name: [] for name in score_names}
-    length = model.config.clip_frames or model.config.num_slots
+    length, n = model.config.clip_frames or model.config.num_slots, model.config.num_slots
     for f in np.unique(folds):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         if len(set(y[tr])) < len(model.config.classes):
@@ -141,22 +140,23 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
-        n = model.config.num_slots
         slid = [w for i in te for w in sliding_windows(features[i], length)]
         held = [w for i in te for w in held_windows(features[i], length, n)]
         views = [window_views(w, n) for w in slid + held]
         lg_w, em_w = outputs(head, [v for vs in views for v in vs])
-        first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view
-        is_first = np.isin(np.arange(sum(len(vs) for vs in views)), first)  # the whole windows
+        first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view: the whole window
+        is_first = np.zeros(len(lg_w), bool)
+        is_first[first] = True
         for name in score_names:
             fitted = fit_score(name, head, [features[i] for i in tr], y[tr], (lg_tr, em_tr))
             scores[name][te] = fitted.score(em_te, lg_te)
             # each window's best view: windows as filmed against the whole clips' means (the rule before the
-            # middles' means, so it never gets stricter), windows of a held gesture against the middles' too
-            as_filmed = np.minimum.reduceat(fitted.score(em_w, lg_w), first)[:len(slid)]
-            window_scores[name].append(as_filmed)
-            held_views = np.where(is_first, fitted.score(em_w, lg_w, windowed=True), fitted.score(em_w, lg_w))
-            held_scores[name].append(np.minimum.reduceat(held_views, first)[len(slid):])  # as judge.window
+            # middles' means, so it never gets stricter), windows of a held gesture as judge.window scores them
+            # (the whole window against the middles' means too, its parts against the whole clips')
+            whole_means = fitted.score(em_w, lg_w)
+            held_views = np.where(is_first, fitted.score(em_w, lg_w, windowed=True), whole_means)
+            window_scores[name].append(np.minimum.reduceat(whole_means, first)[:len(slid)])
+            held_scores[name].append(np.minimum.reduceat(held_views, first)[len(slid):])
     ok = ~np.isnan(logits[:, 0])
     return {"logits": logits[ok], "labels": y[ok], "scores": {k: v[ok] for k, v in scores.items()},
             "window_scores": {k: np.concatenate(v) if v else np.zeros(0, np.float32)
@@ -190,8 +190,8 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
         model.extra_tensors = {}
         return
     score = fit_score(score_name, model, features, labels)
-    windows, held_windows_ = held["window_scores"][score_name], held["held_window_scores"][score_name]
-    window_threshold = max(threshold_for(w) for w in (windows, held_windows_) if len(w))  # each kind's quantile
+    windows, held_w = held["window_scores"][score_name], held["held_window_scores"][score_name]
+    window_threshold = max(threshold_for(w) for w in (windows, held_w) if len(w))  # each kind's quantile
     model.config.open_set = {"score": score_name, "score_kwargs": get_score_kwargs(score_name),
                              "threshold": round(margin * threshold_for(held["scores"][score_name]), 6),
                              "window_threshold": round(margin * window_threshold, 6),
@@ -202,7 +202,7 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                                      f"frames every {WINDOW_STEP}), and of their middles held, each window its best "
                                      f"view (whole, first/middle/last {SUB_WINDOW}); the higher of the two",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows)),
-                             "held_out_held_windows": int(len(held_windows_))}
+                             "held_out_held_windows": int(len(held_w))}
     model.extra_tensors = {f"open_set.{k}": torch.from_numpy(v) for k, v in score.tensors().items()}
     spec = model.config.open_set
     log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f (windows %.4f)",
