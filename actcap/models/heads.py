@@ -53,6 +53,12 @@ class TemporalHead(nn.Module):
         derives features of its own (the `skeleton` head) also fits their normaliser here."""
         self.set_input_stats(frames.mean(0), frames.std(0, unbiased=False))
 
+    def open_set_embedding(self, x: torch.Tensor, fc_input: torch.Tensor) -> torch.Tensor:
+        """(B, E) what the open-set scores compare for (B, T, D) features `x`: by default what the last layer `fc`
+        reads (`fc_input`, averaged over time for heads that classify every slot); a head may read something else
+        (the `tcn` head's `novelty=shape`)."""
+        return fc_input.mean(1) if fc_input.dim() == 3 else fc_input
+
 
 @HEADS.register("mean")
 class MeanHead(TemporalHead):
@@ -122,16 +128,16 @@ class SegmentHead(TemporalHead):
 
 @torch.no_grad()
 def head_outputs(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, D) features → (B, C) logits and (B, E) embedding: what the head's last linear layer `fc`
-    reads (averaged over time for heads that classify every frame); the open-set scores compare embeddings."""
+    """(B, T, D) features → (B, C) logits and (B, E) embedding: the head's `open_set_embedding` (by default what
+    its last linear layer `fc` reads, averaged over time for heads that classify every frame); the open-set
+    scores compare embeddings."""
     seen = []
     hook = head.fc.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
     try:
         logits = head(x)
     finally:
         hook.remove()
-    emb = seen[0]
-    return logits, (emb.mean(1) if emb.dim() == 3 else emb)  # (B, T, E) → (B, E) for the mean head
+    return logits, head.open_set_embedding(x, seen[0])
 
 
 def list_heads() -> list[str]:
