@@ -17,7 +17,7 @@ def test_head_shapes_and_gradients(name):
     head = create_head(name, in_dim=dim, num_classes=5, num_slots=8)
     x = torch.randn(3, 8, dim)
     y = head(x)
-    assert y.shape == (3, 5)
+    assert y.shape == ((3, 3, 5) if name == "ensemble" else (3, 5))  # an ensemble trains each of its 3 members
     assert torch.isfinite(y).all()
     y.sum().backward()
     for pname, p in head.named_parameters():
@@ -26,10 +26,11 @@ def test_head_shapes_and_gradients(name):
 
 
 def test_heads_registry_lists_names_on_a_miss():
-    assert list_heads() == ["lstm", "mean", "segments", "skeleton", "tcn", "transformer"]
+    assert list_heads() == ["ensemble", "lstm", "mean", "segments", "skeleton", "tcn", "transformer"]
     with pytest.raises(UnknownNameError) as e:
         create_head("gru", 4, 2, 8)
-    assert str(e.value) == "unknown head 'gru'; choose one of: lstm, mean, segments, skeleton, tcn, transformer"
+    assert str(e.value) == ("unknown head 'gru'; choose one of: ensemble, lstm, mean, segments, skeleton, tcn, "
+                            "transformer")
 
 
 def test_unknown_backbone_lists_choices():

@@ -6,6 +6,8 @@
 - `segments`: averages the frames of K consecutive segments and classifies their concatenation
   (TSN's consensus, but keeping the segments' order): few parameters, hard to overfit.
 - `tcn` (pose_heads.py): 1-D convolutions over pose features, with joint distances and motion computed inside.
+- `ensemble` (ensemble.py): N differently initialised copies of another head, each trained on its own loss,
+  answering with their mean probabilities.
 
 Every head starts with a feature normaliser whose statistics are set from the training features
 (`set_input_stats`), so streams of very different scales (CNN activations, optical flow) fuse well.
@@ -129,8 +131,10 @@ class SegmentHead(TemporalHead):
 @torch.no_grad()
 def head_outputs(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T, D) features → (B, C) logits and (B, E) embedding: the head's `open_set_embedding` (by default what
-    its last linear layer `fc` reads, averaged over time for heads that classify every frame); the open-set
-    scores compare embeddings."""
+    its last linear layer `fc` reads, averaged over time for heads that classify every frame), or a head's own
+    `logits_and_embedding` (an ensemble's: ensemble.py); the open-set scores compare embeddings."""
+    if hasattr(head, "logits_and_embedding"):
+        return head.logits_and_embedding(x)
     seen = []
     hook = head.fc.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
     try:
@@ -148,15 +152,19 @@ SHAPE_ARGS = ("self", "in_dim", "num_classes", "num_slots")
 """What every head is built with from the model's config; the rest are its own arguments (`--head-args`)."""
 
 
-def get_head_args(name: str) -> dict:
-    """The arguments head `name` takes beyond its shape (`--head-args`), with their defaults."""
-    params = inspect.signature(HEADS.get(name).__init__).parameters
+def get_head_args(name: str, kwargs: dict | None = None) -> dict:
+    """The arguments head `name` takes beyond its shape (`--head-args`), with their defaults; a head whose
+    arguments depend on the ones asked for (`kwargs`: an ensemble's on its member) says them itself."""
+    cls = HEADS.get(name)
+    if hasattr(cls, "head_args"):
+        return cls.head_args(kwargs or {})
+    params = inspect.signature(cls.__init__).parameters
     return {k: p.default for k, p in params.items() if k not in SHAPE_ARGS}
 
 
 def check_head_args(name: str, kwargs: dict) -> None:
     """Refuse arguments head `name` does not take, listing the ones it does."""
-    known = get_head_args(name)
+    known = get_head_args(name, kwargs)
     unknown = sorted(set(kwargs) - set(known))
     if unknown:
         takes = ", ".join(f"{k}={v}" for k, v in known.items()) or "none"
@@ -170,4 +178,4 @@ def create_head(name: str, in_dim: int, num_classes: int, num_slots: int, **kwar
     return HEADS.get(name)(in_dim=in_dim, num_classes=num_classes, num_slots=num_slots, **kwargs)
 
 
-from actcap.models import pose_heads  # noqa: E402,F401  (registers `tcn`, which builds on TemporalHead)
+from actcap.models import ensemble, pose_heads  # noqa: E402,F401  (register `ensemble`, `tcn` and `skeleton`)

@@ -151,6 +151,10 @@ class GlobalBatchLoss:
     batch's normaliser (clip count, or summed class weights) and multiplied by W; DDP averages gradients
     over the W ranks, so the update equals the single-process update on the whole batch, class weights
     and label smoothing included. Alone it is plain mean cross-entropy, exactly as before.
+
+    A head that answers (B, M, C) in training (an `ensemble`'s members: models/ensemble.py) gets the sum of its
+    members' own losses, each as above, so each member's gradient is the one it would get alone; the part
+    reported is their mean, comparable with a single head's loss.
     """
 
     def __init__(self, ctx: Context, weight: torch.Tensor | None, label_smoothing: float):
@@ -164,13 +168,23 @@ class GlobalBatchLoss:
         """(loss to backpropagate, this rank's part of the batch's mean loss: parts sum to it over ranks)."""
         ctx = self.ctx
         if not ctx.enabled:
-            loss = self.mean(net(x), y)
-            return loss, loss.item()
+            logits, y, m = members_apart(net(x), y)
+            loss = self.mean(logits, y) * m  # Σ over members of each one's mean loss
+            return loss, loss.item() / m
         norm = float(self.weight[y].sum()) if self.weight is not None else float(len(y))
         share = torch.tensor_split(torch.arange(len(y)), ctx.world_size)[ctx.rank]
         keep = 1.0
         if len(share) == 0:  # a last batch smaller than the world: run one clip, count none (DDP needs a backward)
             share, keep = torch.arange(1), 0.0
-        logits = net(x[share].to(ctx.device))  # (b, C)
-        part = self.per_clip(logits, y[share].to(ctx.device)).sum() * keep / norm
-        return part * ctx.world_size, part.item()
+        logits, y_share, m = members_apart(net(x[share].to(ctx.device)), y[share].to(ctx.device))  # (b·M, C)
+        part = self.per_clip(logits, y_share).sum() * keep / norm
+        return part * ctx.world_size, part.item() / m
+
+
+def members_apart(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(B, C) logits as they are, or an ensemble's (B, M, C) as B·M answers each with its clip's label
+    (B·M, C), (B·M,): the member count M comes back (1 for a single head)."""
+    if logits.dim() == 2:
+        return logits, y, 1
+    m = logits.shape[1]
+    return logits.flatten(0, 1), y.repeat_interleave(m), m
