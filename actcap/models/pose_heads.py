@@ -25,7 +25,6 @@ from torch import nn
 from actcap.models.heads import HEADS, InputNorm, TemporalHead
 from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, mirror_features
 
-
 SHAPE_SEGMENTS = 8
 """Segments of the body-shape description (`skeleton` head's default, `tcn`'s `novelty=shape`)."""
 NOVELTY = ("learned", "shape")
