@@ -267,7 +267,7 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert info["classes"] == ["left", "right"] and info["metrics"]["top1"] == m["top1"]
     config = json.loads((store.get_path("arrows") / "config.json").read_text())
     assert config["open_set"]["score"] == TAUGHT_RULE.score == "mahalanobis"  # the measured rule (docs/teaching.md)
-    assert config["open_set"]["rule"].startswith("10.0 × quantile 0.95 of held-out known clips' scores (clips held")
+    assert config["open_set"]["rule"].startswith("7.0 × quantile 0.95 of held-out known clips' scores (clips held")
     assert config["captions"] == {"right": "A person slides right."}
     assert (config["head"], config["head_kwargs"]) == ("tcn", FEW_PEOPLE_RECIPE["head_kwargs"])
     assert config["head_kwargs"]["novelty"] == "shape"  # its open set reads the body's shape (docs/teaching.md)
@@ -295,10 +295,12 @@ def test_pose_models_taught_from_few_people_are_augmented(tmp_path):
 
     assert few_people(ex("ann", "bob", "ann"), None, ["pose"]) is True
     assert few_people(ex("", ""), None, ["pose"]) is True  # nobody said who is in them: assume few
-    assert few_people(ex("ann", "bob", "cy"), None, ["pose"]) is False
+    assert few_people(ex("ann", "bob", "cy", "di"), None, ["pose"]) is True
+    assert few_people(ex("ann", "bob", "cy", "di", "ed"), None, ["pose"]) is False
     assert few_people(ex("ann"), None, ["flow"]) is False  # --augment perturbs pose features only
-    base = Examples([np.zeros((4, 67), np.float32)] * 3, ["clap"] * 3, ["1", "2", ""], ["a", "b", "c"], [], 64)
-    assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's two known people
+    base = Examples([np.zeros((4, 67), np.float32)] * 5, ["clap"] * 5, ["1", "2", "3", "4", ""],
+                    ["a", "b", "c", "d", "e"], [], 64)
+    assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's four known people
 
 
 def test_a_failed_job_keeps_the_store_as_it_was(tmp_path, clips):
