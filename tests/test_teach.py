@@ -267,7 +267,7 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert info["classes"] == ["left", "right"] and info["metrics"]["top1"] == m["top1"]
     config = json.loads((store.get_path("arrows") / "config.json").read_text())
     assert config["open_set"]["score"] == TAUGHT_RULE.score == "mahalanobis"  # the measured rule (docs/teaching.md)
-    assert config["open_set"]["rule"].startswith("7.0 × quantile 0.95 of held-out known clips' scores (clips held")
+    assert config["open_set"]["rule"].startswith("10.0 × quantile 0.95 of held-out known clips' scores (clips held")
     assert config["captions"] == {"right": "A person slides right."}
     assert (config["head"], config["head_kwargs"]) == ("tcn", FEW_PEOPLE_RECIPE["head_kwargs"])
     assert config["head_kwargs"]["novelty"] == "shape"  # its open set reads the body's shape (docs/teaching.md)
