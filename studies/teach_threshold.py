@@ -39,13 +39,10 @@ from actcap.features.threads import torch_threads  # noqa: E402
 from actcap.honesty.openset import KNOWN_QUANTILE, create_score, get_score_kwargs  # noqa: E402
 from actcap.models.recognizer import ModelConfig, Recognizer  # noqa: E402
 from actcap.models.store import SHIPPED_DIR  # noqa: E402
-from actcap.teach.trainer import base_settings  # noqa: E402
+from actcap.teach.trainer import FEW_PEOPLE_RECIPE, base_settings  # noqa: E402
 from actcap.training.held_out import fit_head, held_out_answers, outputs  # noqa: E402
 
 SUBJECT = re.compile(r"_s(\d+)_")
-TCN_RECIPE = {"head": "tcn", "head_kwargs": {"width": 32}, "lr": 2e-3, "lr_schedule": "cosine", "epochs": 60,
-              "batch_size": 16, "augment": True}
-"""`--tcn`: the keypoint recipe (docs/model-card-keypoints.md) at teaching's scale, with pose augmentation."""
 SCORES = ("prototype", "mahalanobis")
 RULES = [("prototype", "clips", 1.0), ("prototype", "people", 1.0), ("prototype", "people", 1.1),
          ("prototype", "clips", 1.3), ("prototype", "clips", 1.5), ("mahalanobis", "people", 3.0),
@@ -121,12 +118,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "utd-mhad-5")
     p.add_argument("--footage", type=Path, required=True, help="a folder of videos of other actions")
-    p.add_argument("--tcn", action="store_true", help="train the tcn head with TCN_RECIPE instead of the shipped "
-                   "settings (measured in session 8 for few people: docs/teaching.md)")
+    p.add_argument("--tcn", action="store_true", help="train with teaching's few-people recipe (the tcn head, "
+                   "actcap/teach/trainer.py FEW_PEOPLE_RECIPE) instead of the shipped settings (docs/teaching.md)")
     args = p.parse_args()
     config, cfg = base_settings(SHIPPED_DIR)
     if args.tcn:
-        cfg = replace(cfg, **TCN_RECIPE)
+        cfg = replace(cfg, **FEW_PEOPLE_RECIPE)
     cache = FeatureCache(cache_root(), build_streams(cfg.streams, cfg.backbone, cfg.engine), cfg.cache_frames)
     clips = [(d.name, f, SUBJECT.search(f.name).group(1)) for d in sorted(args.data.iterdir()) if d.is_dir()
              for f in sorted(d.glob("*.avi"))]

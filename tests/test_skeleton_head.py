@@ -9,6 +9,7 @@ import torch
 from keypoint_fixtures import STANDING
 
 from actcap.models.heads import create_head
+from actcap.models.pose_heads import body_shape
 from actcap.pose.skeleton import CENTRE, CONFIDENCES, FEATURE_DIM, JOINTS, VELOCITIES, frame_features
 
 WRIST = JOINTS.index("right_wrist")
@@ -67,7 +68,7 @@ def test_input_stats_standardise_positions_and_distances():
     x, _ = batch(32, 3)
     head = create_head("skeleton", FEATURE_DIM, 2, 16)
     head.fit_input_stats(x.reshape(-1, FEATURE_DIM))
-    z = head.shape_norm(head.shape(x)).reshape(-1, head.shape_dim)
+    z = head.shape_norm(body_shape(x, head.pairs)).reshape(-1, head.shape_dim)
     assert head.shape_dim == 26 + 78
     torch.testing.assert_close(z.mean(0), torch.zeros(head.shape_dim), atol=1e-4, rtol=0)
     torch.testing.assert_close(z.std(0, unbiased=False), torch.ones(head.shape_dim), atol=1e-3, rtol=0)
@@ -85,3 +86,44 @@ def test_shapes_and_refusals():
         create_head("skeleton", FEATURE_DIM, 5, 16, segments=32)
     with pytest.raises(ValueError, match="frame count divisible by 8; got 12"):
         create_head("skeleton", FEATURE_DIM, 5, 16)(torch.randn(1, 12, FEATURE_DIM))
+
+
+def test_tcn_novelty_shape_reads_the_skeleton_heads_description_not_what_it_learned(tmp_path):
+    from actcap.models.heads import head_outputs
+    from actcap.models.recognizer import ModelConfig, Recognizer
+
+    x, y = batch(32, 5)
+    frames = x.reshape(-1, FEATURE_DIM)
+    skeleton = create_head("skeleton", FEATURE_DIM, 2, 16)
+    torch.manual_seed(0)
+    tcn = create_head("tcn", FEATURE_DIM, 2, 16, width=8, novelty="shape")
+    learned = create_head("tcn", FEATURE_DIM, 2, 16, width=8)
+    for head in (skeleton, tcn, learned):
+        head.fit_input_stats(frames)
+    _, described = head_outputs(skeleton.eval(), x)
+    logits, emb = head_outputs(tcn.eval(), x)
+    assert emb.shape == (32, 8 * 104) and logits.shape == (32, 2)
+    torch.testing.assert_close(emb, described)  # the skeleton head's segment means of the body's shape
+    assert head_outputs(learned.eval(), x)[1].shape == (32, 4 * 8)  # by default: what fc reads
+    with torch.no_grad():  # training moves the classifier, not what the open set compares
+        for p in tcn.parameters():
+            p.add_(1.0)
+    changed_logits, same = head_outputs(tcn, x)
+    torch.testing.assert_close(same, emb)
+    assert not torch.allclose(changed_logits, logits)
+    # saved with its normaliser, loaded back the same; a tcn file without novelty has no such tensors
+    config = ModelConfig(classes=["a", "b"], streams=[], feature_dim=FEATURE_DIM, num_slots=16, head="tcn",
+                         head_kwargs={"width": 8, "novelty": "shape"})
+    model = Recognizer(config)
+    model.head.load_state_dict(tcn.state_dict())
+    loaded = Recognizer.load(model.save(tmp_path / "m"))
+    torch.testing.assert_close(head_outputs(loaded.head, x)[1], emb)
+    assert "shape_norm.mean" in tcn.state_dict() and "shape_norm.mean" not in learned.state_dict()
+
+
+def test_tcn_novelty_refusals():
+    with pytest.raises(ValueError, match=r"the tcn head's novelty is one of learned, shape; got 'pose'"):
+        create_head("tcn", FEATURE_DIM, 2, 16, novelty="pose")
+    with pytest.raises(ValueError, match="the tcn head's novelty=shape needs frames divisible by 8; got frames=12"):
+        create_head("tcn", FEATURE_DIM, 2, 12, novelty="shape")
+    assert create_head("tcn", FEATURE_DIM, 2, 12).novelty == "learned"  # any frame count without it

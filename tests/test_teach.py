@@ -17,6 +17,7 @@ from actcap.teach.check import fold_of, summary, with_threshold
 from actcap.teach.examples import EXAMPLES_FILE, Examples, ExamplesError, load_examples, save_examples
 from actcap.teach.jobs import JobQueue, UnknownJobError
 from actcap.teach.trainer import (
+    FEW_PEOPLE_RECIPE,
     TAUGHT_RULE,
     DuplicateLabelsError,
     TeachError,
@@ -255,7 +256,8 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert (m["method"], m["folds"], m["classes"], m["examples"], m["base_examples"]) == (
         "leave-one-person-out", 2, ["left", "right"], 6, 0)
     assert (m["people"], m["optimistic"], m["pessimistic"]) == (2, False, True) and 0 <= m["answered"] <= m["top1"]
-    assert m["augmented"] is True  # a pose base (the shipped one) taught from two people: trained with --augment
+    # a pose base (the shipped one) taught from two people: the few-people recipe, the tcn head with --augment
+    assert (m["augmented"], m["head"]) == (True, "tcn")
     assert m["summary"].startswith("On people it did not learn from (each of the 2 people left out in turn), ")
     assert m["summary"].endswith(" Each round learned from one person only: the model, which learns from both, "
                                  "usually does better (docs/teaching.md).")
@@ -267,6 +269,8 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert config["open_set"]["score"] == TAUGHT_RULE.score == "mahalanobis"  # the measured rule (docs/teaching.md)
     assert config["open_set"]["rule"].startswith("10.0 × quantile 0.95 of held-out known clips' scores (clips held")
     assert config["captions"] == {"right": "A person slides right."}
+    assert (config["head"], config["head_kwargs"]) == ("tcn", FEW_PEOPLE_RECIPE["head_kwargs"])
+    assert config["head_kwargs"]["novelty"] == "shape"  # its open set reads the body's shape (docs/teaching.md)
     assert list((tmp_path / "home" / "staging").iterdir()) == []  # nothing half-built left behind
     out = Predictor.load(store.get_path("arrows")).predict_paths([clips["right"][0]])
     assert out["prediction"] in ("left", "right")
@@ -279,7 +283,7 @@ def test_teach_base_default_keeps_the_shipped_actions(tmp_path, clips):
     m = teach(TeachRequest("plus", ex, "default", allow_duplicates=True), store, store.shipped)["metrics"]
     assert m["classes"] == ["clap", "right", "swipe_left", "swipe_right", "throw", "wave"]
     assert (m["base_examples"], m["method"], list(m["per_label"])) == (120, "leave-one-person-out", ["right"])
-    assert m["augmented"] is False  # the shipped examples' six people are enough
+    assert (m["augmented"], m["head"]) == (False, "skeleton")  # the shipped examples' six people are enough
     assert (store.get_path("plus") / f"base-{EXAMPLES_FILE}").is_file()
 
 
@@ -291,10 +295,12 @@ def test_pose_models_taught_from_few_people_are_augmented(tmp_path):
 
     assert few_people(ex("ann", "bob", "ann"), None, ["pose"]) is True
     assert few_people(ex("", ""), None, ["pose"]) is True  # nobody said who is in them: assume few
-    assert few_people(ex("ann", "bob", "cy"), None, ["pose"]) is False
+    assert few_people(ex("ann", "bob", "cy", "di"), None, ["pose"]) is True
+    assert few_people(ex("ann", "bob", "cy", "di", "ed"), None, ["pose"]) is False
     assert few_people(ex("ann"), None, ["flow"]) is False  # --augment perturbs pose features only
-    base = Examples([np.zeros((4, 67), np.float32)] * 3, ["clap"] * 3, ["1", "2", ""], ["a", "b", "c"], [], 64)
-    assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's two known people
+    base = Examples([np.zeros((4, 67), np.float32)] * 5, ["clap"] * 5, ["1", "2", "3", "4", ""],
+                    ["a", "b", "c", "d", "e"], [], 64)
+    assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's four known people
 
 
 def test_a_failed_job_keeps_the_store_as_it_was(tmp_path, clips):

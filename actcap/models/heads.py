@@ -55,6 +55,12 @@ class TemporalHead(nn.Module):
         derives features of its own (the `skeleton` head) also fits their normaliser here."""
         self.set_input_stats(frames.mean(0), frames.std(0, unbiased=False))
 
+    def open_set_embedding(self, x: torch.Tensor, fc_input: torch.Tensor) -> torch.Tensor:
+        """(B, E) what the open-set scores compare for (B, T, D) features `x`: by default what the last layer `fc`
+        reads (`fc_input`, averaged over time for heads that classify every slot); a head may read something else
+        (the `tcn` head's `novelty=shape`)."""
+        return fc_input.mean(1) if fc_input.dim() == 3 else fc_input
+
 
 @HEADS.register("mean")
 class MeanHead(TemporalHead):
@@ -124,9 +130,9 @@ class SegmentHead(TemporalHead):
 
 @torch.no_grad()
 def head_outputs(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, D) features → (B, C) logits and (B, E) embedding: what the head's last linear layer `fc`
-    reads (averaged over time for heads that classify every frame), or a head's own `logits_and_embedding`
-    (an ensemble's: ensemble.py); the open-set scores compare embeddings."""
+    """(B, T, D) features → (B, C) logits and (B, E) embedding: the head's `open_set_embedding` (by default what
+    its last linear layer `fc` reads, averaged over time for heads that classify every frame), or a head's own
+    `logits_and_embedding` (an ensemble's: ensemble.py); the open-set scores compare embeddings."""
     if hasattr(head, "logits_and_embedding"):
         return head.logits_and_embedding(x)
     seen = []
@@ -135,8 +141,7 @@ def head_outputs(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.
         logits = head(x)
     finally:
         hook.remove()
-    emb = seen[0]
-    return logits, (emb.mean(1) if emb.dim() == 3 else emb)  # (B, T, E) → (B, E) for the mean head
+    return logits, head.open_set_embedding(x, seen[0])
 
 
 def list_heads() -> list[str]:

@@ -10,6 +10,10 @@ Being computed from the head's input, these views need nothing from the stream o
 `mirror_average=1` (`--head-args`) answers each clip from its embedding averaged with its mirror image's (left
 and right swapped, x negated: skeleton.py `mirror_features`), at inference only; with `--mirror none` in training
 it makes the answer the same for a left- and a right-handed performer. Recipe for JHMDB: docs/model-card-keypoints.md.
+`novelty=shape` has the open-set score read the `skeleton` head's description of the clip (its body shape's segment
+means) instead of the embedding the convolutions learned: taught from a few people, the learned embedding puts
+footage of other actions as close to the classes as new people's clips (docs/teaching.md), the fixed description
+does not.
 """
 
 from __future__ import annotations
@@ -21,6 +25,35 @@ from torch import nn
 from actcap.models.heads import HEADS, InputNorm, TemporalHead
 from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, mirror_features
 
+SHAPE_SEGMENTS = 8
+"""Segments of the body-shape description (`skeleton` head's default, `tcn`'s `novelty=shape`)."""
+NOVELTY = ("learned", "shape")
+
+
+def body_shape(x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) pose features → (B, T, 104): the 13 joints' positions and the distances between every `pairs` of
+    them, in torso units."""
+    b, t, _ = x.shape
+    pos = x[..., POSITIONS].reshape(b, t, len(JOINTS), 2)
+    d = pos[:, :, pairs[0]] - pos[:, :, pairs[1]]
+    return torch.cat([pos.flatten(2), torch.sqrt((d * d).sum(-1) + 1e-6)], -1)
+
+
+def fit_shape_norm(norm: InputNorm, frames: torch.Tensor, pairs: torch.Tensor) -> None:
+    """`norm` standardises body_shape of the training frames (N, D)."""
+    shape = body_shape(frames[None].float(), pairs)[0]
+    norm.mean.copy_(shape.mean(0))
+    norm.std.copy_(shape.std(0, unbiased=False).clamp_min(1e-3))
+
+
+def shape_segments(x: torch.Tensor, pairs: torch.Tensor, norm: InputNorm, segments: int) -> torch.Tensor:
+    """(B, T, D) pose features → (B, segments · 104): the standardised body shape averaged over each of
+    `segments` equal stretches of time."""
+    b, t, _ = x.shape
+    if t % segments:
+        raise ValueError(f"the body-shape description needs a frame count divisible by {segments}; got {t}")
+    return norm(body_shape(x, pairs)).view(b, segments, t // segments, -1).mean(2).flatten(1)
+
 
 def _conv(cin: int, cout: int, k: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv1d(cin, cout, k, padding=k // 2), nn.BatchNorm1d(cout), nn.LeakyReLU(0.2))
@@ -31,11 +64,16 @@ class PoseConvHead(TemporalHead):
     min_in_dim = FEATURE_DIM
 
     def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 64, dropout: float = 0.3,
-                 mirror_average: int = 0, clamp: float = 0.0):
+                 mirror_average: int = 0, clamp: float = 0.0, novelty: str = "learned"):
         super().__init__(in_dim, num_classes, dropout)
         if in_dim < self.min_in_dim:
             raise ValueError(f"the tcn head reads pose-stream features ({FEATURE_DIM} values first in each "
                              f"frame); got {in_dim} values per frame: train with `--streams pose`")
+        if novelty not in NOVELTY:
+            raise ValueError(f"`--head-args`: the tcn head's novelty is one of {', '.join(NOVELTY)}; got {novelty!r}")
+        if novelty == "shape" and num_slots % SHAPE_SEGMENTS:
+            raise ValueError(f"the tcn head's novelty=shape needs frames divisible by {SHAPE_SEGMENTS}; "
+                             f"got frames={num_slots}")
         j = len(JOINTS)
         self.register_buffer("pairs", torch.triu_indices(j, j, 1), persistent=False)  # (2, 78)
         views = {"distances": self.pairs.shape[1], "slow": 2 * j, "fast": 2 * j, "features": in_dim}
@@ -51,6 +89,19 @@ class PoseConvHead(TemporalHead):
         # mirror_features is linear (a permutation with signs): its image of the identity is its matrix
         mirror = torch.from_numpy(mirror_features(np.eye(FEATURE_DIM, dtype=np.float32)))  # (67, 67)
         self.register_buffer("mirror", mirror, persistent=False)
+        self.novelty = novelty
+        if novelty == "shape":  # only then: files of tcn heads without it keep loading
+            self.shape_norm = InputNorm(2 * j + self.pairs.shape[1])
+
+    def fit_input_stats(self, frames: torch.Tensor) -> None:
+        super().fit_input_stats(frames)
+        if self.novelty == "shape":
+            fit_shape_norm(self.shape_norm, frames, self.pairs)
+
+    def open_set_embedding(self, x: torch.Tensor, fc_input: torch.Tensor) -> torch.Tensor:
+        if self.novelty == "shape":
+            return shape_segments(x, self.pairs, self.shape_norm, SHAPE_SEGMENTS)
+        return super().open_set_embedding(x, fc_input)
 
     def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """As every head, except the confidences: they enter as they are (already 0-1). Annotated joints are all
@@ -95,7 +146,8 @@ class SkeletonHead(TemporalHead):
 
     min_in_dim = FEATURE_DIM
 
-    def __init__(self, in_dim: int, num_classes: int, num_slots: int, segments: int = 8, dropout: float = 0.0):
+    def __init__(self, in_dim: int, num_classes: int, num_slots: int, segments: int = SHAPE_SEGMENTS,
+                 dropout: float = 0.0):
         super().__init__(in_dim, num_classes, dropout)
         if in_dim < self.min_in_dim:
             raise ValueError(f"the skeleton head reads pose-stream features ({FEATURE_DIM} values first in each "
@@ -112,20 +164,9 @@ class SkeletonHead(TemporalHead):
 
     def fit_input_stats(self, frames: torch.Tensor) -> None:
         super().fit_input_stats(frames)
-        shape = self.shape(frames[None].float())[0]
-        self.shape_norm.mean.copy_(shape.mean(0))
-        self.shape_norm.std.copy_(shape.std(0, unbiased=False).clamp_min(1e-3))
-
-    def shape(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) pose features → (B, T, 104): positions and pairwise joint distances, in torso units."""
-        b, t, _ = x.shape
-        pos = x[..., POSITIONS].reshape(b, t, len(JOINTS), 2)
-        d = pos[:, :, self.pairs[0]] - pos[:, :, self.pairs[1]]
-        return torch.cat([pos.flatten(2), torch.sqrt((d * d).sum(-1) + 1e-6)], -1)
+        fit_shape_norm(self.shape_norm, frames, self.pairs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, _ = x.shape
-        if t % self.segments:
-            raise ValueError(f"skeleton head needs a frame count divisible by {self.segments}; got {t}")
-        z = self.shape_norm(self.shape(x)).view(b, self.segments, t // self.segments, -1).mean(2)  # (B, K, 104)
-        return self.fc(self.drop(z.flatten(1)))
+        if x.shape[1] % self.segments:
+            raise ValueError(f"skeleton head needs a frame count divisible by {self.segments}; got {x.shape[1]}")
+        return self.fc(self.drop(shape_segments(x, self.pairs, self.shape_norm, self.segments)))
