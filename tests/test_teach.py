@@ -318,6 +318,20 @@ def test_pose_models_taught_from_few_people_are_augmented(tmp_path):
     assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's four known people
 
 
+def test_few_people_settings_fall_back_when_the_frames_cannot_be_split(caplog):
+    from actcap.config import TrainConfig
+    from actcap.teach.trainer import few_people_settings
+
+    cfg = TrainConfig(out=Path("."), streams=["pose"], head="skeleton", num_slots=16, sampling="dense")
+    taught = few_people_settings(cfg)
+    assert (taught.head, taught.head_kwargs, taught.augment, taught.epochs, taught.lr) == (
+        "tcn", {"width": 32, "novelty": "shape"}, True, 60, 2e-3)
+    odd = few_people_settings(TrainConfig(out=Path("."), streams=["pose"], head="skeleton", num_slots=12,
+                                          sampling="dense", head_kwargs={"segments": 4}))
+    assert (odd.head, odd.head_kwargs, odd.augment, odd.num_slots) == ("skeleton", {"segments": 4}, True, 12)
+    assert "the base model's 12 frames cannot be split into 8 segments" in caplog.text
+
+
 def test_a_failed_job_keeps_the_store_as_it_was(tmp_path, clips):
     store = ModelStore(tmp_path / "home")
     broken = tmp_path / "broken.avi"

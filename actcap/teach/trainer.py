@@ -184,7 +184,7 @@ def _teach(req: TeachRequest, store: ModelStore, base_dir: Path, progress: Progr
     taught = sorted({e.label for e in req.examples})
     classes = sorted(set(base.classes if base else []) | set(taught))
     if few_people(req.examples, base, cfg.streams):
-        cfg = dataclasses.replace(cfg, **FEW_PEOPLE_RECIPE)
+        cfg = few_people_settings(cfg)
     staging = store.staging()
     work = store.work_dir("staging")  # in the store, not /tmp: swept after a kill like the rest
     try:
@@ -222,6 +222,20 @@ def few_people(examples: list[TeachExample], base: Examples | None, streams: lis
     """Whether a job teaching a pose model learns from fewer than FEW_PEOPLE people (FEW_PEOPLE's note)."""
     people = {e.group for e in examples if e.group} | {f"base-{g}" for g in (base.groups if base else []) if g}
     return "pose" in streams and len(people) < FEW_PEOPLE
+
+
+def few_people_settings(cfg: TrainConfig) -> TrainConfig:
+    """cfg with FEW_PEOPLE_RECIPE; a base whose frame count the body-shape description cannot split (`--frames`
+    not a multiple of SHAPE_SEGMENTS) keeps its own head, with pose augmentation, rather than an open set that
+    lets footage through."""
+    from actcap.models.pose_heads import SHAPE_SEGMENTS
+
+    if cfg.num_slots % SHAPE_SEGMENTS:
+        log.warning("the base model's %d frames cannot be split into %d segments: teaching from few people keeps its "
+                    "%s head (with pose augmentation) instead of FEW_PEOPLE_RECIPE", cfg.num_slots, SHAPE_SEGMENTS,
+                    cfg.head)
+        return dataclasses.replace(cfg, augment=True)
+    return dataclasses.replace(cfg, **FEW_PEOPLE_RECIPE)
 
 
 def _extract(examples: list[TeachExample], cfg: TrainConfig, config: ModelConfig, work: Path,
