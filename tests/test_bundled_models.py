@@ -50,6 +50,7 @@ def test_the_everyday_model_ships_with_its_vocabulary_and_captions():
     classes = model.config.classes
     assert len(classes) >= 20 and {"clap", "walk", "run", "jumping_jacks", "golf"} <= set(classes)
     assert [s["name"] for s in model.config.streams] == ["pose"] and model.config.head == "tcn"
+    assert model.config.head_kwargs["novelty"] == "shape"  # its open set reads the poses' description (model card)
     assert [c for c in classes if get_builtin(c) is None] == []
     assert get_builtin("jumping_jacks").sentence == "A person is doing jumping jacks."
     assert get_builtin("golf").sentence == "A person is swinging a golf club."

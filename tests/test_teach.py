@@ -167,6 +167,11 @@ def test_check_counts_unknown_answers_as_misses_and_says_when_it_is_optimistic()
     assert "right" not in out and "scores" not in out
     assert out["summary"] == ("On people it did not learn from (each of the 3 people left out in turn), 50% of the "
                               "examples were answered with the right action (25% 'I don't recognise this').")
+    # a round with its own threshold (by person, no base) is judged by it, the others by the final model's
+    own = with_threshold({**check, "thresholds": [0.5, float("nan"), 10.0, float("nan")]}, threshold=5.0)
+    assert (own["answered"], own["unknown"]) == (0.5, 0.25)  # 1.0 > 0.5: unknown; 9.0 <= 10: answered, right
+    assert "thresholds" not in own
+    assert with_threshold({**check, "thresholds": [0.5] * 4}, threshold=None)["answered"] == 0.75  # no open set
     one = {"method": "leave-one-example-out", "people": 1, "optimistic": True, "answered": 1.0}
     assert summary(one).startswith("This cannot tell how well it works for other people: every example shows the "
                                    "same person. On other examples of the same people 100% were answered right — "
@@ -239,9 +244,18 @@ def test_job_lifecycle_queued_running_done_failed():
 
 # --- a whole job on synthetic videos -----------------------------------------------------------------------
 
-def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
+def test_teach_base_none_saves_a_checked_model(tmp_path, clips, monkeypatch):
+    import actcap.teach.check as check_module
+
     store = ModelStore(tmp_path / "home")
-    stages = []
+    stages, rounds = [], []
+    real_round_threshold = check_module.round_threshold
+
+    def spy(template, feats, labels, cfg, rule):  # each by-person round fits the taught rule on its own examples
+        rounds.append((len(feats), rule.margin))
+        return real_round_threshold(template, feats, labels, cfg, rule)
+
+    monkeypatch.setattr(check_module, "round_threshold", spy)
     before = torch.get_num_threads()
     torch.set_num_threads(2)  # what the caller runs at; the job trains at one thread and gives it back
     try:
@@ -255,6 +269,7 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     m = result["metrics"]
     assert (m["method"], m["folds"], m["classes"], m["examples"], m["base_examples"]) == (
         "leave-one-person-out", 2, ["left", "right"], 6, 0)
+    assert rounds == [(2, 7.0), (4, 7.0)]  # two rounds, each taught from the other person's examples (2 and 4)
     assert (m["people"], m["optimistic"], m["pessimistic"]) == (2, False, True) and 0 <= m["answered"] <= m["top1"]
     # a pose base (the shipped one) taught from two people: the few-people recipe, the tcn head with --augment
     assert (m["augmented"], m["head"]) == (True, "tcn")
@@ -267,7 +282,7 @@ def test_teach_base_none_saves_a_checked_model(tmp_path, clips):
     assert info["classes"] == ["left", "right"] and info["metrics"]["top1"] == m["top1"]
     config = json.loads((store.get_path("arrows") / "config.json").read_text())
     assert config["open_set"]["score"] == TAUGHT_RULE.score == "mahalanobis"  # the measured rule (docs/teaching.md)
-    assert config["open_set"]["rule"].startswith("10.0 × quantile 0.95 of held-out known clips' scores (clips held")
+    assert config["open_set"]["rule"].startswith("7.0 × quantile 0.95 of held-out known clips' scores (clips held")
     assert config["captions"] == {"right": "A person slides right."}
     assert (config["head"], config["head_kwargs"]) == ("tcn", FEW_PEOPLE_RECIPE["head_kwargs"])
     assert config["head_kwargs"]["novelty"] == "shape"  # its open set reads the body's shape (docs/teaching.md)
@@ -301,6 +316,20 @@ def test_pose_models_taught_from_few_people_are_augmented(tmp_path):
     base = Examples([np.zeros((4, 67), np.float32)] * 5, ["clap"] * 5, ["1", "2", "3", "4", ""],
                     ["a", "b", "c", "d", "e"], [], 64)
     assert few_people(ex("ann"), base, ["pose"]) is False  # ann + the base's four known people
+
+
+def test_few_people_settings_fall_back_when_the_frames_cannot_be_split(caplog):
+    from actcap.config import TrainConfig
+    from actcap.teach.trainer import few_people_settings
+
+    cfg = TrainConfig(out=Path("."), streams=["pose"], head="skeleton", num_slots=16, sampling="dense")
+    taught = few_people_settings(cfg)
+    assert (taught.head, taught.head_kwargs, taught.augment, taught.epochs, taught.lr) == (
+        "tcn", {"width": 32, "novelty": "shape"}, True, 60, 2e-3)
+    odd = few_people_settings(TrainConfig(out=Path("."), streams=["pose"], head="skeleton", num_slots=12,
+                                          sampling="dense", head_kwargs={"segments": 4}))
+    assert (odd.head, odd.head_kwargs, odd.augment, odd.num_slots) == ("skeleton", {"segments": 4}, True, 12)
+    assert "the base model's 12 frames cannot be split into 8 segments" in caplog.text
 
 
 def test_a_failed_job_keeps_the_store_as_it_was(tmp_path, clips):

@@ -1,13 +1,17 @@
 """A teach job's check: how well the model will do on people it did not learn from, measured before it is trained.
 
     folds, method = fold_of(examples)                       # by person when every label has 2+ people
-    result = check_examples(examples, feats, base, classes, cfg, config, rules)
+    result = check_examples(examples, feats, base, classes, cfg, config, rule, progress)
     result = with_threshold(result, threshold)              # once the final model's threshold is known
 
 Each round holds some examples out, fits a head on the rest (plus the base's examples: they stay in training;
 their own accuracy on new people is in docs/model-card.md) with held_out.fit_head, and scores the held-out ones:
-the label and the open-set score, against which the final model's threshold then decides `action` or `unknown`.
-So `answered` — right *and* answered as an action — is what a user sees, not the head's top-1 alone.
+the label and the open-set score, against which a threshold decides `action` or `unknown`: held out by person
+with no base model, the threshold the taught rule gives the round's own examples (`round_threshold`: a round learns
+from fewer people than the final model and is judged as a model taught from them would judge; the final model's
+threshold, fitted on more people, is too strict for it: 0.20 answered where the model answers 0.90, docs/teaching.md);
+otherwise the final model's. So `answered` — right *and* answered as an action — is what a user sees, not the head's
+top-1 alone.
 
 With two people each round learns from one: the check is then pessimistic and noisy (on UTD-MHAD 0.17 below what
 the model taught from both does, on average; docs/teaching.md), and says so.
@@ -47,10 +51,21 @@ def fold_of(examples: list, max_folds: int = MAX_FOLDS) -> tuple[list[int], str]
     return folds, "leave-one-example-out" if max(seen.values()) <= max_folds else f"{max_folds}-fold"
 
 
+def round_threshold(template: Recognizer, feats: list[np.ndarray], labels: list[int], cfg, rule) -> float:
+    """The open-set threshold `rule` (held_out.ThresholdRule) gives a model taught from these clips alone: its margin
+    × the quantile of their scores held out by clip, as the final model's is set; NaN when no clip can be held out."""
+    from actcap.honesty.openset import threshold_for
+    from actcap.training.held_out import held_out_answers
+
+    held = held_out_answers(template, feats, labels, None, cfg, (rule.score,))["scores"][rule.score]
+    return rule.margin * threshold_for(held) if len(held) else float("nan")
+
+
 def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[str], cfg, config: ModelConfig,
-                   score_name: str, progress: Callable[[str, float], None]) -> dict:
-    """Held-out answers for every example → the check's figures (module docstring); `scores` is kept for
-    `with_threshold` and dropped from what the job reports."""
+                   rule, progress: Callable[[str, float], None]) -> dict:
+    """Held-out answers for every example → the check's figures (module docstring); `scores` and `thresholds`
+    (each example's round's own, NaN: the final model's) are kept for `with_threshold` and dropped from what the
+    job reports. `rule`: the taught models' held_out.ThresholdRule."""
     from actcap.training.held_out import fit_head, fit_score, outputs
     from actcap.training.train import predict_probs
 
@@ -58,6 +73,8 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
     k = max(folds) + 1
     probs = np.zeros((len(examples), len(classes)), np.float32)
     scores = np.zeros(len(examples), np.float32)
+    thresholds = np.full(len(examples), np.nan)
+    own = method == BY_PERSON and base is None  # with a base, its many examples set the round's threshold as the final
     # each round only needs the head's answers (no files, no calibration): the lean trainer the held-out
     # calibration uses, with the same settings; the final model goes through train() in full
     template = Recognizer(ModelConfig(classes=classes, streams=config.streams, feature_dim=config.feature_dim,
@@ -73,9 +90,11 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
         train_labels = [classes.index(examples[i].label) for i in kept] + base_labels
         model = fit_head(template, train_feats, train_labels, cfg)
         probs[held] = predict_probs(model, [feats[i] for i in held])
-        score = fit_score(score_name, model, train_feats, train_labels)
+        score = fit_score(rule.score, model, train_feats, train_labels)
         lg_held, em_held = outputs(model, [feats[i] for i in held])
         scores[held] = score.score(em_held, lg_held)
+        if own:
+            thresholds[held] = round_threshold(template, train_feats, train_labels, cfg, rule)
     y = np.array([classes.index(e.label) for e in examples])
     m = classification_metrics(probs, y, classes)
     taught = sorted({e.label for e in examples})
@@ -86,14 +105,18 @@ def check_examples(examples: list, feats: list[np.ndarray], base, classes: list[
             "per_label": {c: {"accuracy": m["per_class"][c]["recall"], "examples": m["per_class"][c]["support"]}
                           for c in taught},
             "confusion_matrix": [m["confusion_matrix"][classes.index(c)] for c in taught],
-            "confusion_rows": taught, "right": (probs.argmax(1) == y).tolist(), "scores": scores.tolist()}
+            "confusion_rows": taught, "right": (probs.argmax(1) == y).tolist(), "scores": scores.tolist(),
+            "thresholds": thresholds.tolist()}
 
 
 def with_threshold(check: dict, threshold: float | None) -> dict:
-    """The check with `answered` (the share of held-out examples right *and* within the final model's open-set
-    threshold: what a user would see as a right answer) and the plain sentence that goes with it."""
+    """The check with `answered` (the share of held-out examples right *and* within the open-set threshold — their
+    round's own where it has one, else the final model's `threshold`: what a user would see as a right answer) and
+    the plain sentence that goes with it. No `threshold` (no open set): every answer is accepted."""
     right, scores = np.array(check.pop("right"), bool), np.array(check.pop("scores"))
-    accepted = scores <= threshold if threshold is not None else np.ones(len(scores), bool)
+    own = np.array(check.pop("thresholds", [np.nan] * len(scores)), float)
+    limit = np.where(np.isnan(own), np.inf if threshold is None else threshold, own)
+    accepted = scores <= limit if threshold is not None else np.ones(len(scores), bool)
     answered = float(np.mean(right & accepted)) if len(right) else 0.0
     out = {**check, "answered": answered, "unknown": float(np.mean(~accepted)) if len(right) else 0.0}
     out["summary"] = summary(out)
