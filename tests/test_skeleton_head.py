@@ -127,3 +127,15 @@ def test_tcn_novelty_refusals():
     with pytest.raises(ValueError, match="the tcn head's novelty=shape needs frames divisible by 8; got frames=12"):
         create_head("tcn", FEATURE_DIM, 2, 12, novelty="shape")
     assert create_head("tcn", FEATURE_DIM, 2, 12).novelty == "learned"  # any frame count without it
+
+
+def test_a_bad_novelty_is_refused_when_the_arguments_are_checked():
+    from actcap.models.heads import check_head_args, get_head_args
+
+    message = r"the tcn head's novelty is one of learned, shape; got 'pose'"
+    with pytest.raises(ValueError, match=message):  # before any clip is read (train.py, cli)
+        check_head_args("tcn", {"novelty": "pose"})
+    with pytest.raises(ValueError, match=message):
+        check_head_args("ensemble", {"member": "tcn", "novelty": "pose"})
+    assert get_head_args("tcn")["novelty"] == "learned"
+    check_head_args("ensemble", {"member": "tcn", "members": 2, "novelty": "shape", "width": 8})

@@ -64,7 +64,8 @@ class EnsembleHead(nn.Module):
         """`--head-args` it takes given the ones asked for: its own (the member named, else the default), then
         that member's (with their defaults)."""
         member = _member_name(kwargs)
-        return {**OWN_ARGS, "member": member, **get_head_args(member)}
+        return {**OWN_ARGS, "member": member,
+                **get_head_args(member, {k: v for k, v in kwargs.items() if k not in OWN_ARGS})}
 
     def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         for m in self.members:

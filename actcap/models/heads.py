@@ -158,6 +158,11 @@ def get_head_args(name: str, kwargs: dict | None = None) -> dict:
     cls = HEADS.get(name)
     if hasattr(cls, "head_args"):
         return cls.head_args(kwargs or {})
+    return signature_args(cls)
+
+
+def signature_args(cls) -> dict:
+    """A head class's own constructor arguments (beyond its shape) with their defaults."""
     params = inspect.signature(cls.__init__).parameters
     return {k: p.default for k, p in params.items() if k not in SHAPE_ARGS}
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from actcap.models.heads import HEADS, InputNorm, TemporalHead
+from actcap.models.heads import HEADS, InputNorm, TemporalHead, signature_args
 from actcap.pose.skeleton import CONFIDENCES, FEATURE_DIM, JOINTS, POSITIONS, mirror_features
 
 SHAPE_SEGMENTS = 8
@@ -59,9 +59,21 @@ def _conv(cin: int, cout: int, k: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv1d(cin, cout, k, padding=k // 2), nn.BatchNorm1d(cout), nn.LeakyReLU(0.2))
 
 
+def _check_novelty(novelty) -> None:
+    if novelty not in NOVELTY:
+        raise ValueError(f"`--head-args`: the tcn head's novelty is one of {', '.join(NOVELTY)}; got {novelty!r}")
+
+
 @HEADS.register("tcn")
 class PoseConvHead(TemporalHead):
     min_in_dim = FEATURE_DIM
+
+    @classmethod
+    def head_args(cls, kwargs: dict) -> dict:
+        """Its `--head-args` with their defaults, after checking `novelty`'s value: `check_head_args` calls this
+        before any clip is read."""
+        _check_novelty(kwargs.get("novelty", "learned"))
+        return signature_args(cls)
 
     def __init__(self, in_dim: int, num_classes: int, num_slots: int, width: int = 64, dropout: float = 0.3,
                  mirror_average: int = 0, clamp: float = 0.0, novelty: str = "learned"):
@@ -69,8 +81,7 @@ class PoseConvHead(TemporalHead):
         if in_dim < self.min_in_dim:
             raise ValueError(f"the tcn head reads pose-stream features ({FEATURE_DIM} values first in each "
                              f"frame); got {in_dim} values per frame: train with `--streams pose`")
-        if novelty not in NOVELTY:
-            raise ValueError(f"`--head-args`: the tcn head's novelty is one of {', '.join(NOVELTY)}; got {novelty!r}")
+        _check_novelty(novelty)
         if novelty == "shape" and num_slots % SHAPE_SEGMENTS:
             raise ValueError(f"the tcn head's novelty=shape needs frames divisible by {SHAPE_SEGMENTS}; "
                              f"got frames={num_slots}")
