@@ -125,10 +125,8 @@ class PoseConvHead(TemporalHead):
     def views(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, T, D) features → each view (B, channels, T)."""
         b, t, _ = x.shape
-        pos = x[..., POSITIONS].reshape(b, t, len(JOINTS), 2)  # (B, T, 13, 2) body-relative
-        d = pos[:, :, self.pairs[0]] - pos[:, :, self.pairs[1]]  # (B, T, 78, 2)
-        dist = torch.sqrt((d * d).sum(-1) + 1e-6)  # (B, T, 78)
-        flat = pos.flatten(2)  # (B, T, 26)
+        shape = body_shape(x, self.pairs)  # (B, T, 26 + 78): body-relative positions, pair distances
+        flat, dist = shape[..., :2 * len(JOINTS)], shape[..., 2 * len(JOINTS):]
         slow = torch.cat([flat[:, 1:] - flat[:, :-1], flat.new_zeros(b, 1, flat.shape[2])], 1)
         fast = torch.cat([flat[:, 2:] - flat[:, :-2], flat.new_zeros(b, min(2, t), flat.shape[2])], 1)[:, :t]
         return {"distances": dist, "slow": slow, "fast": fast, "features": self.norm(x)}

@@ -115,8 +115,8 @@ def with_threshold(check: dict, threshold: float | None) -> dict:
     the plain sentence that goes with it. No `threshold` (no open set): every answer is accepted."""
     right, scores = np.array(check.pop("right"), bool), np.array(check.pop("scores"))
     own = np.array(check.pop("thresholds", [np.nan] * len(scores)), float)
-    limit = np.where(np.isnan(own), np.inf if threshold is None else threshold, own)
-    accepted = scores <= limit if threshold is not None else np.ones(len(scores), bool)
+    accepted = (scores <= np.where(np.isnan(own), threshold, own) if threshold is not None
+                else np.ones(len(scores), bool))
     answered = float(np.mean(right & accepted)) if len(right) else 0.0
     out = {**check, "answered": answered, "unknown": float(np.mean(~accepted)) if len(right) else 0.0}
     out["summary"] = summary(out)
