@@ -132,12 +132,12 @@ def frame_files(frames: np.ndarray, field: str = "frames[]", names: list[str] | 
 def serve(settings: ServeSettings):
     """A real uvicorn server in a background thread on a free port of 127.0.0.1; yields the base URL once
     the model is loaded (the 180 s only stops a broken start from hanging)."""
-    import uvicorn
+    from actcap.serve.server import make_server
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = make_server(create_app(settings), settings, host="127.0.0.1", port=port, log_level="warning")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 180

@@ -3,7 +3,12 @@ answered, several connections at once. (test_stream.py has the protocol itself.)
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
+import time
+
+import pytest
 
 from serve_fixtures import encode, moving_frames
 from test_stream import QUIET, due_by_the_clock_client, held_until, pushed_one_at_a_time, receive_prediction
@@ -111,3 +116,45 @@ def test_a_command_sent_as_binary_is_named(make_client):
                                      "format); 'flush' is a command: send it as a text message"}
         ws.send_bytes(b"")
         assert ws.receive_json() == {"type": "error", "detail": "frame 2: file is empty (0 bytes)"}
+
+
+def test_a_server_stopping_tells_a_stream_still_sending_frames_why(tiny_model_dir):
+    """uvicorn alone drops the connection under a client that keeps sending (the client saw 1006 at random):
+    the server closes each stream itself first, with 1012 and a reason, and the closing handshake."""
+    from contextlib import ExitStack
+
+    import numpy as np
+    from serve_fixtures import serve
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from actcap.serve import ServeSettings
+
+    noise = encode(np.random.default_rng(0).integers(0, 256, (480, 640, 3), np.uint8), "JPEG")  # ~0.3 MB each
+    running = ExitStack()
+    url = running.enter_context(serve(ServeSettings(model=tiny_model_dir)))
+    try:
+        with connect(url.replace("http", "ws") + "/stream", max_size=None) as ws:
+            assert json.loads(ws.recv())["type"] == "ready"
+            sent, stop = [0], threading.Event()
+
+            def flood():  # frames faster than the server decodes them, until the connection ends
+                with contextlib.suppress(ConnectionClosed, OSError):
+                    while not stop.is_set():
+                        ws.send(noise)
+                        sent[0] += 1
+
+            sender = threading.Thread(target=flood, daemon=True)
+            sender.start()
+            while sent[0] < 20:  # the server's buffers are full
+                time.sleep(0.01)
+            running.close()  # the server stops under the stream
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=30)
+            stop.set()
+            sender.join(10)
+        assert closed.value.rcvd is not None, "no close frame: the connection was dropped"
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1012, "the server is shutting down")
+    finally:
+        running.close()

@@ -45,9 +45,8 @@ _FLAG_TYPES = {"model": Path, "port": int}
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from actcap.serve import create_app, resolve_settings
+    from actcap.serve.server import make_server
     from actcap.serve.served import load_startup_models
 
     settings = resolve_settings(**{name: getattr(args, name) for name in CLI_FLAGS})
@@ -59,6 +58,5 @@ def run(args: argparse.Namespace) -> int:
                   "this machine's name or address, add --allowed-hosts NAME[,NAME…]", flush=True)
     print(f"actcap: http://{settings.host}:{settings.port}/ (API docs at /docs); loading the model…", flush=True)
     loaded = load_startup_models(settings)  # resolved and loaded once; a bad model: one line, no traceback
-    uvicorn.run(create_app(settings, loaded), host=settings.host, port=settings.port,
-                ws_max_size=int(settings.max_live_frame_mb * 2**20), log_level="info")
+    make_server(create_app(settings, loaded), settings).run()
     return 0

@@ -12,7 +12,9 @@ that queued up meanwhile go through the CNN as one batch, up to the next predict
 `stream_queue` frames waiting (when a client sends faster than the server keeps up, the oldest waiting
 frame is dropped and counted) and as many commands, 64 characters of each (more are refused and reported).
 A connection over `max_streams` gets an error message and close code 1013; one from a page of another
-origin (cross-site WebSocket hijacking) an error message and close code 1008.
+origin (cross-site WebSocket hijacking) an error message and close code 1008. When the server stops, each
+stream is closed with code 1012 and a reason (`Service.close_live_streams`, called by actcap/serve/server.py
+before uvicorn drops the connections, which a client would see as a lost connection, 1006).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections import deque
 from urllib.parse import urlsplit
 
 import anyio
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from actcap.data.frames import shrink_to_working
 from actcap.data.video import ImageDecodeError, decode_image_bytes
@@ -97,8 +99,29 @@ class Session:
         self.received = self.dropped = self.ignored = 0  # ignored: commands refused while stream_queue waited
         self.processed: deque[float] = deque()  # when each frame of the last second finished
         self.started = time.perf_counter()
+        self.scope = anyio.CancelScope()  # cancelled by `stop` (the server shutting down)
+        self.stopping: tuple[int, str] | None = None  # (close code, reason) once stopped
+        self.finished = anyio.Event()
+
+    def stop(self, code: int, reason: str) -> None:
+        """Ask the session to end with this close code (from the server's shutdown; `finished` is set when the
+        client has been told)."""
+        self.stopping = (code, reason)
+        self.scope.cancel()
 
     async def run(self) -> None:
+        self.service.sessions.add(self)
+        try:
+            with self.scope:
+                await self._run()
+            if self.stopping and self.ws.application_state == WebSocketState.CONNECTED:
+                code, reason = self.stopping  # closed here, where the stream ran: nothing else sends on it now
+                await self.ws.close(code=code, reason=reason)
+        finally:
+            self.service.sessions.discard(self)
+            self.finished.set()
+
+    async def _run(self) -> None:
         p = self.predictor
         await self.ws.send_json({"type": "ready", "model": p.name, "classes": p.classes,
                                  "window": self.live.window.maxlen, "every": self.settings.stream_every,

@@ -24,6 +24,8 @@ from actcap.serve.served import ServedModels, Startup, load_startup_models
 from actcap.serve.settings import ServeSettings
 from actcap.serve.teaching import Teaching
 
+SERVICE_RESTART = 1012  # RFC 6455 registry: the server is restarting or shutting down
+
 
 class Service:
     """What the routes share: settings, the served models, the inference limiter and the count of live streams."""
@@ -36,7 +38,8 @@ class Service:
         # request bodies held at once (read, waiting for a worker, or decoding): one running and one ready per
         # worker; later requests wait with their bodies unread, so many uploads at once cannot pile up bodies
         self.upload_slots = anyio.Semaphore(2 * settings.workers)
-        self.live_streams = 0
+        self.live_streams = 0  # slots taken (counted before a stream's model is found)
+        self.sessions: set = set()  # the running live sessions (actcap/serve/live.py `Session`)
         self.teaching = Teaching(settings, self.models.store)
 
     @property
@@ -52,6 +55,16 @@ class Service:
     def _at_threads(self, fn: Callable, *args):
         with torch_threads(self.threads):
             return fn(*args)
+
+    async def close_live_streams(self, reason: str = "the server is shutting down", wait_s: float = 5.0) -> None:
+        """Close every live stream with code 1012 (Service Restart) and `reason`, waiting up to `wait_s` for
+        the clients to be told (a frame being processed finishes first)."""
+        sessions = list(self.sessions)
+        for session in sessions:
+            session.stop(SERVICE_RESTART, reason)
+        with anyio.move_on_after(wait_s):
+            for session in sessions:
+                await session.finished.wait()
 
 
 def load_service(settings: ServeSettings, loaded: Startup | None = None) -> Service:
