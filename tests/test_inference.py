@@ -189,22 +189,22 @@ def test_every_answer_is_a_prediction_and_the_api_schema_is_that_type(tiny_model
 def test_actcap_serve_resolves_and_loads_its_model_once(monkeypatch, tiny_model_dir):
     """`actcap serve` loads the model before the server starts (a bad one is a one-line error) and lifespan
     serves that very predictor: one Recognizer.load, on the resolved directory."""
-    import uvicorn
     from fastapi.testclient import TestClient
 
     from actcap.cli import main
+    from actcap.serve.server import Server
 
     loads, real = [], Recognizer.load.__func__
     monkeypatch.setattr(Recognizer, "load", classmethod(lambda cls, d: loads.append(d) or real(cls, d)))
     served = []
 
-    def run(app, **kwargs):
-        with TestClient(app, base_url="http://127.0.0.1:5000") as client:
-            served.append(client.get("/health").json()["status"])
+    def run(server, sockets=None):
+        with TestClient(server.app, base_url="http://127.0.0.1:5000") as client:
+            served.append((client.get("/health").json()["status"], server.config.port))
 
-    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(Server, "run", run)
     assert main(["serve", "--model", str(tiny_model_dir)]) == 0
-    assert served == ["ready"] and loads == [tiny_model_dir]
+    assert served == [("ready", 5000)] and loads == [tiny_model_dir]
 
 
 def test_num_slots_is_stored_under_its_old_key(tmp_path):
