@@ -112,6 +112,10 @@ class TrainConfig:
     augment: bool = False
     """Perturb every training view of a pose clip (`--augment`; pose stream only): speed, rotation and scale,
     noise, joints missing, lower confidences (actcap/pose/augment.py)."""
+    augment_held: float = 0.0
+    """The share of training views that are the clip's middle half played forwards and backwards
+    (`--augment-held`; a probability, 0-1, used with --augment), as a live stream's window sees a gesture kept
+    up: a wave waved on, not one wave from rest to rest (actcap/pose/augment.py `held_view`)."""
     keep: str = "best"
     """Which epoch to save: `best` on validation, or `last` (`--keep`; cross-validation uses `last`,
     since choosing the epoch on the validation fold would flatter the score)."""
@@ -164,6 +168,10 @@ class TrainConfig:
         if self.augment and list(self.streams) != ["pose"]:
             problems.append(f"`--augment` perturbs pose features; it needs `--streams pose`, got "
                             f"{'+'.join(self.streams)}")
+        if not 0 <= self.augment_held <= 1:
+            problems.append(f"`--augment-held` is a probability in [0, 1]; got {self.augment_held}")
+        elif self.augment_held and not self.augment:
+            problems.append("`--augment-held` is one of `--augment`'s perturbations; add `--augment`")
         if problems:
             raise ValueError("\n".join(problems))
 

@@ -88,6 +88,9 @@ def test_parsed_flags_become_the_config_fields(tmp_path):
         {"hidden": 64, "dropout": 0.25}, [("a", "b")], False, 7, r"_s(\d+)_")
     plain = train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o"]), out=Path("o"))
     assert plain == TrainConfig(out=Path("o"))
+    held = train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o", "--streams", "pose",
+                                                   "--augment", "--augment-held", "0.3"]), out=Path("o"))
+    assert (held.augment, held.augment_held) == (True, 0.3)
 
 
 def test_check_names_every_bad_flag_at_once(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from keypoint_fixtures import reach_clip
 
 from actcap.config import TrainConfig
 from actcap.models.heads import create_head
-from actcap.pose.augment import PoseAugment, augment_features
+from actcap.pose.augment import PoseAugment, augment_features, held_view
 from actcap.pose.skeleton import (
     CENTRE,
     CONFIDENCES,
@@ -53,6 +55,37 @@ def test_each_perturbation_does_what_it_says():
     drop = PoseAugment(speed=(1, 1), dropout=1.0, confidence=(0.5, 0.9))
     d = drop(f, np.random.default_rng(1))
     assert (d[:, CONFIDENCES] == 0).any() and d[:, CONFIDENCES].max() <= 0.9
+
+
+def test_a_held_view_plays_the_middle_half_forwards_and_backwards():
+    f = clip_features(frames=16)
+    f[:, CENTRE] = np.arange(16)[:, None] + 1.0  # the body moving on: each row's velocity names the row
+    h = held_view(f, np.random.default_rng(0))
+    assert h.shape == f.shape
+    rows = h[:, CENTRE.start]  # signed source row + 1: + forwards, − backwards
+    assert set(np.abs(rows).astype(int)) == set(range(5, 13))  # the middle half: rows 4-11
+    steps = np.diff(np.abs(rows))
+    assert set(steps) <= {-1.0, 0.0, 1.0} and 1 in steps and -1 in steps  # turns round (0 at each turn)
+    assert np.all((np.diff(rows) == 1) | (np.sign(rows[1:]) != np.sign(rows[:-1])))  # in order, or a turn
+    for i in np.flatnonzero(rows < 0):  # played backwards: the positions of that row, its motion reversed
+        np.testing.assert_array_equal(h[i, POSITIONS], f[int(-rows[i]) - 1, POSITIONS])
+    short = held_view(f[:5], np.random.default_rng(1))  # at least 4 rows are kept
+    assert len(short) == 5 and set(np.abs(short[:, CENTRE.start]).astype(int)) == {1, 2, 3, 4}
+
+
+def test_held_views_are_drawn_at_their_rate_and_only_when_asked():
+    f = clip_features(frames=16)
+    still = dict(speed=(1, 1), rotation_deg=0, scale=(1, 1), noise=0, dropout=0, confidence=(1, 1))
+    rng = np.random.default_rng(0)
+    same = [np.allclose(PoseAugment(**still, held=0.3)(f, rng), f, atol=1e-6) for _ in range(400)]
+    assert 0.22 < 1 - np.mean(same) < 0.38  # ~30% of views differ from the clip (a held view equal to it: rare)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)  # off: no random draw, the views of before
+    np.testing.assert_array_equal(augment_features(f, a), PoseAugment(held=0.0)(f, b))
+    assert a.random() == b.random()
+    with pytest.raises(ValueError, match=r"`--augment-held` is a probability in \[0, 1\]; got 1.5"):
+        TrainConfig(out=Path("x"), streams=["pose"], augment=True, augment_held=1.5).check()
+    with pytest.raises(ValueError, match="`--augment-held` is one of `--augment`'s perturbations; add `--augment`"):
+        TrainConfig(out=Path("x"), streams=["pose"], augment_held=0.3).check()
 
 
 def test_tcn_head_shapes_and_gradients():

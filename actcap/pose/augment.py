@@ -8,7 +8,10 @@ other speeds and angles. Each training view of a clip is therefore perturbed, in
   another build would give;
 - noise on the positions (0.02 torso lengths), as an estimator jitters;
 - joint dropout: a joint missing over a stretch of frames (confidence 0), as when an arm leaves the frame;
-- confidence jitter: visibilities drawn below 1, as BlazePose reports them.
+- confidence jitter: visibilities drawn below 1, as BlazePose reports them;
+- held (off unless asked, `--augment-held P`): with probability P the view is the clip's middle half played
+  forwards and backwards over and over, as a live stream's window sees a gesture kept up (a wave waved on,
+  not one wave from rest to rest).
 Velocities are recomputed from the perturbed positions, exactly as `frame_features` computes them.
 """
 
@@ -30,6 +33,8 @@ class PoseAugment:
     dropout: float = 0.1
     """Probability that a joint goes missing over a random stretch of the clip."""
     confidence: tuple[float, float] = (0.5, 1.0)
+    held: float = 0.0
+    """Probability that the view is the clip's middle half played forwards and backwards (`held_view`)."""
 
     def __call__(self, features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return augment_features(features, rng, self)
@@ -50,12 +55,29 @@ def _resample(features: np.ndarray, factor: float) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def held_view(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The clip's middle half (at least 4 rows) played forwards, backwards, forwards … from a random point, as
+    many rows as the clip: the body's motion (CENTRE) turns round with the playback; velocities follow the
+    positions in `augment_features`."""
+    n = len(features)
+    k = min(n, max(4, n // 2))
+    start = (n - k) // 2
+    forwards = features[start:start + k]
+    backwards = forwards[::-1].copy()
+    backwards[:, CENTRE] *= -1
+    loop = np.concatenate([forwards, backwards] * (n // (2 * k) + 2))
+    offset = int(rng.integers(0, 2 * k))
+    return loop[offset:offset + n]
+
+
 def augment_features(features: np.ndarray, rng: np.random.Generator, cfg: PoseAugment = PoseAugment()
                      ) -> np.ndarray:
     """One random perturbation of a clip's pose features (L, FEATURE_DIM) → (L', FEATURE_DIM)."""
     if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
         raise ValueError(f"pose augmentation takes (T, {FEATURE_DIM}) pose features, got {features.shape}")
     f = np.array(features, dtype=np.float32)
+    if cfg.held and rng.random() < cfg.held:  # no draw when off: the same views as before for every other run
+        f = held_view(f, rng)
     if len(f) > 2:
         f = _resample(f, float(rng.uniform(*cfg.speed)))
     t, j = len(f), len(JOINTS)

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from actcap.config import TrainConfig
 from actcap.data.dataset import FeatureClips
+from actcap.pose.augment import PoseAugment
 from actcap.training.distributed import Context, GlobalBatchLoss, current
 
 Batches = Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor] | None]]
@@ -60,7 +61,7 @@ def feature_batches(features: list[np.ndarray], labels: list[int], cfg: TrainCon
     dense segments, pose views perturbed with `--augment`), x (B, T, D); one generator across epochs, so a run
     is reproducible from its seed."""
     data = FeatureClips(features, labels, cfg.num_slots, train=True, seed=seed, sampling=cfg.sampling,
-                        augment=cfg.augment)
+                        augment=PoseAugment(held=cfg.augment_held) if cfg.augment else None)
     gen = torch.Generator().manual_seed(seed)
 
     def batches(epoch: int):
