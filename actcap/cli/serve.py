@@ -46,8 +46,8 @@ _FLAG_TYPES = {"model": Path, "port": int}
 
 def run(args: argparse.Namespace) -> int:
     from actcap.serve import create_app, resolve_settings
-    from actcap.serve.server import make_server
     from actcap.serve.served import load_startup_models
+    from actcap.serve.server import make_server
 
     settings = resolve_settings(**{name: getattr(args, name) for name in CLI_FLAGS})
     if settings.host in ("0.0.0.0", "::"):
