@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-
 from serve_fixtures import encode, moving_frames
 from test_stream import QUIET, due_by_the_clock_client, held_until, pushed_one_at_a_time, receive_prediction
 
