@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/utd-mhad-5}
 ACTCAP=${ACTCAP:-.venv/bin/actcap}
-CONFIG=(--streams pose --sampling dense --head skeleton --weight-decay 0.1 --epochs 30 --seed 0)
+CONFIG=(--streams pose --sampling dense --head tcn --head-args width=32,novelty=shape --weight-decay 0.1 --lr 2e-3
+        --lr-schedule cosine --epochs 60 --batch-size 16 --augment --augment-held 0.3 --seed 0)
 "$ACTCAP" cv --data "$DATA" --group-by '_s(\d+)_' --pairs swipe_left/swipe_right --compare-random "${CONFIG[@]}" --out runs/default-model-cv
 "$ACTCAP" cv --data "$DATA" --group-by '_s(\d+)_' --open-set-protocol "${CONFIG[@]}" --out runs/default-model-open-set
 "$ACTCAP" train --data "$DATA" --val-fraction 0 --group-by '_s(\d+)_' "${CONFIG[@]}" --no-progress --out runs/default-model

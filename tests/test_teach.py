@@ -298,7 +298,10 @@ def test_teach_base_default_keeps_the_shipped_actions(tmp_path, clips):
     m = teach(TeachRequest("plus", ex, "default", allow_duplicates=True), store, store.shipped)["metrics"]
     assert m["classes"] == ["clap", "right", "swipe_left", "swipe_right", "throw", "wave"]
     assert (m["base_examples"], m["method"], list(m["per_label"])) == (120, "leave-one-person-out", ["right"])
-    assert (m["augmented"], m["head"]) == (False, "skeleton")  # the shipped examples' six people are enough
+    assert (m["augmented"], m["head"]) == (True, "tcn")  # six people: the shipped model's own training settings
+    taught = json.loads((store.get_path("plus") / "config.json").read_text())["train"]
+    assert (taught["head_kwargs"], taught["augment_held"], taught["epochs"]) == (
+        {"width": 32, "novelty": "shape"}, 0.3, 60)
     assert (store.get_path("plus") / f"base-{EXAMPLES_FILE}").is_file()
 
 
