@@ -90,3 +90,37 @@ def test_bench_runs_every_section_and_writes_the_documented_json(onnx_cache, tmp
     report = format_report(r)
     assert "onnx_int8" in report and "live stream (appearance)" in report and "service (the model) 16 clients" in report
     assert "ms a tracked frame" in report
+
+
+def test_the_service_load_takes_turns_with_uploads_the_server_cannot_remember(tmp_path):
+    """The server remembers its last 4 uploads' landmarks by content: one upload repeated timed that memory
+    (29 req/s for the pose model instead of ~5)."""
+    import cv2
+
+    from actcap.bench.serve import UPLOADS, distinct_uploads
+    from actcap.pose.tracker import RECENT
+
+    path = tmp_path / "short.avi"  # 20 frames: 5 different first frames, then mirrored copies
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (64, 48))
+    for f in moving_frames(20, seed=3):
+        w.write(f[..., ::-1])
+    w.release()
+    uploads = distinct_uploads(path)
+    assert UPLOADS > RECENT and len(uploads) == 6 and all(len(u) == 16 for u in uploads)
+    assert len({tuple(d for _, d in u) for u in uploads}) == 6  # no two the same
+    assert [n for n, _ in uploads[0]] == [f"frame_{k:02d}.jpg" for k in range(1, 17)]
+
+
+def test_forget_recent_makes_the_next_run_track_again(monkeypatch):
+    from actcap.pose import tracker
+
+    calls = []
+    monkeypatch.setattr(tracker.PoseTracker, "__call__",
+                        lambda self, f: calls.append(1) or (np.zeros((33, 4), np.float32), 0.0))
+    frames = moving_frames(5, seed=1)
+    tracker.estimate_poses(frames)
+    tracker.estimate_poses(frames)
+    assert len(calls) == 5  # the second run was remembered
+    tracker.forget_recent()
+    tracker.estimate_poses(frames)
+    assert len(calls) == 10

@@ -24,19 +24,49 @@ LEVELS = (1, 4, 16)
 LIVE_RATES = (30, 100)  # frames/s one live client sends
 
 
-def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS) -> list[tuple[str, bytes]]:
-    """n frames of a clip as JPEG files named frame_01.jpg …, ready for a multipart upload."""
+UPLOADS = 8
+"""Different uploads the clients take turns with: the server remembers the landmarks of its last few uploads by
+content (pose/tracker.py `estimate_poses`, 4), so one upload repeated would time that memory, not the model."""
+
+
+def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS, offset: int = 0) -> list[tuple[str, bytes]]:
+    """n frames of a clip (evenly spaced, from frame `offset`) as JPEG files named frame_01.jpg …, ready for a
+    multipart upload."""
     import cv2
 
     from actcap.data.sampling import uniform_indices
     from actcap.data.video import open_clip
 
     clip = open_clip(clip_path)
+    offset = min(offset, max(0, len(clip) - n))
     out = []
-    for k, f in enumerate(clip.read(uniform_indices(len(clip), n)), start=1):
+    for k, f in enumerate(clip.read([i + offset for i in uniform_indices(len(clip) - offset, n)]), start=1):
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
         out.append((f"frame_{k:02d}.jpg", buf.tobytes()))
     return out
+
+
+def distinct_uploads(clip_path: Path, count: int = UPLOADS) -> list[list[tuple[str, bytes]]]:
+    """`count` uploads of 16 frames each, no two the same (different first frames; mirrored copies when the clip
+    is too short for that)."""
+    uploads = [jpeg_frames(clip_path, offset=k) for k in range(count)]
+    seen, out = set(), []
+    for files in uploads:
+        key = tuple(data for _, data in files)
+        if key in seen:  # a clip of fewer than 16 + count frames: the same frames again, mirrored
+            files = [(name, mirrored_jpeg(data)) for name, data in files]
+            key = tuple(data for _, data in files)
+        if key not in seen:
+            seen.add(key)
+            out.append(files)
+    return out
+
+
+def mirrored_jpeg(data: bytes) -> bytes:
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return cv2.imencode(".jpg", image[:, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
 def free_port() -> int:
@@ -89,20 +119,21 @@ class Server:
         self.proc.stderr.close()
 
 
-def load(url: str, files: list[tuple[str, bytes]], clients: int, requests: int) -> dict:
-    """`requests` POSTs spread over `clients` concurrent clients; latency percentiles, throughput, errors."""
+def load(url: str, uploads: list[list[tuple[str, bytes]]], clients: int, requests: int) -> dict:
+    """`requests` POSTs spread over `clients` concurrent clients, taking turns with the `uploads`; latency
+    percentiles, throughput, errors."""
     import httpx
 
     per_client = max(2, requests // clients)
-    parts = [("frames[]", (name, data, "image/jpeg")) for name, data in files]
+    parts = [[("frames[]", (name, data, "image/jpeg")) for name, data in files] for files in uploads]
     latencies, errors = [], []
 
-    def client(_):
+    def client(c):
         with httpx.Client(timeout=120) as http:
-            for _ in range(per_client):
+            for k in range(per_client):
                 t = time.perf_counter()
                 try:
-                    r = http.post(f"{url}/predict", files=parts)
+                    r = http.post(f"{url}/predict", files=parts[(c * per_client + k) % len(parts)])
                     if r.status_code != 200:
                         errors.append(f"{r.status_code}: {r.text[:200]}")
                         continue
@@ -177,13 +208,14 @@ def bench_serve(model_dir: Path, clip_path: Path, requests: int = 48, engine: st
     from actcap.serve.settings import ServeSettings
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the report
-    files = jpeg_frames(clip_path)
+    uploads = distinct_uploads(clip_path)
+    files = uploads[0]
     out = {}
     with Server(model_dir, free_port(), engine) as server:
         url = server.url
         httpx.post(f"{url}/predict", files=[("frames[]", (n, d, "image/jpeg")) for n, d in files], timeout=300)
         for clients in LEVELS:
-            out[str(clients)] = load(url, files, clients, requests)
+            out[str(clients)] = load(url, uploads, clients, requests)
             log.info("serve %d clients: %s", clients, out[str(clients)])
         jpegs = [data for _, data in files]
         for fps in LIVE_RATES:  # a webcam, and the rate the streaming target names

@@ -66,6 +66,12 @@ _recent: OrderedDict[bytes, tuple[np.ndarray, np.ndarray, Roi | None, int]] = Or
 _lock = threading.Lock()
 
 
+def forget_recent() -> None:
+    """Drop the remembered runs (`actcap bench` times the landmark model, not the memory)."""
+    with _lock:
+        _recent.clear()
+
+
 def estimate_poses(frames: np.ndarray, tracker: PoseTracker | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(T, H, W, 3) uint8 RGB frames in order → landmarks (T, 33, 4) float32 and pose flags (T,) float32.
     From a fresh tracker (none given, or one that has seen nothing) the same frames give the remembered answer,
