@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 
-import pytest
 from serve_fixtures import encode, moving_frames
 from test_stream import QUIET, due_by_the_clock_client, held_until, pushed_one_at_a_time, receive_prediction
 
@@ -118,42 +116,53 @@ def test_a_command_sent_as_binary_is_named(make_client):
 
 
 def test_a_server_stopping_tells_a_stream_still_sending_frames_why(tiny_model_dir):
-    """uvicorn alone drops the connection under a client that keeps sending (the client saw 1006 at random):
-    the server closes each stream itself first, with 1012 and a reason, and the closing handshake."""
+    """uvicorn alone drops the connection under a client that keeps sending (the page saw 1006 at random): the
+    server closes each stream itself first, with 1012 and a reason, and the closing handshake. The client is
+    asyncio's, which like a browser answers a close frame while a send of its own waits (websockets' threaded
+    client holds one lock for both, so its sender can keep it from answering)."""
+    import asyncio
     from contextlib import ExitStack
 
     import numpy as np
     from serve_fixtures import serve
+    from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
 
     from actcap.serve import ServeSettings
 
     noise = encode(np.random.default_rng(0).integers(0, 256, (480, 640, 3), np.uint8), "JPEG")  # ~0.3 MB each
     running = ExitStack()
     url = running.enter_context(serve(ServeSettings(model=tiny_model_dir)))
-    try:
-        with connect(url.replace("http", "ws") + "/stream", max_size=None) as ws:
-            assert json.loads(ws.recv())["type"] == "ready"
-            sent, stop = [0], threading.Event()
 
-            def flood():  # frames faster than the server decodes them, until the connection ends
-                with contextlib.suppress(ConnectionClosed, OSError):
-                    while not stop.is_set():
-                        ws.send(noise)
-                        sent[0] += 1
+    async def stream_until_closed() -> ConnectionClosed:
+        async with connect(url.replace("http", "ws") + "/stream", max_size=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "ready"
+            sent = 0
 
-            sender = threading.Thread(target=flood, daemon=True)
-            sender.start()
-            while sent[0] < 20:  # the server's buffers are full
-                time.sleep(0.01)
-            running.close()  # the server stops under the stream
-            with pytest.raises(ConnectionClosed) as closed:
+            async def flood():  # frames faster than the server decodes them (a slow webcam's are), until the end
+                nonlocal sent
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        await ws.send(noise)
+                        sent += 1
+                        await asyncio.sleep(0.01)  # up to 100 frames/s; the client's loop answers pings meanwhile
+
+            sender = asyncio.create_task(flood())
+            while sent < 20:  # the server's buffers are full
+                await asyncio.sleep(0.01)
+            stopping = asyncio.get_running_loop().run_in_executor(None, running.close)  # the server stops
+            try:
                 while True:
-                    ws.recv(timeout=30)
-            stop.set()
-            sender.join(10)
-        assert closed.value.rcvd is not None, "no close frame: the connection was dropped"
-        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1012, "the server is shutting down")
+                    await asyncio.wait_for(ws.recv(), 30)
+            except ConnectionClosed as e:
+                closed = e
+            await stopping
+            sender.cancel()
+            return closed
+
+    try:
+        closed = asyncio.run(stream_until_closed())
+        assert closed.rcvd is not None, "no close frame: the connection was dropped"
+        assert (closed.rcvd.code, closed.rcvd.reason) == (1012, "the server is shutting down")
     finally:
         running.close()
