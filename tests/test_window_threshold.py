@@ -143,3 +143,21 @@ def test_a_steady_gesture_is_known_in_a_live_window_though_unlike_any_whole_clip
     assert [(v.state, int(v.probs.argmax())) for v in answers] == [("action", y) for y in truth]
     as_clip = [judge(_slots(w)).open_set_score for w in steady]  # whole clips' means only
     assert all(v.open_set_score < c for v, c in zip(answers, as_clip))
+
+
+def test_held_out_answers_can_skip_the_windows_and_score_the_clips_alike(tmp_path):
+    """A teach round's own threshold needs the clips' scores only (teach/check.py `round_threshold`)."""
+    from actcap.training.held_out import held_out_answers
+
+    feats, labels = _clips(6, seed=5)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=8, epochs=4, lr=0.01, progress=False)
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=8, head="mean",
+                                      clip_frames=WINDOW))
+    groups = [f"s{i % 3}" for i in range(len(labels))]
+    full = held_out_answers(template, feats, labels, groups, cfg)
+    clips_only = held_out_answers(template, feats, labels, groups, cfg, windows=False)
+    np.testing.assert_allclose(clips_only["scores"]["prototype"], full["scores"]["prototype"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(clips_only["logits"], full["logits"], rtol=1e-5, atol=1e-6)
+    assert len(full["window_scores"]["prototype"]) == 18 * 4  # 4 windows of 10 in each 24-frame clip
+    assert (clips_only["window_scores"]["prototype"].shape, clips_only["held_window_scores"]["prototype"].shape) == (
+        (0,), (0,))

@@ -57,7 +57,7 @@ def round_threshold(template: Recognizer, feats: list[np.ndarray], labels: list[
     from actcap.honesty.openset import threshold_for
     from actcap.training.held_out import held_out_answers
 
-    held = held_out_answers(template, feats, labels, None, cfg, (rule.score,))["scores"][rule.score]
+    held = held_out_answers(template, feats, labels, None, cfg, (rule.score,), windows=False)["scores"][rule.score]
     return rule.margin * threshold_for(held) if len(held) else float("nan")
 
 

@@ -119,10 +119,11 @@ def fit_score(name: str, head: Recognizer, features: list[np.ndarray], labels, a
 
 
 def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list[int], groups: list[str] | None,
-                     cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,), keys: list | None = None
-                     ) -> dict:
+                     cfg: TrainConfig, score_names: tuple[str, ...] = (DEFAULT_SCORE,), keys: list | None = None,
+                     windows: bool = True) -> dict:
     """Logits and open-set scores (one array per score name) of every clip from a head trained without its
-    fold, and the scores of those clips' sliding windows (`window_scores`)."""
+    fold, and the scores of those clips' sliding windows (`window_scores`, `held_window_scores`; empty when not
+    `windows`: a caller that needs the clips' scores only skips the windows' heads and scores)."""
     folds = fold_ids(labels, groups, keys)
     y = np.array(labels)
     logits = np.zeros((len(labels), len(model.config.classes)), np.float32)
@@ -140,16 +141,19 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
         lg_tr, em_tr = outputs(head, [features[i] for i in tr])
         lg_te, em_te = outputs(head, [features[i] for i in te])
         logits[te] = lg_te
-        slid = [w for i in te for w in sliding_windows(features[i], length)]
-        held = [w for i in te for w in held_windows(features[i], length, n)]
-        views = [window_views(w, n) for w in slid + held]
-        lg_w, em_w = outputs(head, [v for vs in views for v in vs])
-        first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view: the whole window
-        is_first = np.zeros(len(lg_w), bool)
-        is_first[first] = True
+        if windows:
+            slid = [w for i in te for w in sliding_windows(features[i], length)]
+            held = [w for i in te for w in held_windows(features[i], length, n)]
+            views = [window_views(w, n) for w in slid + held]
+            lg_w, em_w = outputs(head, [v for vs in views for v in vs])
+            first = np.cumsum([0] + [len(vs) for vs in views[:-1]])  # each window's first view: the whole window
+            is_first = np.zeros(len(lg_w), bool)
+            is_first[first] = True
         for name in score_names:
             fitted = fit_score(name, head, [features[i] for i in tr], y[tr], (lg_tr, em_tr))
             scores[name][te] = fitted.score(em_te, lg_te)
+            if not windows:
+                continue
             # each window's best view: windows as filmed against the whole clips' means (the rule before the
             # middles' means, so it never gets stricter), windows of a held gesture as judge.window scores them
             # (the whole window against the middles' means too, its parts against the whole clips')
