@@ -29,9 +29,10 @@ UPLOADS = 8
 content (pose/tracker.py `estimate_poses`, 4), so one upload repeated would time that memory, not the model."""
 
 
-def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS, offset: int = 0) -> list[tuple[str, bytes]]:
-    """n frames of a clip (evenly spaced, from frame `offset`) as JPEG files named frame_01.jpg …, ready for a
-    multipart upload."""
+def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS, offset: int = 0, mirror: bool = False
+                ) -> list[tuple[str, bytes]]:
+    """n frames of a clip (evenly spaced, from frame `offset`; left-right `mirror`ed if asked) as JPEG files named
+    frame_01.jpg …, ready for a multipart upload."""
     import cv2
 
     from actcap.data.sampling import uniform_indices
@@ -41,7 +42,8 @@ def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS, offset: int = 0) ->
     offset = min(offset, max(0, len(clip) - n))
     out = []
     for k, f in enumerate(clip.read([i + offset for i in uniform_indices(len(clip) - offset, n)]), start=1):
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        bgr = cv2.cvtColor(f[:, ::-1] if mirror else f, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
         out.append((f"frame_{k:02d}.jpg", buf.tobytes()))
     return out
 
@@ -49,24 +51,16 @@ def jpeg_frames(clip_path: Path, n: int = DEFAULT_NUM_SLOTS, offset: int = 0) ->
 def distinct_uploads(clip_path: Path, count: int = UPLOADS) -> list[list[tuple[str, bytes]]]:
     """`count` uploads of 16 frames each, no two the same (different first frames; mirrored copies when the clip
     is too short for that)."""
-    uploads = [jpeg_frames(clip_path, offset=k) for k in range(count)]
     seen, out = set(), []
-    for files in uploads:
-        key = tuple(data for _, data in files)
-        if key in seen:  # a clip of fewer than 16 + count frames: the same frames again, mirrored
-            files = [(name, mirrored_jpeg(data)) for name, data in files]
+    for k in range(count):
+        for mirror in (False, True):  # a clip of fewer than 16 + count frames: the same frames again, mirrored
+            files = jpeg_frames(clip_path, offset=k, mirror=mirror)
             key = tuple(data for _, data in files)
-        if key not in seen:
-            seen.add(key)
-            out.append(files)
+            if key not in seen:
+                seen.add(key)
+                out.append(files)
+                break
     return out
-
-
-def mirrored_jpeg(data: bytes) -> bytes:
-    import cv2
-
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return cv2.imencode(".jpg", image[:, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
 def free_port() -> int:
