@@ -3,7 +3,9 @@
     live = predictor.new_stream()          # window: a typical training clip's length
     live.push_many(frames)                 # consecutive (H, W, 3) uint8 frames, batched through the streams
     live.predict()                         # the answer dict over the window, or None before any frame
-                                           # (+ `segments` and `narrative` of the last HISTORY_S seconds)
+                                           # (+ `segments` and `narrative` of the last HISTORY_S seconds);
+                                           # an action being said is held a little past the threshold
+                                           # (verdict.py `Rules.hold`)
     live.keypoints()                       # the person's skeleton in the newest frame (`pose` of an answer)
 """
 
@@ -38,6 +40,7 @@ class LiveStream:
         self.history: deque[np.ndarray] = deque(maxlen=max(window, round(HISTORY_S * FOLDER_FPS)))
         self.verdicts: deque[tuple[int, int, Verdict]] = deque()
         self.last_frame: np.ndarray | None = None
+        self.said: Verdict | None = None  # the last answer's verdict: an action being said is held (Rules.hold)
         self.frames_seen = 0
         self._tracker = None  # follows the person for keypoints() when the model has no pose stream
 
@@ -67,6 +70,7 @@ class LiveStream:
         t0 = time.perf_counter()
         feats = np.stack(self.window)  # (W, D + 1)
         verdict = self.predictor.verdict_of_frames(feats, windowed=True)  # a window: the window threshold
+        verdict = self.said = self.predictor.judge.hold(self.said, verdict)
         out = self.predictor.result(verdict, frames_received=self.frames_seen,
                                     frames_used=len(self.window), warnings=[])
         out.update(self.narrate(verdict))
