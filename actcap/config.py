@@ -122,6 +122,9 @@ class TrainConfig:
     open_set: bool = True
     """Fit an open-set score and threshold so the model can answer "unknown" (`--open-set on|off`);
     calibration is fitted either way (held_out.py)."""
+    unknown_below: float = 0.0
+    """Answer `unknown` too when the calibrated confidence is under this (`--unknown-below`; 0-1, 0: never;
+    needs the open set): 0.5 claims no action more likely wrong than right (the `everyday` model's rule)."""
     group_by: str | None = None
     """Regex whose first group names a clip's group (a person, a source video), e.g. '_s(\\d+)_': clips of
     one group never straddle train and validation, and calibration and the open-set threshold are fitted on
@@ -172,6 +175,10 @@ class TrainConfig:
             problems.append(f"`--augment-held` is a probability in [0, 1]; got {self.augment_held}")
         elif self.augment_held and not self.augment:
             problems.append("`--augment-held` is one of `--augment`'s perturbations; add `--augment`")
+        if not 0 <= self.unknown_below < 1:
+            problems.append(f"`--unknown-below` is a probability in [0, 1); got {self.unknown_below}")
+        elif self.unknown_below and not self.open_set:
+            problems.append("`--unknown-below` is an open-set rule; it needs `--open-set on`")
         if problems:
             raise ValueError("\n".join(problems))
 

@@ -55,3 +55,20 @@ def test_the_everyday_model_ships_with_its_vocabulary_and_captions():
     assert get_builtin("jumping_jacks").sentence == "A person is doing jumping jacks."
     assert get_builtin("golf").sentence == "A person is swinging a golf club."
     assert model.config.calibration["temperature"] > 0 and model.config.open_set["threshold"] is not None
+
+
+def test_the_everyday_model_claims_no_action_more_likely_wrong_than_right():
+    """Its open set, fitted on annotated joints, lets most real video of other things through; the confidence
+    floor (`--unknown-below 0.5`, docs/model-card-keypoints.md) answers an unsure reading `unknown`."""
+    import numpy as np
+
+    from actcap.honesty.judge import model_rules
+    from actcap.models.recognizer import Recognizer
+
+    rules = model_rules(Recognizer.load(SHIPPED_DIR.parent / "models" / "everyday"))
+    assert rules.unknown_below == 0.5
+    spread = np.full(33, 0.5 / 32)
+    spread[0] = 0.49  # a familiar-looking input (score 0) read as no action in particular
+    assert rules.decide(spread / spread.sum(), 0.0, 0.1).state == "unknown"
+    spread[0] = 0.6
+    assert rules.decide(spread / spread.sum(), 0.0, 0.1).state == "action"

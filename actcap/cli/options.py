@@ -21,7 +21,8 @@ from actcap.config import KEEPS, LR_SCHEDULES, SAMPLINGS, TimelineConfig, TrainC
 TRAIN_GROUPS = {  # title: TrainConfig fields; the training settings `train` and `cv` both take
     "model": ("streams", "backbone", "head", "num_slots", "sampling", "head_kwargs", "engine"),
     "training": ("epochs", "batch_size", "lr", "lr_schedule", "weight_decay", "label_smoothing", "class_weights",
-                 "num_clips", "cache_frames", "cache_dir", "mirror", "augment", "augment_held", "open_set"),
+                 "num_clips", "cache_frames", "cache_dir", "mirror", "augment", "augment_held", "open_set",
+                 "unknown_below"),
 }
 # How a flag's text becomes the field's value, where the field's type alone does not say.
 PARSERS = {"head_kwargs": head_args, "mirror": mirror_pairs, "open_set": on_off, "captions": Path}

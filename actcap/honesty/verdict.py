@@ -8,7 +8,8 @@
   model with a pose stream, nobody is in view (the caller's `nobody`, from the stream; the verdict's `nobody`).
 - `unknown`: something moves, but the open-set score (openset.py) is above the threshold fitted at training
   (training/held_out.py); a window cut from a longer stream (live video, timelines) is judged by
-  `window_threshold`. Models without a score, or `--open-set off`, never answer unknown.
+  `window_threshold`; or, for a model trained with `--unknown-below`, its calibrated confidence is under
+  that. Models without a score, or `--open-set off`, never answer unknown.
 - `action`: otherwise; `probs` are the head's softmax at the model's fitted temperature.
 - A live stream holds an action it is saying (`Rules.hold`): the next window stays `action` while the head still
   names that action and its score stays within `LIVE_HOLD` of the window threshold (a gesture going on is not
@@ -30,7 +31,7 @@ from actcap.honesty.openset import Score, load_score
 STATES = ("action", "unknown", "idle")
 LIVE_HOLD = 1.1
 """How far past the window threshold a live stream keeps saying the action it is saying (× the threshold, on
-its scale: threshold + 0.1 × |threshold|). Measured (studies/live_hold.py, docs/model-card.md "Live"): each
+its scale: threshold + 0.1 × |threshold|). Measured (studies/live_hold.py; docs/model-card.md, "Session 11"): each
 held-out person's real waves, a steady wave 0.81 → 0.91 of full-window updates, one pass 0.92 → 0.98; footage
 of other things answered as an action in 0.176 → 0.189 of its updates, by the same four clips."""
 
@@ -60,6 +61,7 @@ class Rules:
         self.threshold = threshold
         self.window_threshold = threshold if window_threshold is None else window_threshold
         self.best_view = False  # judge windows by their most familiar view (models with a window threshold)
+        self.unknown_below = 0.0  # a calibrated confidence under it is unknown too (open_set.unknown_below)
 
     @classmethod
     def from_config(cls, calibration: dict, open_set: dict, tensors: dict, use_open_set: bool = True,
@@ -71,6 +73,7 @@ class Rules:
             rules.threshold = float(open_set["threshold"])
             rules.window_threshold = float(open_set.get("window_threshold", open_set["threshold"]))
             rules.best_view = bool(open_set.get("window_threshold"))
+            rules.unknown_below = float(open_set.get("unknown_below", 0.0))
         return rules
 
     def verdicts(self, logits: np.ndarray, emb: np.ndarray, motion: np.ndarray | None = None,
@@ -91,7 +94,8 @@ class Rules:
                nobody: bool = False) -> Verdict:
         if nobody or (motion is not None and is_idle(np.array([motion]), self.idle_level)):  # nothing moves
             state = "idle"
-        elif score is not None and score > (self.window_threshold if windowed else self.threshold):
+        elif score is not None and (score > (self.window_threshold if windowed else self.threshold)
+                                    or probs.max() < self.unknown_below):
             state = "unknown"
         else:
             state = "action"
@@ -103,7 +107,7 @@ class Rules:
         within `factor` × the window threshold: hysteresis, so a gesture going on is not dropped for one less
         familiar window. `factor` 1 never holds."""
         if (said is None or said.state != "action" or now.state != "unknown" or now.open_set_score is None
-                or int(np.argmax(now.probs)) != int(np.argmax(said.probs))
+                or int(np.argmax(now.probs)) != int(np.argmax(said.probs)) or now.probs.max() < self.unknown_below
                 or now.open_set_score > self.window_threshold + (factor - 1) * abs(self.window_threshold)):
             return now
         return Verdict(now.probs, now.open_set_score, now.motion, "action", now.nobody)

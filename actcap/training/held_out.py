@@ -207,6 +207,9 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                                      f"view (whole, first/middle/last {SUB_WINDOW}); the higher of the two",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows)),
                              "held_out_held_windows": int(len(held_w))}
+    if cfg.unknown_below:  # verdict.py: an answer under it is unknown too
+        model.config.open_set["unknown_below"] = cfg.unknown_below
+        model.config.open_set["rule"] += f"; and unknown under confidence {cfg.unknown_below}"
     model.extra_tensors = {f"open_set.{k}": torch.from_numpy(v) for k, v in score.tensors().items()}
     spec = model.config.open_set
     log.info("calibration: temperature %.3f (held-out ECE %.3f → %.3f); open-set %s threshold %.4f (windows %.4f)",

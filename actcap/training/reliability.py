@@ -7,7 +7,8 @@ actions, the open-set figures. `actcap evaluate` and `actcap cv` report these.
   answers (the model's temperature); `ece_interval`: its 90% bootstrap interval over the clips (on a few
   hundred clips it is wide: read it before comparing two ECEs); `reliability.png` draws the calibrated one.
 - with `unknown` clips: `open_set.auroc` (known vs unknown by the open-set score), `known_accuracy` (clips
-  accepted as an action and right), `unknown_rejection` (unknown clips scored above the threshold).
+  accepted as an action and right), `unknown_rejection` (unknown clips answered unknown: scored above the
+  threshold, or under the model's `unknown_below` confidence).
 
 Cached features carry no motion, so the idle gate plays no part here: these figures are the open-set
 score's alone.
@@ -26,7 +27,8 @@ from actcap.honesty.calibration import (
     reliability_bins,
     softmax,
 )
-from actcap.honesty.openset import auroc, load_score
+from actcap.honesty.judge import model_rules
+from actcap.honesty.openset import auroc
 from actcap.models.recognizer import Recognizer
 from actcap.training.held_out import outputs
 
@@ -44,15 +46,15 @@ def honesty_report(model: Recognizer, features: list[np.ndarray], labels: list[i
         plot_reliability(probs, labels, Path(out) / "reliability.png", title, report["ece_interval"])
     spec = model.config.open_set
     if unknown and spec:
-        tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
-        score = load_score(spec, tensors)
+        rules = model_rules(model)  # the rules every answer is decided by (verdict.py)
         u_logits, u_emb = outputs(model, unknown)
-        known_s, unknown_s = score.score(emb, logits), score.score(u_emb, u_logits)
-        accepted = known_s <= spec["threshold"]
+        known_s, unknown_s = rules.score.score(emb, logits), rules.score.score(u_emb, u_logits)
+        accepted = np.array([v.state == "action" for v in rules.verdicts(logits, emb)])
+        rejected = np.array([v.state == "unknown" for v in rules.verdicts(u_logits, u_emb)])
         report["open_set"] = {"score": spec["score"], "threshold": spec["threshold"],
                               "auroc": auroc(known_s, unknown_s),
                               "known_accuracy": float((accepted & (probs.argmax(1) == labels)).mean()),
-                              "unknown_rejection": float((unknown_s > spec["threshold"]).mean()),
+                              "unknown_rejection": float(rejected.mean()),
                               "known_clips": int(len(labels)), "unknown_clips": int(len(unknown))}
     return report
 
@@ -77,7 +79,7 @@ def pooled_honesty(logits_t: list[tuple[np.ndarray, float]], labels: list[np.nda
 
 def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float], np.ndarray, np.ndarray]:
     """A cross-validation fold's model on its validation clips: ((logits, temperature), labels, accepted) where
-    accepted says which clips the open-set score lets through as an action (all, without one)."""
+    accepted says which clips the model's rules let through as an action (all, without an open set)."""
     from actcap.config import cache_root
     from actcap.features.cache import FeatureCache
     from actcap.features.labelled import load_features
@@ -90,9 +92,5 @@ def fold_answers(model_dir: Path, records, cfg) -> tuple[tuple[np.ndarray, float
                                                                      cfg.cache_frames), cfg.num_slots, False,
                          current())
     logits, emb = outputs(model, data.features)
-    accepted = np.ones(len(logits), bool)
-    spec = model.config.open_set
-    if spec:
-        tensors = {k.removeprefix("open_set."): v for k, v in model.extra_tensors.items()}
-        accepted = load_score(spec, tensors).score(emb, logits) <= spec["threshold"]
+    accepted = np.array([v.state == "action" for v in model_rules(model).verdicts(logits, emb)])
     return (logits, float(model.config.calibration.get("temperature", 1.0))), np.array(data.labels), accepted
