@@ -155,3 +155,22 @@ def test_the_same_frames_from_a_fresh_tracker_are_looked_at_once(utd_root, monke
     assert len(calls) == 20
     estimate_poses(frames[1:])  # other frames: looked at
     assert len(calls) == 29
+
+
+def test_building_the_interpreters_prints_nothing_and_loses_nothing_else_said_on_stderr():
+    """LiteRT writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on the process's stderr for each
+    interpreter; a user of `actcap predict` should see only actcap's own output (runtime.py drops that line and
+    passes on the rest, whoever wrote it)."""
+    import subprocess
+    import sys
+
+    code = ("import os, numpy as np\n"
+            "from actcap.pose.runtime import _without_delegate_notice\n"
+            "from actcap.pose.tracker import PoseTracker\n"
+            "print(PoseTracker()(np.zeros((120, 160, 3), np.uint8))[1])\n"
+            "with _without_delegate_notice():\n"
+            "    os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n')\n"
+            "    os.write(2, b'a warning of its own\\n')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("0.0\n", "a warning of its own\n")

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+import tempfile
 import threading
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +33,9 @@ THREADS_ENV = "ACTCAP_POSE_THREADS"
 """Threads each interpreter may use (default 1: the callers already run frames of several clips in parallel)."""
 
 _local = threading.local()
+DELEGATE_NOTICE = "Created TensorFlow Lite XNNPACK delegate for CPU."
+"""What LiteRT's C++ runtime prints ("INFO: …") on the process's stderr as each interpreter is built; no setting
+of the package turns it off (TF_CPP_MIN_LOG_LEVEL does not), so `_without_delegate_notice` drops that line."""
 
 
 class PoseRuntimeError(RuntimeError):
@@ -66,6 +72,32 @@ def threads() -> int:
     return n
 
 
+@contextmanager
+def _without_delegate_notice():
+    """Run the block with the process's stderr (file descriptor 2, where C++ writes) going to a temporary file,
+    then pass on everything written to it except the delegate notice: `actcap predict` prints its answer and
+    not LiteRT's chatter, and nothing else said meanwhile (by any thread) is lost."""
+    try:
+        fd = sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (an embedded interpreter): nothing to filter
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            caught.seek(0)
+            rest = b"".join(line for line in caught.read().splitlines(keepends=True)
+                            if DELEGATE_NOTICE.encode() not in line)
+            if rest:
+                os.write(fd, rest)
+
+
 class TfliteModel:
     """One LiteRT interpreter: float32 input in, the outputs by name (`Identity`, `Identity_1`, …) out."""
 
@@ -75,8 +107,9 @@ class TfliteModel:
         except ImportError as e:  # a dependency of actcap; only a broken environment lacks it
             raise PoseRuntimeError("the pose stream needs LiteRT: pip install -c constraints.txt ai-edge-litert "
                                    f"({e})") from e
-        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        with _without_delegate_notice():
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()
         inp = self.interpreter.get_input_details()[0]
         self.input_index, self.input_shape = inp["index"], tuple(inp["shape"])
         self.outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
