@@ -70,3 +70,15 @@ def test_the_flag_reaches_the_config_and_bad_values_are_refused():
         TrainConfig(out=Path("o"), unknown_below=1.0).check()
     with pytest.raises(ValueError, match="`--unknown-below` is an open-set rule; it needs `--open-set on`"):
         TrainConfig(out=Path("o"), unknown_below=0.5, open_set=False).check()
+
+
+def test_an_exported_bundle_keeps_the_floor(tmp_path):
+    """`actcap export --model everyday`: the bundle's runner decides with the same rules, the floor included."""
+    from actcap.inference.export import BundlePredictor, export_bundle
+    from actcap.models.store import SHIPPED_DIR
+
+    config = export_bundle(SHIPPED_DIR.parent / "models" / "everyday", tmp_path / "bundle")
+    assert config["open_set"]["unknown_below"] == 0.5
+    rules = BundlePredictor(tmp_path / "bundle").rules
+    assert rules.unknown_below == 0.5
+    assert rules.decide(np.full(33, 1 / 33), 0.0, 0.1).state == "unknown"
