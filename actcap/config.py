@@ -122,6 +122,14 @@ class TrainConfig:
     open_set: bool = True
     """Fit an open-set score and threshold so the model can answer "unknown" (`--open-set on|off`);
     calibration is fitted either way (held_out.py)."""
+    open_set_clusters: int = 1
+    """Means per class in the open-set score (`--open-set-clusters`): the centres of up to this many clusters of
+    the class's clips, for a class whose clips come in several looks (the shipped model's: people whole and
+    framed from the waist up; openset.py `Prototype`)."""
+    open_set_margin: float = 1.0
+    """The whole-clip open-set threshold is this many times the held-out quantile (`--open-set-margin`; the
+    window threshold keeps the quantile): above 1 when the held-out folds inside training are easier than new
+    people (the shipped model's 1.2, docs/model-card.md "Framing")."""
     unknown_below: float = 0.0
     """Answer `unknown` too when the calibrated confidence is under this (`--unknown-below`; 0-1, 0: never;
     needs the open set): 0.5 claims no action more likely wrong than right (the `everyday` model's rule)."""
@@ -175,6 +183,10 @@ class TrainConfig:
             problems.append(f"`--augment-held` is a probability in [0, 1]; got {self.augment_held}")
         elif self.augment_held and not self.augment:
             problems.append("`--augment-held` is one of `--augment`'s perturbations; add `--augment`")
+        if self.open_set_clusters < 1:
+            problems.append(f"`--open-set-clusters` must be >= 1; got {self.open_set_clusters}")
+        if not self.open_set_margin > 0:
+            problems.append(f"`--open-set-margin` must be > 0; got {self.open_set_margin}")
         if not 0 <= self.unknown_below < 1:
             problems.append(f"`--unknown-below` is a probability in [0, 1); got {self.unknown_below}")
         elif self.unknown_below and not self.open_set:

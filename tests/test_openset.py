@@ -170,3 +170,61 @@ def test_clips_the_group_regex_does_not_match_fall_back_to_clip_folds(tmp_path, 
         calibrate_run(tmp_path, cfg, feats, labels, records)
     assert "calibration holds out clips, not groups" in caplog.text
     assert Recognizer.load(tmp_path).config.calibration["held_out_folds"] == 4  # 4 clips per class, dealt
+
+
+def test_spherical_kmeans_finds_the_looks_a_class_comes_in():
+    from actcap.honesty.openset import spherical_kmeans
+
+    rng = np.random.default_rng(0)
+    a, b = np.eye(8)[0], np.eye(8)[1]
+    u = np.concatenate([a + rng.normal(0, 0.05, (20, 8)), b + rng.normal(0, 0.05, (10, 8))])
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    one = spherical_kmeans(u, 1)
+    np.testing.assert_allclose(one[0], u.mean(0) / np.linalg.norm(u.mean(0)), atol=1e-6)
+    two = spherical_kmeans(u, 2)
+    assert two.shape == (2, 8)
+    assert sorted(np.round(two @ np.stack([a, b]).T, 1).max(1)) == [1.0, 1.0]  # one centre on each look
+    np.testing.assert_array_equal(spherical_kmeans(u, 2), two)  # deterministic
+    assert len(spherical_kmeans(u[:1], 3)) == 1  # never more centres than vectors
+
+
+def test_a_prototype_with_clusters_keeps_each_look_of_a_class_close():
+    """A class filmed two ways (whole, and from the waist up): one mean sits between the looks, far from both;
+    two means sit on them, so an input of either look scores low, and something else still scores high."""
+    from actcap.honesty.openset import Prototype
+
+    rng = np.random.default_rng(1)
+    looks = np.eye(6)[[0, 1]]  # class 0's two looks
+    emb = np.concatenate([looks[np.arange(40) % 2] + rng.normal(0, 0.05, (40, 6)),
+                          np.eye(6)[2] + rng.normal(0, 0.05, (20, 6))])
+    labels = np.repeat([0, 1], [40, 20])
+    logits = np.eye(2)[labels] * 5
+    single, double = Prototype("predicted").fit(emb, logits, labels), Prototype("predicted", clusters=2).fit(
+        emb, logits, labels)
+    probe, other = looks[:1] + 0.02, np.eye(6)[[4]]
+    assert single.score(probe, logits[:1])[0] == pytest.approx(1 - 1 / np.sqrt(2), abs=0.03)
+    assert double.score(probe, logits[:1])[0] < 0.01
+    assert double.score(other, logits[:1])[0] > 0.9
+    assert list(single.classes) == [0, 1] and list(double.classes) == [0, 0, 1, 1]  # up to two a class
+    restored = Prototype("predicted", clusters=2).load({k: v for k, v in double.tensors().items()})
+    np.testing.assert_allclose(restored.score(probe, logits[:1]), double.score(probe, logits[:1]), atol=1e-6)
+    with pytest.raises(ValueError, match="clusters must be a whole number >= 1; got 0"):
+        Prototype(clusters=0)
+
+
+def test_training_stores_the_clusters_with_the_score(tmp_path):
+    from actcap.honesty.judge import model_rules
+    from actcap.training.held_out import fit_head
+
+    feats, labels = _clips(12, seed=0)
+    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set_clusters=2,
+                      progress=False)
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
+    model = fit_head(template, feats, labels, cfg)
+    fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
+    assert model.config.open_set["score_kwargs"] == {"match": "predicted", "parts": True, "clusters": 2}
+    score = model_rules(model).score
+    assert score.clusters == 2  # two means per class and kind
+    assert np.bincount(score.classes).tolist() == [2 * len(set(score.kinds.tolist()))] * len(CLASSES)
+    with pytest.raises(ValueError, match="`--open-set-clusters` must be >= 1; got 0"):
+        TrainConfig(out=tmp_path, open_set_clusters=0).check()

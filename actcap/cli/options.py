@@ -22,7 +22,7 @@ TRAIN_GROUPS = {  # title: TrainConfig fields; the training settings `train` and
     "model": ("streams", "backbone", "head", "num_slots", "sampling", "head_kwargs", "engine"),
     "training": ("epochs", "batch_size", "lr", "lr_schedule", "weight_decay", "label_smoothing", "class_weights",
                  "num_clips", "cache_frames", "cache_dir", "mirror", "augment", "augment_held", "open_set",
-                 "unknown_below"),
+                 "open_set_clusters", "open_set_margin", "unknown_below"),
 }
 # How a flag's text becomes the field's value, where the field's type alone does not say.
 PARSERS = {"head_kwargs": head_args, "mirror": mirror_pairs, "open_set": on_off, "captions": Path}

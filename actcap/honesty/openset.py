@@ -16,6 +16,10 @@ protocol (docs/model-card.md, "Open set"):
   of a longer stream (live, timelines: `windowed`; judge.py `Judge.window`) is compared with too: a live window
   that is all gesture (a steady wave) is near the middle of the wave clips, though far from their
   rest–gesture–rest whole. Whole clips, and a window's parts, are compared with the whole clips' means only.
+  With `clusters=K` (`actcap train --open-set-clusters K`) each class and kind has up to K means, of the
+  clusters its clips form (k-means on the unit sphere), and an input is compared with the nearest of its class's:
+  a class whose clips come in several looks (people filmed whole and from the waist up: the shipped model's
+  training data, docs/model-card.md "Framing") is not one mean between them, far from both.
 - `knn`: cosine distance to the k-th nearest training clip (Sun et al. 2022), no class structure assumed.
 - `mahalanobis`: distance to the nearest class mean under the shared, shrunk covariance (Lee et al. 2018).
 
@@ -67,6 +71,25 @@ class Score:
         return self
 
 
+def spherical_kmeans(u: np.ndarray, k: int, iterations: int = 25) -> np.ndarray:
+    """(N, E) unit vectors → (≤ k, E) unit centres of their clusters by cosine similarity: the first centre is the
+    mean direction, each next the vector least like the centres so far (deterministic), then Lloyd's steps. k 1:
+    the mean direction alone; clusters left empty are dropped."""
+    centres = _unit(u.mean(0, keepdims=True))
+    for _ in range(1, min(k, len(u))):
+        centres = np.vstack([centres, u[(u @ centres.T).max(1).argmin()]])
+    if len(centres) == 1:
+        return centres
+    for _ in range(iterations):
+        nearest = (u @ centres.T).argmax(1)
+        kept = [j for j in range(len(centres)) if (nearest == j).any()]
+        moved = _unit(np.stack([u[nearest == j].mean(0) for j in kept]))
+        if len(moved) == len(centres) and np.allclose(moved, centres):
+            break
+        centres = moved
+    return centres
+
+
 @SCORES.register("msp")
 class MaxSoftmax(Score):
     name = "msp"
@@ -91,20 +114,27 @@ class Prototype(Score):
     name = "prototype"
     MATCHES = ("nearest", "predicted")
 
-    def __init__(self, match: str = "nearest", parts: bool = False):
+    def __init__(self, match: str = "nearest", parts: bool = False, clusters: int = 1):
         if match not in self.MATCHES:
             raise ValueError(f"prototype score: unknown match {match!r}; choose one of: {', '.join(self.MATCHES)}")
-        self.match, self.parts = match, bool(parts)
+        if int(clusters) != clusters or clusters < 1:
+            raise ValueError(f"prototype score: clusters must be a whole number >= 1; got {clusters!r}")
+        self.match, self.parts, self.clusters = match, bool(parts), int(clusters)
 
     def fit(self, emb, logits, labels, kinds=None):
-        """(N, E) embeddings of training clips (`kinds` 0) and of their middles (1) → one unit mean per class
-        and kind present."""
+        """(N, E) embeddings of training clips (`kinds` 0) and of their middles (1) → unit means per class and
+        kind present: one, or the centres of up to `clusters` clusters of its clips (`spherical_kmeans`)."""
         u, labels = _unit(emb), np.asarray(labels)
         kinds = np.zeros(len(labels), int) if kinds is None else np.asarray(kinds)
-        pairs = sorted({(int(c), int(k)) for c, k in zip(labels, kinds)})
-        self.means = _unit(np.stack([u[(labels == c) & (kinds == k)].mean(0) for c, k in pairs]))  # (M, E)
-        self.classes = np.array([c for c, _ in pairs])  # (M,) each mean's class
-        self.kinds = np.array([k for _, k in pairs])  # (M,) 0: whole clips, 1: their middles
+        means, classes, mean_kinds = [], [], []
+        for c, k in sorted({(int(c), int(k)) for c, k in zip(labels, kinds)}):
+            centres = spherical_kmeans(u[(labels == c) & (kinds == k)], self.clusters)
+            means.append(centres)
+            classes += [c] * len(centres)
+            mean_kinds += [k] * len(centres)
+        self.means = np.concatenate(means)  # (M, E) unit
+        self.classes = np.array(classes)  # (M,) each mean's class
+        self.kinds = np.array(mean_kinds)  # (M,) 0: whole clips, 1: their middles
         return self
 
     def score(self, emb, logits, windowed=False):

@@ -101,11 +101,20 @@ def fold_ids(labels: list[int], groups: list[str] | None, keys: list | None = No
     return ids
 
 
-def fit_score(name: str, head: Recognizer, features: list[np.ndarray], labels, answers=None):
-    """The open-set score `name` with its training options (openset.py `get_score_kwargs`), fitted on `head`'s
+def score_options(name: str, cfg: TrainConfig | None = None) -> dict:
+    """The options score `name` is fitted with: openset.py's defaults, and `--open-set-clusters` for prototypes."""
+    options = get_score_kwargs(name)
+    if name == "prototype" and cfg is not None and cfg.open_set_clusters > 1:
+        options["clusters"] = cfg.open_set_clusters
+    return options
+
+
+def fit_score(name: str, head: Recognizer, features: list[np.ndarray], labels, answers=None,
+              cfg: TrainConfig | None = None):
+    """The open-set score `name` with its training options (`score_options`), fitted on `head`'s
     answers to its training clips (`answers`: their (logits, embeddings) when already computed) and, for a
     score that wants them (`parts`), on its answers to the clips' middles (windows.py `clip_middle`)."""
-    score = create_score(name, **get_score_kwargs(name))
+    score = create_score(name, **score_options(name, cfg))
     lg, em = answers if answers is not None else outputs(head, features)
     labels, kinds = np.asarray(labels), np.zeros(len(lg), int)
     middles = [(y, m) for f, y in zip(features, labels)
@@ -150,7 +159,7 @@ def held_out_answers(model: Recognizer, features: list[np.ndarray], labels: list
             is_first = np.zeros(len(lg_w), bool)
             is_first[first] = True
         for name in score_names:
-            fitted = fit_score(name, head, [features[i] for i in tr], y[tr], (lg_tr, em_tr))
+            fitted = fit_score(name, head, [features[i] for i in tr], y[tr], (lg_tr, em_tr), cfg)
             scores[name][te] = fitted.score(em_te, lg_te)
             if not windows:
                 continue
@@ -193,11 +202,12 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
         model.config.open_set = {}
         model.extra_tensors = {}
         return
-    score = fit_score(score_name, model, features, labels)
+    score = fit_score(score_name, model, features, labels, cfg=cfg)
     windows, held_w = held["window_scores"][score_name], held["held_window_scores"][score_name]
     window_threshold = max(threshold_for(w) for w in (windows, held_w) if len(w))  # each kind's quantile
-    model.config.open_set = {"score": score_name, "score_kwargs": get_score_kwargs(score_name),
-                             "threshold": round(margin * threshold_for(held["scores"][score_name]), 6),
+    clip_threshold = cfg.open_set_margin * threshold_for(held["scores"][score_name])  # --open-set-margin: clips only
+    model.config.open_set = {"score": score_name, "score_kwargs": score_options(score_name, cfg),
+                             "threshold": round(margin * clip_threshold, 6),
                              "window_threshold": round(margin * window_threshold, 6),
                              "rule": f"{f'{margin} × ' if margin != 1.0 else ''}quantile {KNOWN_QUANTILE} of held-out "
                                      f"known clips' scores ({'groups' if groups is not None else 'clips'} held out); "
@@ -207,6 +217,9 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
                                      f"view (whole, first/middle/last {SUB_WINDOW}); the higher of the two",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows)),
                              "held_out_held_windows": int(len(held_w))}
+    if cfg.open_set_margin != 1.0:  # whole clips only: windows keep the quantile
+        model.config.open_set["rule"] = f"{cfg.open_set_margin} × " + model.config.open_set["rule"].replace(
+            "; window_threshold:", " for whole clips; window_threshold:", 1)
     if cfg.unknown_below:  # verdict.py: an answer under it is unknown too
         model.config.open_set["unknown_below"] = cfg.unknown_below
         model.config.open_set["rule"] += f"; and unknown under confidence {cfg.unknown_below}"

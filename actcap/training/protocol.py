@@ -119,7 +119,7 @@ def _fold(features, labels, groups, tr, te_known, te_unknown, remap, known, cfg,
            "known_labels": [remap[int(labels[i])] for i in te_known], "known_probs": softmax(lg_k / t).tolist(),
            "negative_kinds": [n["kind"] for n in negs], "scores": {}}
     for name in score_names:
-        s = fit_score(name, model, f_tr, y_tr, (lg_tr, em_tr))
+        s = fit_score(name, model, f_tr, y_tr, (lg_tr, em_tr), cfg)
         out["scores"][name] = {"threshold": threshold_for(held["scores"][name]),
                                "held_out": held["scores"][name].tolist(),
                                "known": s.score(em_k, lg_k).tolist(), "unknown": s.score(em_u, lg_u).tolist(),
