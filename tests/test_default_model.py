@@ -23,11 +23,13 @@ def test_shipped_model_files_agree():
         keys = set(f.keys())
         fc = f.get_tensor("fc.weight")
     model = Recognizer.load(DEFAULT_MODEL)
-    # the open-set score's means: each class's whole clips and their middles, with the class and kind of each
+    # the open-set score's means: two clusters (people whole, and framed from the waist up) of each class's whole
+    # clips and of their middles, with the class and kind of each
     assert keys == set(model.head.state_dict()) | {"open_set.means", "open_set.classes", "open_set.kinds"}
     with safe_open(str(DEFAULT_MODEL / "model.safetensors"), "np") as f:
-        assert f.get_tensor("open_set.classes").tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
-        assert f.get_tensor("open_set.kinds").tolist() == [0, 1] * 5
+        assert f.get_tensor("open_set.classes").tolist() == [c for c in range(5) for _ in range(4)]
+        assert f.get_tensor("open_set.kinds").tolist() == [0, 0, 1, 1] * 5
+    assert config["open_set"]["score_kwargs"] == {"match": "predicted", "parts": True, "clusters": 2}
     assert config["calibration"]["held_out_folds"] == 6 and config["open_set"]["score"] == "prototype"
     assert fc.shape[0] == len(CLASSES)
     assert (DEFAULT_MODEL / "model.safetensors").stat().st_size < 2_000_000  # small enough to ship

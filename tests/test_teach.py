@@ -120,7 +120,7 @@ def test_shipped_examples_match_the_shipped_streams():
     ex = load_examples(store.shipped / EXAMPLES_FILE)
     config = json.loads((store.shipped / "config.json").read_text())
     assert ex.streams == config["streams"] and ex.classes == config["classes"]
-    assert len(ex.labels) == 120 and sorted(set(ex.groups)) == ["1", "2", "3", "4", "5", "6"]
+    assert len(ex.labels) == 360 and sorted(set(ex.groups)) == ["1", "2", "3", "4", "5", "6"]  # 120 clips, 240 framed
     assert all(f.shape[1] == config["feature_dim"] for f in ex.features)
 
 
@@ -297,7 +297,7 @@ def test_teach_base_default_keeps_the_shipped_actions(tmp_path, clips):
     ex = [e for e in examples_of(clips) if e.label == "right"]
     m = teach(TeachRequest("plus", ex, "default", allow_duplicates=True), store, store.shipped)["metrics"]
     assert m["classes"] == ["clap", "right", "swipe_left", "swipe_right", "throw", "wave"]
-    assert (m["base_examples"], m["method"], list(m["per_label"])) == (120, "leave-one-person-out", ["right"])
+    assert (m["base_examples"], m["method"], list(m["per_label"])) == (360, "leave-one-person-out", ["right"])
     assert (m["augmented"], m["head"]) == (True, "tcn")  # six people: the shipped model's own training settings
     taught = json.loads((store.get_path("plus") / "config.json").read_text())["train"]
     assert (taught["head_kwargs"], taught["augment_held"], taught["epochs"]) == (
