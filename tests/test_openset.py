@@ -228,3 +228,25 @@ def test_training_stores_the_clusters_with_the_score(tmp_path):
     assert np.bincount(score.classes).tolist() == [2 * len(set(score.kinds.tolist()))] * len(CLASSES)
     with pytest.raises(ValueError, match="`--open-set-clusters` must be >= 1; got 0"):
         TrainConfig(out=tmp_path, open_set_clusters=0).check()
+
+
+def test_the_open_set_margin_widens_the_whole_clip_threshold_only(tmp_path):
+    from actcap.training.held_out import fit_head
+
+    feats, labels = _clips(12, seed=0)
+    groups = [f"s{i % 4}" for i in range(len(labels))]
+    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
+    specs = []
+    for margin in (1.0, 1.2):
+        cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set_margin=margin,
+                          progress=False)
+        torch.manual_seed(0)
+        model = fit_head(template, feats, labels, cfg)
+        fit_honesty(model, feats, labels, groups, cfg)
+        specs.append(model.config.open_set)
+    plain, wide = specs
+    assert wide["threshold"] == pytest.approx(1.2 * plain["threshold"], abs=2e-6)
+    assert wide["window_threshold"] == plain["window_threshold"]
+    assert wide["rule"].startswith("1.2 × quantile 0.95") and "for whole clips; window_threshold:" in wide["rule"]
+    with pytest.raises(ValueError, match="`--open-set-margin` must be > 0; got 0"):
+        TrainConfig(out=tmp_path, open_set_margin=0).check()
