@@ -9,7 +9,7 @@
 # calibration and the open-set threshold fitted on held-out subjects inside each fold), 2. the open-set protocol
 # (leave one action out × leave one subject out, synthetic negatives), 3. the final model on all six subjects,
 # calibrated on held-out subjects, 4. only config.json + model.safetensors are copied into the package (the run
-# folder keeps the checkpoint, curves and metrics; other files there, such as examples, are left alone).
+# folder keeps the checkpoint, curves and metrics), and the teaching examples are rebuilt from the same clips.
 # Same seed, same figures within noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +25,6 @@ CONFIG=(--streams pose --sampling dense --head tcn --head-args width=32,novelty=
 "$ACTCAP" train --data "$FRAMED" --val-fraction 0 --group-by '_s(\d+)_' "${CONFIG[@]}" --no-progress --out runs/default-model
 mkdir -p actcap/assets/default_model
 cp runs/default-model/config.json runs/default-model/model.safetensors actcap/assets/default_model/
+"$PYTHON" scripts/make_default_examples.py --data "$FRAMED"   # base=default teaching: the same 360 clips
 cp runs/default-model-cv/reliability.png docs/model-card-reliability.png
 echo "shipped: $(du -b actcap/assets/default_model/model.safetensors | cut -f1) bytes in actcap/assets/default_model"
