@@ -37,10 +37,11 @@ def _ood(n: int, seed: int) -> list[np.ndarray]:
     return [(-3.0 + rng.normal(0, 0.3, (T, D))).astype(np.float32) for _ in range(n)]
 
 
-def _trained(tmp_path: Path, open_set: bool = True) -> Recognizer:
+def _trained(tmp_path: Path, open_set: bool = True, **settings) -> Recognizer:
+    """A `mean` head trained and calibrated on _clips; `settings`: more TrainConfig fields."""
     feats, labels = _clips(12, seed=0)
     cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set=open_set,
-                      progress=False)
+                      progress=False, **settings)
     from actcap.training.held_out import fit_head
 
     template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
@@ -214,14 +215,8 @@ def test_a_prototype_with_clusters_keeps_each_look_of_a_class_close():
 
 def test_training_stores_the_clusters_with_the_score(tmp_path):
     from actcap.honesty.judge import model_rules
-    from actcap.training.held_out import fit_head
 
-    feats, labels = _clips(12, seed=0)
-    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set_clusters=2,
-                      progress=False)
-    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
-    model = fit_head(template, feats, labels, cfg)
-    fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
+    model = _trained(tmp_path, open_set_clusters=2)
     assert model.config.open_set["score_kwargs"] == {"match": "predicted", "parts": True, "clusters": 2}
     score = model_rules(model).score
     assert score.clusters == 2  # two means per class and kind
@@ -231,19 +226,10 @@ def test_training_stores_the_clusters_with_the_score(tmp_path):
 
 
 def test_the_open_set_margin_widens_the_whole_clip_threshold_only(tmp_path):
-    from actcap.training.held_out import fit_head
-
-    feats, labels = _clips(12, seed=0)
-    groups = [f"s{i % 4}" for i in range(len(labels))]
-    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
     specs = []
     for margin in (1.0, 1.2):
-        cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, open_set_margin=margin,
-                          progress=False)
-        torch.manual_seed(0)
-        model = fit_head(template, feats, labels, cfg)
-        fit_honesty(model, feats, labels, groups, cfg)
-        specs.append(model.config.open_set)
+        torch.manual_seed(0)  # the same head both times
+        specs.append(_trained(tmp_path, open_set_margin=margin).config.open_set)
     plain, wide = specs
     assert wide["threshold"] == pytest.approx(1.2 * plain["threshold"], abs=2e-6)
     assert wide["window_threshold"] == plain["window_threshold"]

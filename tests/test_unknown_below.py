@@ -7,15 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_openset import CLASSES, D, T, _clips
+from test_openset import _trained
 
 from actcap.cli import build_parser
 from actcap.cli.options import train_config
 from actcap.config import TrainConfig
 from actcap.honesty.judge import model_rules
 from actcap.honesty.verdict import Rules, Verdict
-from actcap.models.recognizer import ModelConfig, Recognizer
-from actcap.training.held_out import fit_head, fit_honesty
+from actcap.models.recognizer import Recognizer
 
 
 def floor_rules(floor: float) -> Rules:
@@ -46,19 +45,12 @@ def test_a_live_stream_does_not_hold_an_answer_under_the_floor():
 
 
 def test_training_stores_the_floor_and_the_model_applies_it(tmp_path):
-    feats, labels = _clips(12, seed=0)
-    cfg = TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=8, lr=0.01, unknown_below=0.6,
-                      progress=False)
-    template = Recognizer(ModelConfig(classes=CLASSES, streams=[], feature_dim=D, num_slots=T, head="mean"))
-    model = fit_head(template, feats, labels, cfg)
-    fit_honesty(model, feats, labels, [f"s{i % 4}" for i in range(len(labels))], cfg)
+    model = _trained(tmp_path, unknown_below=0.6)
     assert model.config.open_set["unknown_below"] == 0.6
     assert model.config.open_set["rule"].endswith("; and unknown under confidence 0.6")
     model.save(tmp_path / "run")
     assert model_rules(Recognizer.load(tmp_path / "run")).unknown_below == 0.6
-    plain = fit_head(template, feats, labels, TrainConfig(out=tmp_path, head="mean", num_slots=T, epochs=1,
-                                                          progress=False))
-    fit_honesty(plain, feats, labels, None, TrainConfig(out=tmp_path, head="mean", num_slots=T, progress=False))
+    plain = _trained(tmp_path)
     assert "unknown_below" not in plain.config.open_set and model_rules(plain).unknown_below == 0.0
 
 
