@@ -55,13 +55,15 @@ def framed_copies(data_dir: Path, out_dir: Path, copies: int = COPIES, keep: tup
         if not link.exists():
             os.symlink(src.resolve(), link)
         fractions = rng.uniform(*keep, copies)  # drawn before any skip, so a rerun draws the same
-        clip = None
-        for i, f in enumerate(fractions, 1):
-            dest = folder / f"{src.stem}_framed{i}_top{round(100 * f):02d}.avi"
-            if dest.exists():
-                continue
-            clip = clip or open_clip(src)
-            frames = top_crop(clip.read_all(), float(f))
+        missing = [(folder / f"{src.stem}_framed{i}_top{round(100 * f):02d}.avi", float(f))
+                   for i, f in enumerate(fractions, 1)]
+        missing = [(dest, f) for dest, f in missing if not dest.exists()]
+        if not missing:
+            continue
+        clip = open_clip(src)
+        whole = clip.read_all()  # decoded once for all its copies
+        for dest, f in missing:
+            frames = top_crop(whole, f)
             h, w = frames.shape[1:3]
             tmp = dest.with_suffix(".part.avi")
             writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), clip.fps or 15.0, (w, h))

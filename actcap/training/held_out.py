@@ -206,20 +206,18 @@ def fit_honesty(model: Recognizer, features: list[np.ndarray], labels: list[int]
     windows, held_w = held["window_scores"][score_name], held["held_window_scores"][score_name]
     window_threshold = max(threshold_for(w) for w in (windows, held_w) if len(w))  # each kind's quantile
     clip_threshold = cfg.open_set_margin * threshold_for(held["scores"][score_name])  # --open-set-margin: clips only
+    clip_times = f"{cfg.open_set_margin} × " if cfg.open_set_margin != 1.0 else ""
     model.config.open_set = {"score": score_name, "score_kwargs": score_options(score_name, cfg),
                              "threshold": round(margin * clip_threshold, 6),
                              "window_threshold": round(margin * window_threshold, 6),
-                             "rule": f"{f'{margin} × ' if margin != 1.0 else ''}quantile {KNOWN_QUANTILE} of held-out "
-                                     f"known clips' scores ({'groups' if groups is not None else 'clips'} held out); "
-                                     "window_threshold: the same "
+                             "rule": f"{clip_times}{f'{margin} × ' if margin != 1.0 else ''}quantile {KNOWN_QUANTILE} "
+                                     f"of held-out known clips' scores ({'groups' if groups is not None else 'clips'} "
+                                     f"held out){' for whole clips' if clip_times else ''}; window_threshold: the same "
                                      f"of their sliding windows ({model.config.clip_frames or model.config.num_slots} "
                                      f"frames every {WINDOW_STEP}), and of their middles held, each window its best "
                                      f"view (whole, first/middle/last {SUB_WINDOW}); the higher of the two",
                              "held_out_clips": int(len(held["labels"])), "held_out_windows": int(len(windows)),
                              "held_out_held_windows": int(len(held_w))}
-    if cfg.open_set_margin != 1.0:  # whole clips only: windows keep the quantile
-        model.config.open_set["rule"] = f"{cfg.open_set_margin} × " + model.config.open_set["rule"].replace(
-            "; window_threshold:", " for whole clips; window_threshold:", 1)
     if cfg.unknown_below:  # verdict.py: an answer under it is unknown too
         model.config.open_set["unknown_below"] = cfg.unknown_below
         model.config.open_set["rule"] += f"; and unknown under confidence {cfg.unknown_below}"
